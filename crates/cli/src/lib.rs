@@ -1,0 +1,140 @@
+//! The I/O edge shared by the `urne` binary and its test harness: opening the embedded
+//! default (a data directory holding the SQLite store, the public tree and the log key) or a
+//! PostgreSQL store.
+//!
+//! Invariant: only one process sequences a data directory at a time (an exclusive lock on
+//! `urne.lock`); the store's compare-and-swap catches anything that slips past it.
+#![forbid(unsafe_code)]
+
+pub mod serve;
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::Write,
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use anyhow::{Context, bail};
+use urne_store::{Blobs, DirBlobs, Store};
+use urne_tlog::note::{Ed25519Signer, Ed25519Verifier};
+
+/// File names inside a data directory.
+pub const LOCK_FILE: &str = "urne.lock";
+pub const SQLITE_FILE: &str = "urne.db";
+pub const PUBLIC_DIR: &str = "public";
+pub const LOG_KEY_FILE: &str = "log.key";
+pub const LOG_VKEY_FILE: &str = "log.vkey";
+
+/// An opened data directory.
+pub struct DataDir {
+    pub path: PathBuf,
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn Blobs>,
+    pub signer: Ed25519Signer,
+    /// Held for the life of the process: the single-writer lock.
+    _lock: File,
+}
+
+impl std::fmt::Debug for DataDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The signer holds the private log key: never print it.
+        f.debug_struct("DataDir").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl DataDir {
+    /// The log's checkpoint origin (the log key's name).
+    pub fn origin(&self) -> &str {
+        self.signer.name()
+    }
+}
+
+/// Opens (creating on first use) the data directory at `path`.
+///
+/// `origin` names a new log (ignored when the key already exists). `database_url` selects
+/// PostgreSQL instead of the embedded SQLite file.
+pub async fn open_data_dir(
+    path: &Path,
+    origin: &str,
+    database_url: Option<&str>,
+) -> anyhow::Result<DataDir> {
+    fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    let lock_path = path.join(LOCK_FILE);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        bail!(
+            "another urne process is using {}; stop it first (one sequencer per log)",
+            path.display()
+        );
+    }
+    let signer = load_or_create_log_key(path, origin)?;
+    let store: Arc<dyn Store> = match database_url {
+        Some(url) => Arc::new(
+            urne_store_postgres::PgStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL")?,
+        ),
+        None => {
+            let db = path.join(SQLITE_FILE);
+            Arc::new(
+                urne_store_sqlite::SqliteStore::open(&db)
+                    .await
+                    .with_context(|| format!("opening {}", db.display()))?,
+            )
+        }
+    };
+    let blobs: Arc<dyn Blobs> = Arc::new(DirBlobs::new(path.join(PUBLIC_DIR)));
+    Ok(DataDir { path: path.to_owned(), store, blobs, signer, _lock: lock })
+}
+
+/// Reads the log key, or makes one (mode 0600) with `origin` as its name.
+///
+/// A key file that others can read is refused: whoever reads it can sign checkpoints.
+fn load_or_create_log_key(dir: &Path, origin: &str) -> anyhow::Result<Ed25519Signer> {
+    let key_path = dir.join(LOG_KEY_FILE);
+    if key_path.exists() {
+        let mode = fs::metadata(&key_path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} is readable by others (mode {:o}); run `chmod 600` on it",
+                key_path.display(),
+                mode & 0o777
+            );
+        }
+        let text = fs::read_to_string(&key_path)
+            .with_context(|| format!("reading {}", key_path.display()))?;
+        return Ed25519Signer::from_private_key(text.trim())
+            .with_context(|| format!("{}: not a signed-note private key", key_path.display()));
+    }
+    let signer = Ed25519Signer::generate(origin, &mut rand_core::OsRng)
+        .with_context(|| format!("{origin:?} is not a valid log origin"))?;
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode(0o600)
+        .open(&key_path)
+        .with_context(|| format!("creating {}", key_path.display()))?;
+    writeln!(file, "{}", signer.private_key())?;
+    file.sync_all()?;
+    fs::write(dir.join(LOG_VKEY_FILE), format!("{}\n", signer.verifier().vkey()))?;
+    tracing::info!(vkey = %signer.verifier().vkey(), "created a new log key");
+    Ok(signer)
+}
+
+/// Reads a verifier key given as a `name+hash+key` string or as a file holding one.
+pub fn read_vkey(arg: &str) -> anyhow::Result<Ed25519Verifier> {
+    let text = if Path::new(arg).is_file() {
+        fs::read_to_string(arg).with_context(|| format!("reading {arg}"))?
+    } else {
+        arg.to_owned()
+    };
+    Ed25519Verifier::from_vkey(text.trim())
+        .with_context(|| format!("{arg}: not a signed-note verifier key"))
+}

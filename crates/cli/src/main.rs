@@ -1,0 +1,169 @@
+//! `urne`: the one binary. Parses arguments, picks the backend, and calls into the libraries.
+#![forbid(unsafe_code)]
+
+use std::{
+    io::Read,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use urne::{DataDir, open_data_dir, read_vkey, serve};
+use urne_store::DirBlobs;
+use urne_tlog::note::NoteVerifier as _;
+
+/// Verifiable election results, run by the election office.
+#[derive(Parser, Debug)]
+#[command(name = "urne", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the state lives.
+#[derive(clap::Args, Debug)]
+struct DataArgs {
+    /// Data directory: SQLite store, public tree and log key (created on first use).
+    #[arg(long, default_value = "urne-data", env = "URNE_DATA")]
+    data: PathBuf,
+    /// Log origin for a new log (the checkpoint's first line and the log key's name).
+    #[arg(long, default_value = "demo.urne.localhost/log", env = "URNE_ORIGIN")]
+    origin: String,
+    /// Use PostgreSQL at this URL instead of the SQLite file in the data directory.
+    #[arg(long, env = "URNE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the public tree over HTTP.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Feed the log with a demo entry every second.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Work with the transparency log directly.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum LogCommand {
+    /// Append each FILE (or standard input for `-`) as one entry, and print its index.
+    Append {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Verify a log tree from scratch: signature, every tile, every entry, the root.
+    Verify {
+        /// The public tree's root directory (the one holding `log/`).
+        dir: PathBuf,
+        /// The log's verifier key (`name+hash+key`) or a file holding it.
+        #[arg(long)]
+        vkey: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { data, listen, demo } => run_serve(&data, listen, demo).await,
+        Command::Log { command: LogCommand::Append { data, files } } => append(&data, &files).await,
+        Command::Log { command: LogCommand::Verify { dir, vkey } } => verify(&dir, &vkey).await,
+    }
+}
+
+async fn open(data: &DataArgs) -> anyhow::Result<(DataDir, urne_log::Log)> {
+    let dir = open_data_dir(&data.data, &data.origin, data.database_url.as_deref()).await?;
+    let config = urne_log::Config::new(dir.origin());
+    let log = urne_log::Log::open(config, dir.signer.clone(), dir.store.clone(), dir.blobs.clone())
+        .await
+        .context("opening the log")?;
+    Ok((dir, log))
+}
+
+async fn run_serve(data: &DataArgs, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
+    let (dir, log) = open(data).await?;
+    let state = serve::AppState {
+        blobs: dir.blobs.clone(),
+        origin: dir.origin().to_owned(),
+        vkey: dir.signer.verifier().vkey(),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    println!("urne is serving log {} at http://{listen}/", dir.origin());
+    println!("log key: {}", state.vkey);
+    if demo {
+        println!("demo: appending an entry every second; Ctrl-C to stop");
+        tokio::spawn(serve::demo_feed(log.handle(), Duration::from_secs(1)));
+    }
+    axum::serve(listener, serve::router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    log.shutdown().await;
+    Ok(())
+}
+
+async fn append(data: &DataArgs, files: &[PathBuf]) -> anyhow::Result<()> {
+    let mut entries = Vec::with_capacity(files.len());
+    for file in files {
+        let mut bytes = Vec::new();
+        if file.as_os_str() == "-" {
+            std::io::stdin().read_to_end(&mut bytes).context("reading standard input")?;
+        } else {
+            bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        }
+        if bytes.len() > urne_tlog::ENTRY_BYTES_MAX {
+            bail!(
+                "{}: {} bytes; a log entry holds at most {}",
+                file.display(),
+                bytes.len(),
+                urne_tlog::ENTRY_BYTES_MAX
+            );
+        }
+        entries.push((file, bytes));
+    }
+    let (_dir, log) = open(data).await?;
+    let handle = log.handle();
+    for (file, bytes) in entries {
+        let appended = handle.append(bytes).await?;
+        println!("{}\t{}", appended.index, file.display());
+    }
+    log.shutdown().await;
+    Ok(())
+}
+
+async fn verify(dir: &Path, vkey: &str) -> anyhow::Result<()> {
+    let verifier = read_vkey(vkey)?;
+    let blobs = Arc::new(DirBlobs::new(dir));
+    let report = urne_log::verify_tree(blobs.as_ref(), verifier.name(), &verifier)
+        .await
+        .with_context(|| format!("verifying the log in {}", dir.display()))?;
+    println!(
+        "OK {} size {} root {}: {} bundles and {} tiles checked",
+        report.origin, report.size, report.root, report.bundles_checked, report.tiles_checked
+    );
+    Ok(())
+}
