@@ -22,7 +22,10 @@ const ENTRY_BYTES: usize = 128;
 const CONCURRENT_APPENDERS: usize = 2048;
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn entry(i: u64) -> Vec<u8> {
@@ -32,7 +35,10 @@ fn entry(i: u64) -> Vec<u8> {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let appends = env_or("URNE_BENCH_APPENDS", 200_000);
     let verify_size = env_or("URNE_BENCH_VERIFY_SIZE", 1_000_000);
     println!("| measurement | urne | baseline | ratio |");
@@ -56,11 +62,18 @@ fn main() {
 
 async fn sequencer_appends(n: u64) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(urne_store_sqlite::SqliteStore::open(dir.path().join("db")).await.unwrap());
+    let store = Arc::new(
+        urne_store_sqlite::SqliteStore::open(dir.path().join("db"))
+            .await
+            .unwrap(),
+    );
     let blobs = Arc::new(DirBlobs::new(dir.path().join("public")));
-    let signer = Ed25519Signer::generate("bench.urne.localhost/log", &mut rand_core::OsRng).unwrap();
+    let signer =
+        Ed25519Signer::generate("bench.urne.localhost/log", &mut rand_core::OsRng).unwrap();
     let config = urne_log::Config::new("bench.urne.localhost/log");
-    let log = urne_log::Log::open(config, signer, store, blobs).await.unwrap();
+    let log = urne_log::Log::open(config, signer, store, blobs)
+        .await
+        .unwrap();
     let started = Instant::now();
     drive(n, |e| {
         let h = log.handle();
@@ -150,7 +163,8 @@ async fn file_log_appends(n: u64) -> f64 {
 async fn verify_log(size: u64) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let blobs = DirBlobs::new(dir.path());
-    let signer = Ed25519Signer::generate("bench.urne.localhost/log", &mut rand_core::OsRng).unwrap();
+    let signer =
+        Ed25519Signer::generate("bench.urne.localhost/log", &mut rand_core::OsRng).unwrap();
     let mut edge = Edge::empty();
     let mut keys = Vec::new();
     let chunk = 65_536u64;
@@ -184,7 +198,10 @@ async fn verify_log(size: u64) -> (f64, f64) {
     };
     let mut note = urne_tlog::note::Note::new(&checkpoint.body()).unwrap();
     note.sign(&signer).unwrap();
-    blobs.put(urne_log::CHECKPOINT_KEY, note.to_text().as_bytes()).await.unwrap();
+    blobs
+        .put(urne_log::CHECKPOINT_KEY, note.to_text().as_bytes())
+        .await
+        .unwrap();
 
     let started = Instant::now();
     let report = urne_log::verify_tree(&blobs, "bench.urne.localhost/log", &signer.verifier())

@@ -73,7 +73,9 @@ impl Config {
 
     fn check(&self) -> Result<(), LogError> {
         if self.batch_entries_max == 0 || self.pending_entries_max == 0 {
-            return Err(LogError::Config("batch and queue limits must be at least 1"));
+            return Err(LogError::Config(
+                "batch and queue limits must be at least 1",
+            ));
         }
         if self.batch_wait > BATCH_WAIT_MAX {
             return Err(LogError::Config("batch_wait must be at most 1 s"));
@@ -155,13 +157,22 @@ impl Log {
         blobs: Arc<dyn Blobs>,
     ) -> Result<Log, LogError> {
         config.check()?;
-        let io = Io { config, signer, store, blobs };
+        let io = Io {
+            config,
+            signer,
+            store,
+            blobs,
+        };
         let state = recover(&io).await?;
         let size = state.edge.size();
         let pending_max = io.config.pending_entries_max;
         let (tx, rx) = mpsc::channel(pending_max);
         let task = tokio::spawn(run(io, state, rx));
-        Ok(Log { handle: LogHandle { tx, pending_max }, task, size })
+        Ok(Log {
+            handle: LogHandle { tx, pending_max },
+            task,
+            size,
+        })
     }
 
     /// A handle for appending.
@@ -192,14 +203,16 @@ impl LogHandle {
             });
         }
         let (ack, done) = oneshot::channel();
-        self.tx.try_send(Pending { entry, ack }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => AppendError::Busy {
-                pending_max: self.pending_max,
-            },
-            mpsc::error::TrySendError::Closed(_) => {
-                AppendError::Unavailable("the sequencer has stopped".into())
-            }
-        })?;
+        self.tx
+            .try_send(Pending { entry, ack })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AppendError::Busy {
+                    pending_max: self.pending_max,
+                },
+                mpsc::error::TrySendError::Closed(_) => {
+                    AppendError::Unavailable("the sequencer has stopped".into())
+                }
+            })?;
         done.await
             .unwrap_or_else(|_| Err(AppendError::Unavailable("the sequencer stopped".into())))
     }
@@ -236,7 +249,10 @@ async fn run(io: Io, mut state: State, mut rx: mpsc::Receiver<Pending>) {
             Ok((first_index, tree_size)) => {
                 for (i, p) in (first_index..).zip(batch) {
                     // A caller that gave up waiting is not an error.
-                    let _ = p.ack.send(Ok(Appended { index: i, tree_size }));
+                    let _ = p.ack.send(Ok(Appended {
+                        index: i,
+                        tree_size,
+                    }));
                 }
             }
             Err(BatchError::Retryable(why)) => {
@@ -310,7 +326,11 @@ async fn commit(io: &Io, state: &mut State, entries: &[&[u8]]) -> Result<(u64, u
         .bundles
         .iter()
         .map(|(id, bytes)| (log_key(&id.path()), bytes.as_slice()))
-        .chain(seq.tiles.iter().map(|(id, bytes)| (log_key(&id.path()), bytes.as_slice())))
+        .chain(
+            seq.tiles
+                .iter()
+                .map(|(id, bytes)| (log_key(&id.path()), bytes.as_slice())),
+        )
         .collect();
     let staged = staging::encode(seq.size, &seq.root, &items);
     io.blobs
@@ -350,7 +370,8 @@ async fn write_items(blobs: &dyn Blobs, items: &[(String, &[u8])]) -> Result<(),
 /// Signs a checkpoint with the log key; an error means the origin cannot be signed (bad config).
 fn sign_checkpoint(signer: &Ed25519Signer, checkpoint: &Checkpoint) -> Result<Vec<u8>, String> {
     let mut note = Note::new(&checkpoint.body()).map_err(|e| format!("checkpoint: {e}"))?;
-    note.sign(signer).map_err(|e| format!("signing the checkpoint: {e}"))?;
+    note.sign(signer)
+        .map_err(|e| format!("signing the checkpoint: {e}"))?;
     Ok(note.to_text().into_bytes())
 }
 
@@ -390,8 +411,11 @@ async fn recover(io: &Io) -> Result<State, LogError> {
     if let Some(bytes) = io.blobs.get(STAGING_KEY).await? {
         match staging::decode(&bytes) {
             Ok(staged) if staged.size == checkpoint.size && staged.root == checkpoint.root => {
-                let items: Vec<(String, &[u8])> =
-                    staged.items.iter().map(|(k, v)| (k.clone(), v.as_slice())).collect();
+                let items: Vec<(String, &[u8])> = staged
+                    .items
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_slice()))
+                    .collect();
                 write_items(io.blobs.as_ref(), &items).await?;
             }
             Ok(_) => {}
@@ -424,15 +448,17 @@ async fn recover(io: &Io) -> Result<State, LogError> {
         io.blobs.put(CHECKPOINT_KEY, &note).await?;
     }
     tracing::info!(size = checkpoint.size, root = %checkpoint.root, "log recovered");
-    Ok(State { edge, checkpoint: note })
+    Ok(State {
+        edge,
+        checkpoint: note,
+    })
 }
 
 /// Starts a new log: a signed checkpoint of the empty tree.
 async fn create(io: &Io) -> Result<State, LogError> {
     if io.blobs.get(CHECKPOINT_KEY).await?.is_some() {
         return Err(LogError::Inconsistent(
-            "a public checkpoint exists but the store has none: is this the right database?"
-                .into(),
+            "a public checkpoint exists but the store has none: is this the right database?".into(),
         ));
     }
     let edge = Edge::empty();
@@ -443,9 +469,14 @@ async fn create(io: &Io) -> Result<State, LogError> {
         extensions: Vec::new(),
     };
     let note = sign_checkpoint(&io.signer, &checkpoint).map_err(LogError::Inconsistent)?;
-    io.store.swap_checkpoint(&io.config.origin, None, &note).await?;
+    io.store
+        .swap_checkpoint(&io.config.origin, None, &note)
+        .await?;
     io.blobs.put(CHECKPOINT_KEY, &note).await?;
-    Ok(State { edge, checkpoint: note })
+    Ok(State {
+        edge,
+        checkpoint: note,
+    })
 }
 
 /// Reads the right edge of a tree of `size` from its tiles.

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use urne_store::{BlobError, Blobs};
-use urne_tlog::{BundleId, Checkpoint, Hash, TILE_WIDTH, TileId, TreeBuilder, note::Ed25519Verifier};
+use urne_tlog::{
+    BundleId, Checkpoint, Hash, TILE_WIDTH, TileId, TreeBuilder, note::Ed25519Verifier,
+};
 
 use crate::{CHECKPOINT_KEY, LogError, log_key};
 
@@ -74,7 +76,10 @@ pub async fn verify_tree(
         let key = log_key(&id.path());
         let seq = tree
             .push_bundle(id, &bytes)
-            .map_err(|e| VerifyError::Malformed { key, why: e.to_string() })?;
+            .map_err(|e| VerifyError::Malformed {
+                key,
+                why: e.to_string(),
+            })?;
         let mut full = Vec::new();
         for (tile, bytes) in seq.tiles {
             if tile.is_full() {
@@ -90,7 +95,10 @@ pub async fn verify_tree(
 
     let computed = tree.edge().root();
     if computed != checkpoint.root {
-        return Err(VerifyError::RootMismatch { computed, signed: checkpoint.root });
+        return Err(VerifyError::RootMismatch {
+            computed,
+            signed: checkpoint.root,
+        });
     }
     Ok(VerifyReport {
         origin: checkpoint.origin,
@@ -106,7 +114,9 @@ pub async fn read_entry(blobs: &dyn Blobs, index: u64, size: u64) -> Result<Vec<
     let id = bundles_of(size)
         .nth(usize::try_from(index / WIDTH).unwrap_or(usize::MAX))
         .filter(|_| index < size)
-        .ok_or_else(|| VerifyError::Missing { key: format!("entry {index} of {size}") })?;
+        .ok_or_else(|| VerifyError::Missing {
+            key: format!("entry {index} of {size}"),
+        })?;
     let key = log_key(&id.path());
     let bytes = get(blobs, &key).await?;
     let entries = decode_bundle(&key, &bytes, id)?;
@@ -114,30 +124,50 @@ pub async fn read_entry(blobs: &dyn Blobs, index: u64, size: u64) -> Result<Vec<
     entries
         .get(offset)
         .map(|e| e.to_vec())
-        .ok_or(VerifyError::Malformed { key, why: "bundle too short".into() })
+        .ok_or(VerifyError::Malformed {
+            key,
+            why: "bundle too short".into(),
+        })
 }
 
 /// The entry bundles of a tree of `size`, in order, the last one partial if needed.
 fn bundles_of(size: u64) -> impl Iterator<Item = BundleId> {
     let full = size / WIDTH;
     let rest = size % WIDTH;
-    let last = (rest > 0).then_some(BundleId { index: full, width: rest as u16 });
-    (0..full).map(|index| BundleId { index, width: TILE_WIDTH }).chain(last)
+    let last = (rest > 0).then_some(BundleId {
+        index: full,
+        width: rest as u16,
+    });
+    (0..full)
+        .map(|index| BundleId {
+            index,
+            width: TILE_WIDTH,
+        })
+        .chain(last)
 }
 
-async fn compare_tiles(blobs: &dyn Blobs, tiles: Vec<(TileId, Vec<u8>)>) -> Result<u64, VerifyError> {
+async fn compare_tiles(
+    blobs: &dyn Blobs,
+    tiles: Vec<(TileId, Vec<u8>)>,
+) -> Result<u64, VerifyError> {
     let n = tiles.len() as u64;
     let checks = tiles.into_iter().map(|(id, expected)| async move {
         let key = log_key(&id.path());
         let stored = get(blobs, &key).await?;
-        if stored == expected { Ok(()) } else { Err(VerifyError::TileMismatch { key }) }
+        if stored == expected {
+            Ok(())
+        } else {
+            Err(VerifyError::TileMismatch { key })
+        }
     });
     futures_util::future::try_join_all(checks).await?;
     Ok(n)
 }
 
 async fn get(blobs: &dyn Blobs, key: &str) -> Result<Vec<u8>, VerifyError> {
-    blobs.get(key).await?.ok_or_else(|| VerifyError::Missing { key: key.to_owned() })
+    blobs.get(key).await?.ok_or_else(|| VerifyError::Missing {
+        key: key.to_owned(),
+    })
 }
 
 /// Parses the public checkpoint without verifying the tree (for tools that only need its size).
@@ -147,7 +177,8 @@ pub async fn public_checkpoint(
     verifier: &Ed25519Verifier,
 ) -> Result<Checkpoint, VerifyError> {
     let note = get(blobs, CHECKPOINT_KEY).await?;
-    crate::open_checkpoint(&note, origin, verifier).map_err(|e| VerifyError::Checkpoint(e.to_string()))
+    crate::open_checkpoint(&note, origin, verifier)
+        .map_err(|e| VerifyError::Checkpoint(e.to_string()))
 }
 
 /// Reads every entry of a tree of `size`, bundle by bundle (for tests and exports).
@@ -164,9 +195,15 @@ pub async fn read_all_entries(blobs: &dyn Blobs, size: u64) -> Result<Vec<Vec<u8
 }
 
 /// Decodes a bundle and checks it holds exactly the entries its path promises.
-fn decode_bundle<'a>(key: &str, bytes: &'a [u8], id: BundleId) -> Result<Vec<&'a [u8]>, VerifyError> {
-    let entries = urne_tlog::tile::decode_bundle(bytes)
-        .map_err(|e| VerifyError::Malformed { key: key.to_owned(), why: e.to_string() })?;
+fn decode_bundle<'a>(
+    key: &str,
+    bytes: &'a [u8],
+    id: BundleId,
+) -> Result<Vec<&'a [u8]>, VerifyError> {
+    let entries = urne_tlog::tile::decode_bundle(bytes).map_err(|e| VerifyError::Malformed {
+        key: key.to_owned(),
+        why: e.to_string(),
+    })?;
     if entries.len() != usize::from(id.width) {
         return Err(VerifyError::Malformed {
             key: key.to_owned(),
