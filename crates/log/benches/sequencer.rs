@@ -75,8 +75,9 @@ async fn sequencer_appends(n: u64) -> f64 {
         .await
         .unwrap();
     let started = Instant::now();
-    drive(n, |e| {
-        let h = log.handle();
+    let handle = log.handle();
+    drive(n, move |e| {
+        let h = handle.clone();
         async move { h.append(e).await.map(|_| ()).map_err(|e| e.to_string()) }
     })
     .await;

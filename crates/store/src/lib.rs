@@ -5,10 +5,25 @@
 //! - [`Blobs`]: large, write-once-mostly bytes (tiles, entry bundles, payloads, the rendered
 //!   tree). A directory by default, object storage later.
 //!
+//! Here too: [`DirBlobs`] (the directory backend), [`MemStore`] and [`MemBlobs`] (in-memory
+//! fakes with failure hooks for sequencer tests), key rules shared by every [`Blobs`] backend
+//! ([`validate_key`], [`KEY_BYTES_MAX`]), and [`testsuite`], the one story suite every backend
+//! runs. The SQL stores live in `urne-store-sqlite` and `urne-store-postgres`.
+//!
 //! Invariant: nothing here understands tiles, checkpoints or signatures; callers hand over bytes.
+//! Invariant: every `Blobs` backend refuses the same keys (all call [`validate_key`]).
 #![forbid(unsafe_code)]
 
+mod dir;
+mod key;
+mod mem;
+pub mod testsuite;
+
 use async_trait::async_trait;
+
+pub use dir::DirBlobs;
+pub use key::{KEY_BYTES_MAX, KEY_SEGMENT_BYTES_MAX, validate_key, validate_prefix};
+pub use mem::{BlobOp, Fault, MemBlobs, MemStore, StoreOp};
 
 /// Errors a [`Store`] can return.
 #[derive(Debug, thiserror::Error)]
