@@ -40,7 +40,9 @@ pub struct DataDir {
 impl std::fmt::Debug for DataDir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The signer holds the private log key: never print it.
-        f.debug_struct("DataDir").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("DataDir")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -91,7 +93,13 @@ pub async fn open_data_dir(
         }
     };
     let blobs: Arc<dyn Blobs> = Arc::new(DirBlobs::new(path.join(PUBLIC_DIR)));
-    Ok(DataDir { path: path.to_owned(), store, blobs, signer, _lock: lock })
+    Ok(DataDir {
+        path: path.to_owned(),
+        store,
+        blobs,
+        signer,
+        _lock: lock,
+    })
 }
 
 /// Reads the log key, or makes one (mode 0600) with `origin` as its name.
@@ -123,7 +131,10 @@ fn load_or_create_log_key(dir: &Path, origin: &str) -> anyhow::Result<Ed25519Sig
         .with_context(|| format!("creating {}", key_path.display()))?;
     writeln!(file, "{}", signer.private_key())?;
     file.sync_all()?;
-    fs::write(dir.join(LOG_VKEY_FILE), format!("{}\n", signer.verifier().vkey()))?;
+    fs::write(
+        dir.join(LOG_VKEY_FILE),
+        format!("{}\n", signer.verifier().vkey()),
+    )?;
     tracing::info!(vkey = %signer.verifier().vkey(), "created a new log key");
     Ok(signer)
 }

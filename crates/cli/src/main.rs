@@ -80,24 +80,32 @@ enum LogCommand {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::Serve { data, listen, demo } => run_serve(&data, listen, demo).await,
-        Command::Log { command: LogCommand::Append { data, files } } => append(&data, &files).await,
-        Command::Log { command: LogCommand::Verify { dir, vkey } } => verify(&dir, &vkey).await,
+        Command::Log {
+            command: LogCommand::Append { data, files },
+        } => append(&data, &files).await,
+        Command::Log {
+            command: LogCommand::Verify { dir, vkey },
+        } => verify(&dir, &vkey).await,
     }
 }
 
 async fn open(data: &DataArgs) -> anyhow::Result<(DataDir, urne_log::Log)> {
     let dir = open_data_dir(&data.data, &data.origin, data.database_url.as_deref()).await?;
     let config = urne_log::Config::new(dir.origin());
-    let log = urne_log::Log::open(config, dir.signer.clone(), dir.store.clone(), dir.blobs.clone())
-        .await
-        .context("opening the log")?;
+    let log = urne_log::Log::open(
+        config,
+        dir.signer.clone(),
+        dir.store.clone(),
+        dir.blobs.clone(),
+    )
+    .await
+    .context("opening the log")?;
     Ok((dir, log))
 }
 
@@ -131,7 +139,9 @@ async fn append(data: &DataArgs, files: &[PathBuf]) -> anyhow::Result<()> {
     for file in files {
         let mut bytes = Vec::new();
         if file.as_os_str() == "-" {
-            std::io::stdin().read_to_end(&mut bytes).context("reading standard input")?;
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading standard input")?;
         } else {
             bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
         }

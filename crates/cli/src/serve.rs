@@ -25,7 +25,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("origin", &self.origin).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
     }
 }
 
@@ -49,7 +51,9 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         match self {
             HttpError::NotFound => (StatusCode::NOT_FOUND, "not found\n").into_response(),
-            HttpError::BadPath(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response(),
+            HttpError::BadPath(why) => {
+                (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response()
+            }
             HttpError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
@@ -62,7 +66,10 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Response, HttpError
     let bytes = get_blob(&state, urne_log::CHECKPOINT_KEY).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         bytes,
@@ -72,15 +79,23 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Response, HttpError
 
 /// `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`: immutable once written
 /// (C2SP tlog-tiles: a partial tile's path names its width).
-async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Result<Response, HttpError> {
+async fn tile(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Response, HttpError> {
     let valid = TileId::parse(&path).is_ok() || BundleId::parse(&path).is_ok();
     if !valid {
-        return Err(HttpError::BadPath(format!("{path:?} is not a tlog-tiles path")));
+        return Err(HttpError::BadPath(format!(
+            "{path:?} is not a tlog-tiles path"
+        )));
     }
     let bytes = get_blob(&state, &urne_log::log_key(&path)).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
             (
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -106,7 +121,11 @@ async fn index(State(state): State<AppState>) -> Result<Html<String>, HttpError>
     let note = get_blob(&state, urne_log::CHECKPOINT_KEY).await?;
     let text = String::from_utf8_lossy(&note);
     let body = text.split("\n\n").next().unwrap_or_default();
-    let size: u64 = body.lines().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let size: u64 = body
+        .lines()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut rows = String::new();
     for index in (size.saturating_sub(INDEX_ENTRIES_MAX)..size).rev() {
         let entry = urne_log::read_entry(state.blobs.as_ref(), index, size)

@@ -28,7 +28,10 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         .unwrap_or_else(|| fastrand::u64(..));
     let mut rng = fastrand::Rng::with_seed(seed);
     let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     // index → entry, for every acknowledged append so far.
     let mut acked: BTreeMap<u64, String> = BTreeMap::new();
@@ -47,7 +50,10 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             kills_mid_batch += 1;
         }
         let size = rt.block_on(recover_and_verify(dir.path(), &acked, seed));
-        assert!(size >= acked.len() as u64, "seed {seed}: log shrank below what was acknowledged");
+        assert!(
+            size >= acked.len() as u64,
+            "seed {seed}: log shrank below what was acknowledged"
+        );
     }
     assert!(
         acked.len() > iterations,
@@ -88,7 +94,11 @@ fn run_and_kill(dir: &Path, run: usize, rng: &mut fastrand::Rng) -> Vec<String> 
         lines
     });
     // Sometimes during start-up and recovery, mostly while appending.
-    let delay = if rng.u8(..10) == 0 { rng.u64(0..30) } else { rng.u64(30..400) };
+    let delay = if rng.u8(..10) == 0 {
+        rng.u64(0..30)
+    } else {
+        rng.u64(30..400)
+    };
     std::thread::sleep(Duration::from_millis(delay));
     child.kill().expect("SIGKILL"); // std sends SIGKILL on Unix.
     let status = child.wait().unwrap();
@@ -98,14 +108,19 @@ fn run_and_kill(dir: &Path, run: usize, rng: &mut fastrand::Rng) -> Vec<String> 
 
 fn parse_ack(line: &str) -> (u64, String) {
     let rest = line.strip_prefix("ACK ").expect("ACK line");
-    let (index, entry) = rest.trim_end_matches('\n').split_once(' ').expect("ACK index entry");
+    let (index, entry) = rest
+        .trim_end_matches('\n')
+        .split_once(' ')
+        .expect("ACK index entry");
     (index.parse().expect("index"), entry.to_owned())
 }
 
 /// Recovers the log in this process, verifies it from scratch, and checks every acknowledged
 /// entry. Returns the tree size.
 async fn recover_and_verify(dir: &Path, acked: &BTreeMap<u64, String>, seed: u64) -> u64 {
-    let data = urne::open_data_dir(dir, "crash.urne.localhost/log", None).await.unwrap();
+    let data = urne::open_data_dir(dir, "crash.urne.localhost/log", None)
+        .await
+        .unwrap();
     let verifier = data.signer.verifier();
     let log = urne_log::Log::open(
         urne_log::Config::new(data.origin()),
@@ -120,10 +135,17 @@ async fn recover_and_verify(dir: &Path, acked: &BTreeMap<u64, String>, seed: u64
     let report = urne_log::verify_tree(data.blobs.as_ref(), data.origin(), &verifier)
         .await
         .unwrap_or_else(|e| panic!("seed {seed}: verification after recovery failed: {e}"));
-    assert_eq!(report.size, size, "seed {seed}: public checkpoint differs from the store's");
-    let entries = urne_log::read_all_entries(data.blobs.as_ref(), size).await.unwrap();
+    assert_eq!(
+        report.size, size,
+        "seed {seed}: public checkpoint differs from the store's"
+    );
+    let entries = urne_log::read_all_entries(data.blobs.as_ref(), size)
+        .await
+        .unwrap();
     for (index, entry) in acked {
-        let found = entries.get(*index as usize).map(|e| String::from_utf8_lossy(e));
+        let found = entries
+            .get(*index as usize)
+            .map(|e| String::from_utf8_lossy(e));
         assert_eq!(
             found.as_deref(),
             Some(entry.as_str()),

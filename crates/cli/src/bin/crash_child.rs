@@ -14,16 +14,26 @@ const WORKERS: usize = 8;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let data = PathBuf::from(args.next().context("usage: urne-crash-child DATA_DIR RUN_ID")?);
-    let run = args.next().context("usage: urne-crash-child DATA_DIR RUN_ID")?;
+    let data = PathBuf::from(
+        args.next()
+            .context("usage: urne-crash-child DATA_DIR RUN_ID")?,
+    );
+    let run = args
+        .next()
+        .context("usage: urne-crash-child DATA_DIR RUN_ID")?;
     let dir = urne::open_data_dir(&data, "crash.urne.localhost/log", None).await?;
     let mut config = urne_log::Config::new(dir.origin());
     // Small, odd-sized batches: many commits, each a chance for SIGKILL to land mid-way.
     config.batch_entries_max = 37;
     config.batch_wait = Duration::from_millis(2);
     config.pending_entries_max = 1024;
-    let log = urne_log::Log::open(config, dir.signer.clone(), dir.store.clone(), dir.blobs.clone())
-        .await?;
+    let log = urne_log::Log::open(
+        config,
+        dir.signer.clone(),
+        dir.store.clone(),
+        dir.blobs.clone(),
+    )
+    .await?;
     let mut tasks = Vec::new();
     for worker in 0..WORKERS {
         let handle = log.handle();
