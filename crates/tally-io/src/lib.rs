@@ -1,0 +1,172 @@
+//! The edges of urne's tally: reads an RCTab contest config and its CVR files, runs the pure
+//! `urne-tally` core, and writes RCTab's reports.
+//!
+//! `run(config, out_dir)` writes `detailed_report.json`, `detailed_report.csv`,
+//! `summary_report.csv`, and per slice `precinct/<id>/…` / `batch/<id>/…` (ids sanitized as
+//! RCTab does).
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod readers;
+
+use std::path::{Path, PathBuf};
+
+use urne_tally::model::{Ballots, Cand};
+use urne_tally::rcv::{Outcome, Setup, SliceKind, TallyError};
+use urne_tally::report::{self, ReportInput};
+
+pub use config::Config;
+
+/// Everything that can go wrong reading, tabulating or writing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("{file}: {source}")]
+    Io { file: PathBuf, source: std::io::Error },
+    #[error("{file}: at {path}: {rule}")]
+    Config { file: PathBuf, path: String, rule: String },
+    #[error("{file}: {at}: {rule}")]
+    Cvr { file: PathBuf, at: String, rule: String },
+    #[error("{file}: {at}: choice {name:?} is not a candidate, alias or label of the config")]
+    UnknownCandidate { file: PathBuf, at: String, name: String },
+    #[error("{file}: CVR provider {provider} is not supported yet")]
+    Unsupported { file: PathBuf, provider: String },
+    #[error("{file}: tabulation stopped: {source}")]
+    Tally { file: PathBuf, source: TallyError },
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Report {
+    /// Winners in the order elected.
+    pub winners: Vec<String>,
+    /// Rounds tabulated.
+    pub rounds: u32,
+    /// Ballots read.
+    pub ballots: usize,
+    /// Files written, relative to the output directory.
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads and validates a config file.
+pub fn load_config(config_path: &Path) -> Result<Config, Error> {
+    let meta = std::fs::metadata(config_path)
+        .map_err(|e| Error::Io { file: config_path.to_path_buf(), source: e })?;
+    if meta.len() > config::CONFIG_BYTES_MAX {
+        return Err(Error::Config {
+            file: config_path.to_path_buf(),
+            path: "$".into(),
+            rule: format!("larger than {} bytes", config::CONFIG_BYTES_MAX),
+        });
+    }
+    let text = std::fs::read_to_string(config_path)
+        .map_err(|e| Error::Io { file: config_path.to_path_buf(), source: e })?;
+    config::parse(config_path, &text)
+}
+
+/// Reads every CVR source of a config.
+pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
+    let names = readers::Names::new(config);
+    let mut ballots = Ballots::default();
+    for source in &config.sources {
+        if !source.resolved.exists() {
+            return Err(Error::Cvr {
+                file: source.resolved.clone(),
+                at: format!("$.cvrFileSources[{}].filePath", source.index),
+                rule: "the CVR file does not exist".into(),
+            });
+        }
+        match source.provider {
+            config::Provider::Ess => readers::read_ess(config, source, &names, &mut ballots)?,
+            config::Provider::Cdf => {
+                let is_xml = source.resolved.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+                if is_xml {
+                    return Err(Error::Unsupported { file: source.resolved.clone(), provider: "cdf (XML)".into() });
+                }
+                readers::read_cdf_json(config, source, &names, &mut ballots)?;
+            }
+            other => {
+                return Err(Error::Unsupported { file: source.resolved.clone(), provider: format!("{other:?}") });
+            }
+        }
+    }
+    Ok(ballots)
+}
+
+/// Tabulates ballots under a config.
+pub fn tabulate(config: &Config, ballots: &Ballots) -> Result<Outcome, Error> {
+    let mut slices = Vec::new();
+    if config.tabulate_by_precinct {
+        slices.push(SliceKind::Precinct);
+    }
+    if config.tabulate_by_batch {
+        slices.push(SliceKind::Batch);
+    }
+    let setup = Setup {
+        contest: &config.contest,
+        rules: &config.rules,
+        permutation: config.permutation.clone(),
+        slices,
+        record_snapshots: false,
+    };
+    urne_tally::tabulate(setup, ballots).map_err(|e| Error::Tally { file: config.path.clone(), source: e })
+}
+
+fn write(out_dir: &Path, rel: PathBuf, text: &str, files: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let path = out_dir.join(&rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::Io { file: parent.to_path_buf(), source: e })?;
+    }
+    std::fs::write(&path, text).map_err(|e| Error::Io { file: path.clone(), source: e })?;
+    files.push(rel);
+    Ok(())
+}
+
+/// Reads `config_path`, tabulates, and writes the reports into `out_dir`.
+pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
+    let config = load_config(config_path)?;
+    let ballots = read_ballots(&config)?;
+    let outcome = tabulate(&config, &ballots)?;
+    let mut files = Vec::new();
+    let order: Vec<Cand> = outcome.rounds[0].sorted_by_tally(&config.contest);
+    let input = ReportInput {
+        contest: &config.contest,
+        rules: &config.rules,
+        info: &config.info,
+        outcome: &outcome,
+        slice: None,
+    };
+    let csv = report::detailed_csv(&input, &order);
+    write(out_dir, "detailed_report.json".into(), &report::detailed_json(&input), &mut files)?;
+    write(out_dir, "detailed_report.csv".into(), &csv, &mut files)?;
+    write(out_dir, "summary_report.csv".into(), &report::summary_csv(&csv), &mut files)?;
+    for slice in &outcome.slices {
+        let mut used: Vec<String> = Vec::new();
+        for (s, id) in slice.ids.iter().enumerate() {
+            let base = readers::sanitize(id);
+            let mut name = base.clone();
+            let mut n = 2;
+            while used.contains(&name) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            used.push(name.clone());
+            let input = ReportInput {
+                contest: &config.contest,
+                rules: &config.rules,
+                info: &config.info,
+                outcome: &outcome,
+                slice: Some((slice.kind, id, &slice.rounds[s], &slice.transfers[s])),
+            };
+            let dir = PathBuf::from(slice.kind.lower()).join(&name);
+            write(out_dir, dir.join("detailed_report.json"), &report::detailed_json(&input), &mut files)?;
+            write(out_dir, dir.join("detailed_report.csv"), &report::detailed_csv(&input, &order), &mut files)?;
+        }
+    }
+    Ok(Report {
+        winners: outcome.winners.iter().map(|w| config.contest.name(w.0).to_string()).collect(),
+        rounds: outcome.num_rounds(),
+        ballots: ballots.len(),
+        files,
+    })
+}

@@ -1,0 +1,233 @@
+//! Contest rules and cast vote records as the tabulator sees them.
+
+use crate::decimal::Dec;
+
+/// A candidate index into [`Contest::names`].
+pub type Cand = u16;
+
+/// A ranking mark that is RCTab's explicit overvote label, not a candidate.
+pub const OVERVOTE: Cand = u16::MAX;
+
+/// Most candidates a contest may have (indexes are `u16`, two values reserved).
+pub const CANDIDATES_MAX: usize = 60_000;
+
+/// Label RCTab uses for all undeclared write-ins.
+pub const UWI_LABEL: &str = "Undeclared Write-ins";
+
+/// How winners are chosen (`rules.winnerElectionMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WinnerMode {
+    /// `singleWinnerMajority`
+    SingleWinnerMajority,
+    /// `multiWinnerAllowOnlyOneWinnerPerRound`
+    MultiOnlyOneWinnerPerRound,
+    /// `multiWinnerAllowMultipleWinnersPerRound`
+    MultiMultipleWinnersPerRound,
+    /// `bottomsUp`
+    BottomsUp,
+    /// `bottomsUpUsingPercentageThreshold`
+    BottomsUpPercentageThreshold,
+    /// `multiPassIrv`
+    MultiPassIrv,
+}
+
+/// How ties are broken (`rules.tiebreakMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TiebreakMode {
+    /// `random`
+    Random,
+    /// `stopCountingAndAsk`: refused in non-interactive use.
+    StopCountingAndAsk,
+    /// `previousRoundCountsThenRandom`
+    PreviousRoundCountsThenRandom,
+    /// `previousRoundCountsThenAsk`
+    PreviousRoundCountsThenAsk,
+    /// `useCandidateOrder`
+    UseCandidateOrder,
+    /// `generatePermutation`
+    GeneratePermutation,
+}
+
+impl TiebreakMode {
+    /// Whether this mode draws from the seeded generator.
+    pub fn needs_random_seed(self) -> bool {
+        matches!(
+            self,
+            TiebreakMode::Random
+                | TiebreakMode::PreviousRoundCountsThenRandom
+                | TiebreakMode::GeneratePermutation
+        )
+    }
+}
+
+/// What an overvote does to a ballot (`rules.overvoteRule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OvervoteRule {
+    /// `alwaysSkipToNextRank`
+    AlwaysSkipToNextRank,
+    /// `exhaustImmediately`
+    ExhaustImmediately,
+    /// `exhaustIfMultipleContinuing`
+    ExhaustIfMultipleContinuing,
+}
+
+/// Tabulation rules, already validated.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    pub mode: WinnerMode,
+    pub tiebreak: TiebreakMode,
+    pub random_seed: i64,
+    pub overvote: OvervoteRule,
+    pub number_of_winners: u32,
+    /// Bottoms-up percentage as a fraction (15 % → 0.15).
+    pub bottoms_up_fraction: Dec,
+    pub decimal_places: u32,
+    pub minimum_vote_threshold: Dec,
+    /// `None` means unlimited.
+    pub max_skipped_ranks: Option<u32>,
+    pub max_rankings: u32,
+    pub non_integer_threshold: bool,
+    pub first_round_determines_threshold: bool,
+    pub hare_quota: bool,
+    pub batch_elimination: bool,
+    pub continue_until_two: bool,
+    pub exhaust_on_duplicate: bool,
+    /// `None` means never stop early.
+    pub stop_after_round: Option<u32>,
+}
+
+impl Rules {
+    /// Multi-seat contests that transfer surpluses (RCTab `usesSurpluses`).
+    pub fn uses_surpluses(&self) -> bool {
+        self.number_of_winners > 1 && self.mode != WinnerMode::BottomsUp
+    }
+
+    /// `isSingleWinnerEnabled`.
+    pub fn is_single_winner(&self) -> bool {
+        self.mode == WinnerMode::SingleWinnerMajority
+    }
+
+    /// `config.divide`.
+    pub fn divide(&self, a: Dec, b: Dec) -> Dec {
+        a.div(b, self.decimal_places, crate::decimal::Rounding::Down)
+    }
+
+    /// `config.multiply`.
+    pub fn multiply(&self, a: Dec, b: Dec) -> Dec {
+        a.mul(b).set_scale(self.decimal_places, crate::decimal::Rounding::Down)
+    }
+}
+
+/// Candidates of one contest.
+#[derive(Clone, Debug)]
+pub struct Contest {
+    /// Declared candidates in config order, then [`UWI_LABEL`] when write-ins are tallied.
+    pub names: Vec<String>,
+    pub excluded: Vec<bool>,
+    /// Index of the undeclared write-in pseudo-candidate, if any.
+    pub uwi: Option<Cand>,
+}
+
+impl Contest {
+    /// RCTab `getNumCandidates`: non-excluded candidates, write-ins included.
+    pub fn num_candidates(&self) -> usize {
+        self.excluded.iter().filter(|e| !**e).count()
+    }
+
+    /// RCTab `getNumDeclaredCandidates`.
+    pub fn num_declared(&self) -> usize {
+        self.num_candidates() - usize::from(self.uwi.is_some())
+    }
+
+    /// Name of a candidate index.
+    pub fn name(&self, c: Cand) -> &str {
+        if c == OVERVOTE { "overvote" } else { &self.names[c as usize] }
+    }
+}
+
+/// All cast vote records of a contest, stored flat so a million ballots stay small.
+#[derive(Clone, Debug, Default)]
+pub struct Ballots {
+    /// Supplied (or computed) record id per ballot.
+    pub ids: Vec<String>,
+    /// Precinct index per ballot into `precinct_names`.
+    pub precinct: Vec<Option<u32>>,
+    pub precinct_names: Vec<String>,
+    /// Batch index per ballot into `batch_names`.
+    pub batch: Vec<Option<u32>>,
+    pub batch_names: Vec<String>,
+    /// `(rank, choice)` for all ballots, each ballot's run sorted by rank.
+    marks: Vec<(u32, Cand)>,
+    starts: Vec<u32>,
+    precinct_lookup: std::collections::HashMap<String, u32>,
+    batch_lookup: std::collections::HashMap<String, u32>,
+}
+
+impl Ballots {
+    /// Adds one ballot; `marks` are `(rank, choice)` in reading order. Marks are sorted by rank
+    /// (stable) and a choice repeated at the same rank is kept once, as RCTab's ranking set is.
+    pub fn push(
+        &mut self,
+        id: String,
+        precinct: Option<&str>,
+        batch: Option<&str>,
+        mut marks: Vec<(u32, Cand)>,
+    ) {
+        marks.sort_by_key(|m| m.0);
+        marks.dedup();
+        let mut kept: Vec<(u32, Cand)> = Vec::with_capacity(marks.len());
+        for m in marks {
+            if !kept.iter().any(|k| k.0 == m.0 && k.1 == m.1) {
+                kept.push(m);
+            }
+        }
+        self.starts.push(self.marks.len() as u32);
+        self.marks.extend(kept);
+        self.ids.push(id);
+        let p = precinct.map(|p| intern(&mut self.precinct_names, &mut self.precinct_lookup, p));
+        self.precinct.push(p);
+        let b = batch.map(|b| intern(&mut self.batch_names, &mut self.batch_lookup, b));
+        self.batch.push(b);
+    }
+
+    /// Number of ballots.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no ballots.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Marks of ballot `i`, sorted by rank.
+    pub fn marks(&self, i: usize) -> &[(u32, Cand)] {
+        let start = self.starts[i] as usize;
+        let end = self.starts.get(i + 1).map_or(self.marks.len(), |e| *e as usize);
+        &self.marks[start..end]
+    }
+
+    /// Appends all ballots of `other`, remapping precincts and batches.
+    pub fn append(&mut self, other: Ballots) {
+        for i in 0..other.len() {
+            let p = other.precinct[i].map(|p| other.precinct_names[p as usize].clone());
+            let b = other.batch[i].map(|b| other.batch_names[b as usize].clone());
+            let marks = other.marks(i).to_vec();
+            self.push(other.ids[i].clone(), p.as_deref(), b.as_deref(), marks);
+        }
+    }
+}
+
+fn intern(
+    names: &mut Vec<String>,
+    lookup: &mut std::collections::HashMap<String, u32>,
+    name: &str,
+) -> u32 {
+    if let Some(pos) = lookup.get(name) {
+        return *pos;
+    }
+    names.push(name.to_string());
+    let pos = (names.len() - 1) as u32;
+    lookup.insert(name.to_string(), pos);
+    pos
+}
