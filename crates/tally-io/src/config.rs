@@ -413,6 +413,7 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
         first_round_determines_threshold: f("doesFirstRoundDetermineThreshold")?,
         hare_quota: f("hareQuota")?,
         batch_elimination: f("batchElimination")?,
+        cutoff_elimination: f("cutoffElimination")?,
         continue_until_two: f("continueUntilTwoCandidatesRemain")?,
         exhaust_on_duplicate: f("exhaustOnDuplicateCandidate")?,
         stop_after_round,

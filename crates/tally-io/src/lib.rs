@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod readers;
+pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 

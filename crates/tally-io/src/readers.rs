@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx};
 use serde_json::Value;
 use urne_tally::model::{Ballots, Cand, OVERVOTE};
 
@@ -61,23 +60,6 @@ impl<'a> Names<'a> {
     }
 }
 
-fn cell_text(d: &Data) -> String {
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 1e15 {
-                format!("{}", *f as i64)
-            } else {
-                format!("{f}")
-            }
-        }
-        Data::Int(i) => i.to_string(),
-        Data::Bool(b) => if *b { "TRUE".to_string() } else { "FALSE".to_string() },
-        other => other.to_string(),
-    }
-}
-
 fn column_name(mut col: u32) -> String {
     let mut s = Vec::new();
     col += 1;
@@ -93,63 +75,50 @@ fn column_name(mut col: u32) -> String {
 /// ES&S `.xlsx` export: one row per ballot, rankings in consecutive columns.
 pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
     let file = &source.resolved;
-    let mut book: Xlsx<_> = calamine::open_workbook(file).map_err(|e| Error::Cvr {
-        file: file.clone(),
-        at: String::new(),
-        rule: format!("not a readable ES&S xlsx workbook: {e}"),
-    })?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| Error::Cvr { file: file.clone(), at: String::new(), rule: "the workbook has no sheet".into() })?
-        .map_err(|e| Error::Cvr { file: file.clone(), at: String::new(), rule: format!("unreadable sheet: {e}") })?;
     let first_col = source.first_vote_column.unwrap_or(1) - 1;
     let first_row = source.first_vote_row.unwrap_or(1) - 1;
     let max_rank = config.rules.max_rankings;
     let file_name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let sanitized = sanitize(&file_name);
-    let (start_row, start_col) = range.start().unwrap_or((0, 0));
     let mut index = 0usize;
-    for (r, row) in range.rows().enumerate() {
-        let row_idx = start_row + r as u32;
+    crate::xlsx::for_each_row(file, |row_idx, cells| {
         if row_idx < first_row {
-            continue;
-        }
-        if row.iter().all(|c| matches!(c, Data::Empty)) {
-            continue;
+            return Ok(());
         }
         index += 1;
-        let cell = |col: u32| -> Option<&Data> {
-            col.checked_sub(start_col).and_then(|c| row.get(c as usize))
-        };
-        let text_at = |col: Option<u32>| -> Option<String> {
-            col.and_then(|c| cell(c - 1)).filter(|d| !matches!(d, Data::Empty)).map(cell_text)
-        };
-        let precinct = source.precinct_column.map(|_| {
-            text_at(source.precinct_column).unwrap_or_else(|| "missing_precinct_id".to_string())
+        let get = |col: u32| cells.iter().find(|c| c.0 == col).map(|c| c.1.as_str());
+        let precinct = source.precinct_column.map(|c| {
+            get(c - 1).map_or_else(|| "missing_precinct_id".to_string(), str::to_string)
         });
-        let batch = text_at(source.batch_column);
+        let batch = source.batch_column.and_then(|c| get(c - 1)).map(str::to_string);
         let id = match source.id_column {
-            Some(_) => text_at(source.id_column).ok_or_else(|| Error::Cvr {
+            Some(c) => get(c - 1).map(str::to_string).ok_or_else(|| Error::Cvr {
                 file: file.clone(),
                 at: format!("row {}", row_idx + 1),
                 rule: "the cast vote record id cell is empty".into(),
             })?,
             None => format!("{sanitized}-{index}"),
         };
+        let mut texts: Vec<Option<&str>> = vec![None; max_rank as usize];
+        for (c, t) in cells {
+            if *c >= first_col && *c < first_col + max_rank {
+                texts[(*c - first_col) as usize] = Some(t.as_str());
+            }
+        }
         let mut marks: Vec<(u32, Cand)> = Vec::new();
-        for rank in 1..=max_rank {
-            let col = first_col + rank - 1;
+        for (i, text) in texts.iter().enumerate() {
+            let rank = i as u32 + 1;
+            let col = first_col + i as u32;
             let at = || format!("cell {}{}", column_name(col), row_idx + 1);
-            let raw = cell(col).map(cell_text).unwrap_or_default();
-            let raw = raw.trim();
-            if raw.is_empty() && cell(col).is_none_or(|d| matches!(d, Data::Empty)) {
+            let Some(raw) = text else {
                 if source.treat_blank_as_uwi {
                     if let Some(u) = config.contest.uwi {
                         marks.push((rank, u));
                     }
                 }
                 continue;
-            }
+            };
+            let raw = raw.trim();
             let parts: Vec<&str> = if source.overvote_delimiter.is_empty() {
                 vec![raw]
             } else {
@@ -166,10 +135,6 @@ pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                 if *part == source.skipped_rank_label {
                     continue;
                 }
-                if part.is_empty() {
-                    // RCTab keeps a blank string as a choice; no candidate has that name.
-                    return Err(Error::UnknownCandidate { file: file.clone(), at: at(), name: String::new() });
-                }
                 marks.push((rank, names.resolve(source, part, at)?));
             }
         }
@@ -177,8 +142,8 @@ pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
             return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
         }
         out.push(id, precinct.as_deref(), batch.as_deref(), marks);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn read_json(file: &Path) -> Result<Value, Error> {
@@ -258,16 +223,15 @@ pub fn read_cdf_json(config: &Config, source: &Source, names: &Names<'_>, out: &
                 let cs = selections.get(sel_id).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} is not in the contest")))?;
                 let is_write_in = matches!(cs.get("IsWriteIn"), Some(Value::Bool(true)))
                     || s(cs, "IsWriteIn") == Some("true");
-                let mut cand: Option<Cand> = None;
-                if is_write_in {
-                    cand = config.contest.uwi;
+                let cand: Option<Cand> = if is_write_in {
+                    config.contest.uwi
                 } else {
                     let ids = arr(cs, "CandidateIds");
                     let first = ids.first().and_then(Value::as_str).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} has no CandidateIds")))?;
                     let c = candidates.get(first).ok_or_else(|| err(sel_path.clone(), format!("candidate {first:?} is not in the candidate list")))?;
                     let name = s(c, "Name").unwrap_or_default();
-                    cand = Some(names.resolve(source, name, || sel_path.clone())?);
-                }
+                    Some(names.resolve(source, name, || sel_path.clone())?)
+                };
                 if let Some(rank) = sel.get("Rank").and_then(rank_of) {
                     let c = cand.ok_or_else(|| err(sel_path.clone(), "a write-in but the config has no undeclared write-in label".into()))?;
                     marks.push((rank, c));

@@ -90,6 +90,8 @@ pub struct Rules {
     pub first_round_determines_threshold: bool,
     pub hare_quota: bool,
     pub batch_elimination: bool,
+    /// Bottoms-up with a percentage threshold: drop everyone under it in one round.
+    pub cutoff_elimination: bool,
     pub continue_until_two: bool,
     pub exhaust_on_duplicate: bool,
     /// `None` means never stop early.

@@ -141,9 +141,9 @@ impl RoundTally {
         self.statuses[0]
     }
 
-    /// `activeAndLockedInBallotSum`.
+    /// `activeAndLockedInBallotSum`; final-round surplus still counts as locked in.
     pub fn active_and_locked_in(&self) -> Dec {
-        self.statuses[0].add(self.locked_in)
+        self.statuses[0].add(self.locked_in).add(self.statuses[Status::FinalRoundSurplus as usize])
     }
 
     /// `inactiveBallotSum`.
@@ -253,6 +253,8 @@ pub struct Outcome {
     pub snapshots: Option<Vec<Vec<(u32, Snapshot)>>>,
     /// The tie-breaking permutation in use, after any shuffle.
     pub permutation: Vec<Cand>,
+    /// Candidates elected or eliminated by a tiebreak.
+    pub tie_broken: Vec<Cand>,
 }
 
 impl Outcome {
@@ -296,6 +298,7 @@ struct Tabulator<'a> {
     transfers: Transfers,
     residual: Vec<Dec>,
     permutation: Vec<Cand>,
+    tie_broken: Vec<Cand>,
     rng: Option<JavaRandom>,
     round: u32,
     slice_kinds: Vec<SliceKind>,
@@ -343,6 +346,7 @@ pub fn tabulate(setup: Setup<'_>, ballots: &Ballots) -> Result<Outcome, TallyErr
         transfers: Transfers::default(),
         residual: Vec::new(),
         permutation: setup.permutation,
+        tie_broken: Vec::new(),
         rng: None,
         round: 0,
         slice_kinds: setup.slices.clone(),
@@ -371,6 +375,7 @@ pub fn tabulate(setup: Setup<'_>, ballots: &Ballots) -> Result<Outcome, TallyErr
         slices,
         snapshots: t.snapshots,
         permutation: t.permutation,
+        tie_broken: t.tie_broken,
     })
 }
 
@@ -394,10 +399,13 @@ impl Tabulator<'_> {
             let prev_residual = self.residual.last().copied().unwrap_or(Dec::ZERO);
             self.residual.push(prev_residual);
 
+            // Single-winner thresholds follow the active ballots until someone wins (then, with
+            // continue-until-two, they freeze).
             let recompute = if self.rules.number_of_winners > 1 {
                 round == 1
             } else {
-                !self.rules.first_round_determines_threshold || round == 1
+                round == 1
+                    || (!self.rules.first_round_determines_threshold && self.winners.is_empty())
             };
             let threshold = if recompute {
                 self.winning_threshold()
@@ -630,6 +638,18 @@ impl Tabulator<'_> {
                 return Err(TallyError::AllBelowMinimumThreshold { round });
             }
         }
+        // 2b. Bottoms-up with cutoff: everyone not above the percentage threshold at once.
+        if eliminated.is_empty()
+            && self.rules.cutoff_elimination
+            && self.rules.mode == WinnerMode::BottomsUpPercentageThreshold
+        {
+            let threshold = self.rounds[round as usize - 1].threshold;
+            for (votes, cands) in groups {
+                if !votes.cmp_num(threshold).is_gt() {
+                    eliminated.extend(cands.iter().copied());
+                }
+            }
+        }
         // 3. Batch elimination.
         if eliminated.is_empty() && self.rules.batch_elimination {
             let batch = self.batch_elimination(groups);
@@ -682,7 +702,13 @@ impl Tabulator<'_> {
         eliminations
     }
 
-    fn tiebreak(&mut self, winner: bool, mut tied: Vec<Cand>, _votes: Dec) -> Result<Cand, TallyError> {
+    fn tiebreak(&mut self, winner: bool, tied: Vec<Cand>, votes: Dec) -> Result<Cand, TallyError> {
+        let chosen = self.break_tie(winner, tied, votes)?;
+        self.tie_broken.push(chosen);
+        Ok(chosen)
+    }
+
+    fn break_tie(&mut self, winner: bool, mut tied: Vec<Cand>, _votes: Dec) -> Result<Cand, TallyError> {
         let c = self.contest;
         tied.sort_by(|a, b| java::compare_strings(c.name(*a), c.name(*b)));
         let round = self.round;

@@ -49,11 +49,14 @@ impl ReportInput<'_> {
     }
 }
 
-fn java_order_by_round(contest: &Contest, entries: &[(Cand, u32)]) -> HashMap<u32, Vec<Cand>> {
-    let names: Vec<&str> = entries.iter().map(|e| contest.name(e.0)).collect();
+/// Candidates per round, sorted by name as RCTab lists them.
+fn by_round(contest: &Contest, entries: &[(Cand, u32)]) -> HashMap<u32, Vec<Cand>> {
     let mut map: HashMap<u32, Vec<Cand>> = HashMap::new();
-    for i in java::hash_order(&names, java::default_capacity(names.len())) {
-        map.entry(entries[i].1).or_default().push(entries[i].0);
+    for (c, r) in entries {
+        map.entry(*r).or_default().push(*c);
+    }
+    for list in map.values_mut() {
+        list.sort_by(|a, b| java::compare_strings(contest.name(*a), contest.name(*b)));
     }
     map
 }
@@ -72,8 +75,8 @@ pub fn detailed_json(input: &ReportInput<'_>) -> String {
     let contest = input.contest;
     let rounds = input.rounds();
     let num_rounds = rounds.len();
-    let elim = java_order_by_round(contest, &input.outcome.eliminated);
-    let won = java_order_by_round(contest, &input.outcome.winners);
+    let elim = by_round(contest, &input.outcome.eliminated);
+    let won = by_round(contest, &input.outcome.winners);
 
     let mut config = vec![
         ("generatedBy", Json::str(GENERATED_BY)),
@@ -92,7 +95,7 @@ pub fn detailed_json(input: &ReportInput<'_>) -> String {
     let summary = vec![
         ("finalThreshold", Json::dec(last.threshold)),
         ("numWinners", Json::Int(i128::from(input.rules.number_of_winners))),
-        ("numCandidates", Json::Int(contest.num_candidates() as i128)),
+        ("numCandidates", Json::Int(contest.names.len() as i128)),
         ("totalNumBallots", Json::dec(first.active().add(first.inactive()))),
         ("undervotes", Json::Int(undervotes)),
     ];
@@ -197,8 +200,8 @@ pub fn detailed_csv(input: &ReportInput<'_>, candidate_order: &[Cand]) -> String
     let rules = input.rules;
     let rounds = input.rounds();
     let num_rounds = rounds.len();
-    let elim = java_order_by_round(contest, &input.outcome.eliminated);
-    let won = java_order_by_round(contest, &input.outcome.winners);
+    let elim = by_round(contest, &input.outcome.eliminated);
+    let won = by_round(contest, &input.outcome.winners);
     let mut csv = Csv::new();
 
     csv.record(&["Contest Information"]);
@@ -246,12 +249,19 @@ pub fn detailed_csv(input: &ReportInput<'_>, candidate_order: &[Cand]) -> String
     csv.println();
 
     let is_slice = input.slice.is_some();
+    let ties = &input.outcome.tie_broken;
     for (label, map) in [("Eliminated", &elim), ("Elected", &won)] {
-        csv.print(&if is_slice { format!("{label}*") } else { label.to_string() });
+        csv.print(&if is_slice { format!("{label}\u{2020}") } else { label.to_string() });
         for r in 1..=num_rounds as u32 {
             match map.get(&r) {
                 Some(c) if !c.is_empty() => {
-                    let names: Vec<&str> = c.iter().map(|c| contest.name(*c)).collect();
+                    let names: Vec<String> = c
+                        .iter()
+                        .map(|c| {
+                            let star = if ties.contains(c) { "*" } else { "" };
+                            format!("{}{star}", contest.name(*c))
+                        })
+                        .collect();
                     csv.print(&names.join("; "));
                 }
                 _ => csv.print(""),
@@ -267,7 +277,9 @@ pub fn detailed_csv(input: &ReportInput<'_>, candidate_order: &[Cand]) -> String
         for (idx, tally) in rounds.iter().enumerate() {
             let this = tally.tally(*c).unwrap_or(Dec::ZERO);
             csv.print(&this.to_string());
-            let divisor = if rules.is_single_winner() || rules.first_round_determines_threshold {
+            let divisor = if (rules.is_single_winner() && !rules.first_round_determines_threshold)
+                || rules.mode == WinnerMode::BottomsUpPercentageThreshold
+            {
                 tally.active_and_locked_in()
             } else {
                 first.active_and_locked_in()
@@ -365,10 +377,15 @@ pub fn detailed_csv(input: &ReportInput<'_>, candidate_order: &[Cand]) -> String
         csv.println();
     }
 
+    if !ties.is_empty() {
+        csv.println();
+        csv.print("*Tie resolved in accordance with election law");
+        csv.println();
+    }
     if let Some((kind, _, _, _)) = input.slice {
         csv.println();
         csv.print(&format!(
-            "*Elect/Eliminate decisions are from the full contest. All other results on this \
+            "\u{2020}Elect/Eliminate decisions are from the full contest. All other results on this \
              report are at the {} level.",
             kind.lower()
         ));
