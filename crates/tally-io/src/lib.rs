@@ -108,7 +108,7 @@ pub fn tabulate(config: &Config, ballots: &Ballots) -> Result<Outcome, Error> {
         rules: &config.rules,
         permutation: config.permutation.clone(),
         slices,
-        record_snapshots: false,
+        record_snapshots: config.generate_cdf_json,
     };
     urne_tally::tabulate(setup, ballots).map_err(|e| Error::Tally { file: config.path.clone(), source: e })
 }
@@ -141,6 +141,16 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
     write(out_dir, "detailed_report.json".into(), &report::detailed_json(&input), &mut files)?;
     write(out_dir, "detailed_report.csv".into(), &csv, &mut files)?;
     write(out_dir, "summary_report.csv".into(), &report::summary_csv(&csv), &mut files)?;
+    if config.generate_cdf_json {
+        let date = generated_date();
+        let export = report::CdfExport {
+            generated_date: &date,
+            precincts: config.tabulate_by_precinct,
+            overvote_label_used: config.sources.iter().any(|s| !s.overvote_label.trim().is_empty()),
+        };
+        let text = report::cdf_json(&config.contest, &config.info, &outcome, &ballots, &export);
+        write(out_dir, "cdf_cvr.json".into(), &text, &mut files)?;
+    }
     for slice in &outcome.slices {
         let mut used: Vec<String> = Vec::new();
         for (s, id) in slice.ids.iter().enumerate() {
@@ -170,4 +180,28 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
         ballots: ballots.len(),
         files,
     })
+}
+
+/// The current UTC time as `yyyy-MM-ddTHH:mm:ssZ` (only the CDF export's `GeneratedDate`).
+fn generated_date() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

@@ -253,7 +253,8 @@ pub fn read_cdf_json(config: &Config, source: &Source, names: &Names<'_>, out: &
             }
         }
         let precinct = s(cvr, "BallotStyleUnitId").and_then(|u| gp_units.get(u)).and_then(|g| s(g, "Name"));
-        let id = s(cvr, "BallotPrePrintedId").map_or_else(|| format!("{file_name}({})", ci + 1), str::to_string);
+        // RCTab identifies CDF records by file and position, not by BallotPrePrintedId.
+        let id = format!("{file_name}({})", ci + 1);
         out.push(id, precinct, None, marks);
     }
     Ok(())

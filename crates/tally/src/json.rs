@@ -9,6 +9,7 @@ use crate::java;
 pub enum Json {
     Str(String),
     Int(i128),
+    Null,
     Arr(Vec<Json>),
     /// Entries are sorted by key when printed.
     Obj(Vec<(String, Json)>),
@@ -43,6 +44,7 @@ impl Json {
         match self {
             Json::Str(s) => write_str(out, s),
             Json::Int(i) => out.push_str(&i.to_string()),
+            Json::Null => out.push_str("null"),
             Json::Arr(items) => {
                 if items.is_empty() {
                     out.push_str("[ ]");

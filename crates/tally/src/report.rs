@@ -404,3 +404,224 @@ pub fn summary_csv(detailed: &str) -> String {
     }
     out
 }
+
+/// Settings of the CDF CVR export that are not in the outcome.
+#[derive(Clone, Debug)]
+pub struct CdfExport<'a> {
+    /// `GeneratedDate` (the caller owns the clock).
+    pub generated_date: &'a str,
+    /// Tabulate-by-precinct was enabled: ballots get a `BallotStyleUnitId`.
+    pub precincts: bool,
+    /// Some source has an overvote label: `overvote` is listed as a selection.
+    pub overvote_label_used: bool,
+}
+
+fn cdf_selection_id(name: &str) -> String {
+    format!("cs-{}", sanitize(name).to_lowercase())
+}
+
+fn cdf_candidate_id(name: &str) -> String {
+    format!("c-{}", sanitize(name).to_lowercase())
+}
+
+/// RCTab's `sanitizeStringForOutput`: characters outside `[A-Za-z0-9_.-]` become `_`.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .collect()
+}
+
+fn snapshot_id(id: &str, round: Option<u32>) -> String {
+    match round {
+        Some(r) if r > 0 => format!("ballot-{id}-round-{r}"),
+        _ => format!("ballot-{id}"),
+    }
+}
+
+/// The NIST SP 1500-103 CDF JSON of the tabulated CVRs, with one interpreted snapshot per round
+/// (RCTab `generateCdfJson`). Needs an outcome tabulated with snapshots recorded.
+pub fn cdf_json(
+    contest: &Contest,
+    info: &ContestInfo,
+    outcome: &Outcome,
+    ballots: &crate::model::Ballots,
+    export: &CdfExport<'_>,
+) -> String {
+    let num_rounds = outcome.num_rounds();
+    // Precinct GpUnits: numbered and listed in Java hash order of the precinct names.
+    let mut gp_ids: HashMap<u32, String> = HashMap::new();
+    let mut gp_units = vec![Json::obj_str(vec![
+        ("@id", Json::str("gpu-election")),
+        ("Type", Json::str("other")),
+        ("OtherType", Json::str("Election Scope Jurisdiction")),
+        ("Name", Json::str(&info.jurisdiction)),
+        ("@type", Json::str("GpUnit")),
+    ])];
+    if export.precincts {
+        let names = &ballots.precinct_names;
+        let used: Vec<u32> = (0..names.len() as u32).filter(|p| ballots.precinct.contains(&Some(*p))).collect();
+        let used_names: Vec<&str> = used.iter().map(|p| names[*p as usize].as_str()).collect();
+        for (n, i) in java::hash_order(&used_names, java::default_capacity(used_names.len())).into_iter().enumerate() {
+            let id = format!("gpu-{}", n + 1);
+            gp_units.push(Json::obj_str(vec![
+                ("@id", Json::str(&id)),
+                ("Type", Json::str("precinct")),
+                ("Name", Json::str(used_names[i])),
+                ("@type", Json::str("GpUnit")),
+            ]));
+            gp_ids.insert(used[i], id);
+        }
+    }
+    let empty: Vec<Vec<(u32, crate::rcv::Snapshot)>> = Vec::new();
+    let snapshots = outcome.snapshots.as_ref().unwrap_or(&empty);
+    let mut cvrs = Vec::with_capacity(ballots.len());
+    for i in 0..ballots.len() {
+        let id = sanitize(&ballots.ids[i]);
+        // Candidates with their ranks, by best rank then name.
+        let mut with_ranks: Vec<(&str, Vec<u32>)> = Vec::new();
+        for (rank, c) in ballots.marks(i) {
+            let name = contest.name(*c);
+            match with_ranks.iter_mut().find(|e| e.0 == name) {
+                Some(e) => e.1.push(*rank),
+                None => with_ranks.push((name, vec![*rank])),
+            }
+        }
+        for e in &mut with_ranks {
+            e.1.sort_unstable();
+        }
+        with_ranks.sort_by(|a, b| a.1[0].cmp(&b.1[0]).then_with(|| java::compare_strings(a.0, b.0)));
+        let mut snaps = vec![cdf_snapshot(contest, &id, None, &with_ranks, None)];
+        let mut previous: Option<&crate::rcv::Snapshot> = None;
+        let list = snapshots.get(i).map_or(&[][..], Vec::as_slice);
+        for round in 1..=num_rounds {
+            let current = list.iter().rev().find(|(r, _)| *r == round).map(|(_, d)| d).or(previous);
+            snaps.push(cdf_snapshot(contest, &id, Some(round), &with_ranks, current));
+            previous = current;
+        }
+        let mut cvr = vec![
+            ("BallotPrePrintedId", Json::str(&id)),
+            ("CurrentSnapshotId", Json::str(&snapshot_id(&id, Some(num_rounds)))),
+            ("CVRSnapshot", Json::Arr(snaps)),
+            ("ElectionId", Json::str("election-001")),
+            ("@type", Json::str("CVR")),
+        ];
+        if export.precincts {
+            let unit = ballots.precinct[i].and_then(|p| gp_ids.get(&p));
+            cvr.push(("BallotStyleUnitId", unit.map_or(Json::Null, |u| Json::str(u))));
+        }
+        cvrs.push(Json::obj_str(cvr));
+    }
+    let mut names: Vec<&str> = contest.names.iter().map(String::as_str).collect();
+    if export.overvote_label_used {
+        names.push("overvote");
+    }
+    names.sort_by(|a, b| java::compare_strings(a, b));
+    let candidates: Vec<Json> = names
+        .iter()
+        .map(|n| Json::obj_str(vec![("@id", Json::str(&cdf_candidate_id(n))), ("Name", Json::str(n))]))
+        .collect();
+    let selections: Vec<Json> = names
+        .iter()
+        .map(|n| {
+            Json::obj_str(vec![
+                ("@id", Json::str(&cdf_selection_id(n))),
+                ("@type", Json::str("ContestSelection")),
+                ("CandidateIds", Json::Arr(vec![Json::str(&cdf_candidate_id(n))])),
+            ])
+        })
+        .collect();
+    let election = Json::obj_str(vec![
+        ("@id", Json::str("election-001")),
+        ("Candidate", Json::Arr(candidates)),
+        (
+            "Contest",
+            Json::Arr(vec![Json::obj_str(vec![
+                ("@id", Json::str("contest-001")),
+                ("@type", Json::str("CandidateContest")),
+                ("ContestSelection", Json::Arr(selections)),
+                ("Name", Json::str(&info.name)),
+            ])]),
+        ),
+        ("ElectionScopeId", Json::str("gpu-election")),
+        ("@type", Json::str("Election")),
+    ]);
+    let root = Json::obj_str(vec![
+        ("CVR", Json::Arr(cvrs)),
+        ("Election", Json::Arr(vec![election])),
+        ("GeneratedDate", Json::str(export.generated_date)),
+        ("GpUnit", Json::Arr(gp_units)),
+        ("ReportGeneratingDeviceIds", Json::Arr(vec![Json::str("rd-001")])),
+        (
+            "ReportingDevice",
+            Json::Arr(vec![Json::obj_str(vec![
+                ("@id", Json::str("rd-001")),
+                ("@type", Json::str("CVR.ReportingDevice")),
+                ("Application", Json::str("RCTab")),
+                ("Manufacturer", Json::str("Bright Spots")),
+            ])]),
+        ),
+        ("Version", Json::str("1.0.0")),
+        ("@type", Json::str("CVR.CastVoteRecordReport")),
+    ]);
+    root.pretty()
+}
+
+fn cdf_snapshot(
+    contest: &Contest,
+    id: &str,
+    round: Option<u32>,
+    with_ranks: &[(&str, Vec<u32>)],
+    data: Option<&crate::rcv::Snapshot>,
+) -> Json {
+    let mut selections = Vec::new();
+    for (name, ranks) in with_ranks {
+        let mut allocable = "unknown";
+        let mut votes = Dec::ONE;
+        if let Some(data) = data {
+            allocable = "no";
+            if let Some((_, v)) = data.iter().find(|(c, _)| contest.name(*c) == *name) {
+                allocable = "yes";
+                votes = *v;
+            }
+        }
+        let fractional = if votes.java_equals(Dec::ONE) {
+            None
+        } else {
+            let rem = votes.frac();
+            (rem.signum() == 1).then(|| rem.to_string().trim_start_matches('0').to_string())
+        };
+        let mut positions = Vec::new();
+        for rank in ranks {
+            let mut p = vec![
+                ("HasIndication", Json::str("yes")),
+                ("IsAllocable", Json::str(allocable)),
+                ("NumberVotes", Json::Int(votes.int_value())),
+                ("Rank", Json::Int(i128::from(*rank))),
+                ("@type", Json::str("CVR.SelectionPosition")),
+            ];
+            if let Some(f) = &fractional {
+                p.push(("FractionalVotes", Json::str(f)));
+            }
+            positions.push(Json::obj_str(p));
+            if allocable == "yes" {
+                allocable = "no";
+            }
+        }
+        selections.push(Json::obj_str(vec![
+            ("ContestSelectionId", Json::str(&cdf_selection_id(name))),
+            ("SelectionPosition", Json::Arr(positions)),
+            ("@type", Json::str("CVR.CVRContestSelection")),
+        ]));
+    }
+    let contest_json = Json::obj_str(vec![
+        ("ContestId", Json::str("contest-001")),
+        ("CVRContestSelection", Json::Arr(selections)),
+        ("@type", Json::str("CVR.CVRContest")),
+    ]);
+    Json::obj_str(vec![
+        ("@id", Json::str(&snapshot_id(id, round))),
+        ("CVRContest", Json::Arr(vec![contest_json])),
+        ("Type", Json::str(if round.is_some() { "interpreted" } else { "original" })),
+        ("@type", Json::str("CVR.CVRSnapshot")),
+    ])
+}
