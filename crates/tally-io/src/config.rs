@@ -418,7 +418,8 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
         exhaust_on_duplicate: f("exhaustOnDuplicateCandidate")?,
         stop_after_round,
     };
-    let multi = number_of_winners > 1 || bottoms_pct;
+    // Multi-pass IRV runs single-winner passes, so single-winner options apply to it.
+    let multi = (number_of_winners > 1 && mode != WinnerMode::MultiPassIrv) || bottoms_pct;
     if multi {
         if rules.batch_elimination {
             return Err(ctx.err(&path("batchElimination"), "batch elimination can't be used in a multi-seat contest"));
@@ -427,13 +428,15 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
             return Err(ctx.err(&path("continueUntilTwoCandidatesRemain"), "can't be used in a multi-seat contest"));
         }
     } else {
-        if matches!(
-            mode,
-            WinnerMode::MultiOnlyOneWinnerPerRound
-                | WinnerMode::MultiMultipleWinnersPerRound
-                | WinnerMode::BottomsUp
-                | WinnerMode::MultiPassIrv
-        ) {
+        if number_of_winners <= 1
+            && matches!(
+                mode,
+                WinnerMode::MultiOnlyOneWinnerPerRound
+                    | WinnerMode::MultiMultipleWinnersPerRound
+                    | WinnerMode::BottomsUp
+                    | WinnerMode::MultiPassIrv
+            )
+        {
             return Err(ctx.err(&path("winnerElectionMode"), "a multi-winner mode needs numberOfWinners > 1"));
         }
         if rules.hare_quota {

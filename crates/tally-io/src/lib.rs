@@ -12,7 +12,7 @@ pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 
-use urne_tally::model::{Ballots, Cand};
+use urne_tally::model::{Ballots, Cand, WinnerMode};
 use urne_tally::rcv::{Outcome, Setup, SliceKind, TallyError};
 use urne_tally::report::{self, ReportInput};
 
@@ -86,6 +86,7 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
                 }
                 readers::read_cdf_json(config, source, &names, &mut ballots)?;
             }
+            config::Provider::GenericCsv => readers::read_generic_csv(config, source, &names, &mut ballots)?,
             other => {
                 return Err(Error::Unsupported { file: source.resolved.clone(), provider: format!("{other:?}") });
             }
@@ -123,24 +124,64 @@ fn write(out_dir: &Path, rel: PathBuf, text: &str, files: &mut Vec<PathBuf>) -> 
     Ok(())
 }
 
-/// Reads `config_path`, tabulates, and writes the reports into `out_dir`.
+/// Reads `config_path`, tabulates, and writes the reports into `out_dir`. Multi-pass IRV
+/// writes each pass under `pass_<i>/`.
 pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
     let config = load_config(config_path)?;
     let ballots = read_ballots(&config)?;
-    let outcome = tabulate(&config, &ballots)?;
     let mut files = Vec::new();
+    if config.rules.mode != WinnerMode::MultiPassIrv {
+        let outcome = tabulate(&config, &ballots)?;
+        write_reports(&config, &ballots, &outcome, out_dir, Path::new(""), &mut files)?;
+        return Ok(Report {
+            winners: outcome.winners.iter().map(|w| config.contest.name(w.0).to_string()).collect(),
+            rounds: outcome.num_rounds(),
+            ballots: ballots.len(),
+            files,
+        });
+    }
+    // Multi-pass IRV: one single-winner pass per seat, each excluding the earlier winners.
+    let mut pass_config = config.clone();
+    let seats = config.rules.number_of_winners;
+    pass_config.rules.number_of_winners = 1;
+    let mut winners = Vec::new();
+    let mut rounds = 0;
+    for pass in 1..=seats {
+        let outcome = tabulate(&pass_config, &ballots)?;
+        let dir = PathBuf::from(format!("pass_{pass}"));
+        write_reports(&pass_config, &ballots, &outcome, out_dir, &dir, &mut files)?;
+        rounds += outcome.num_rounds();
+        for (w, _) in &outcome.winners {
+            winners.push(config.contest.name(*w).to_string());
+            pass_config.contest.excluded[*w as usize] = true;
+        }
+        if pass_config.contest.num_candidates() == 0 {
+            break;
+        }
+    }
+    Ok(Report { winners, rounds, ballots: ballots.len(), files })
+}
+
+fn write_reports(
+    config: &Config,
+    ballots: &Ballots,
+    outcome: &Outcome,
+    out_dir: &Path,
+    sub: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), Error> {
     let order: Vec<Cand> = outcome.rounds[0].sorted_by_tally(&config.contest);
     let input = ReportInput {
         contest: &config.contest,
         rules: &config.rules,
         info: &config.info,
-        outcome: &outcome,
+        outcome,
         slice: None,
     };
     let csv = report::detailed_csv(&input, &order);
-    write(out_dir, "detailed_report.json".into(), &report::detailed_json(&input), &mut files)?;
-    write(out_dir, "detailed_report.csv".into(), &csv, &mut files)?;
-    write(out_dir, "summary_report.csv".into(), &report::summary_csv(&csv), &mut files)?;
+    write(out_dir, sub.join("detailed_report.json"), &report::detailed_json(&input), files)?;
+    write(out_dir, sub.join("detailed_report.csv"), &csv, files)?;
+    write(out_dir, sub.join("summary_report.csv"), &report::summary_csv(&csv), files)?;
     if config.generate_cdf_json {
         let date = generated_date();
         let export = report::CdfExport {
@@ -148,8 +189,8 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
             precincts: config.tabulate_by_precinct,
             overvote_label_used: config.sources.iter().any(|s| !s.overvote_label.trim().is_empty()),
         };
-        let text = report::cdf_json(&config.contest, &config.info, &outcome, &ballots, &export);
-        write(out_dir, "cdf_cvr.json".into(), &text, &mut files)?;
+        let text = report::cdf_json(&config.contest, &config.info, outcome, ballots, &export);
+        write(out_dir, sub.join("cdf_cvr.json"), &text, files)?;
     }
     for slice in &outcome.slices {
         let mut used: Vec<String> = Vec::new();
@@ -166,20 +207,15 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
                 contest: &config.contest,
                 rules: &config.rules,
                 info: &config.info,
-                outcome: &outcome,
+                outcome,
                 slice: Some((slice.kind, id, &slice.rounds[s], &slice.transfers[s])),
             };
-            let dir = PathBuf::from(slice.kind.lower()).join(&name);
-            write(out_dir, dir.join("detailed_report.json"), &report::detailed_json(&input), &mut files)?;
-            write(out_dir, dir.join("detailed_report.csv"), &report::detailed_csv(&input, &order), &mut files)?;
+            let dir = sub.join(slice.kind.lower()).join(&name);
+            write(out_dir, dir.join("detailed_report.json"), &report::detailed_json(&input), files)?;
+            write(out_dir, dir.join("detailed_report.csv"), &report::detailed_csv(&input, &order), files)?;
         }
     }
-    Ok(Report {
-        winners: outcome.winners.iter().map(|w| config.contest.name(w.0).to_string()).collect(),
-        rounds: outcome.num_rounds(),
-        ballots: ballots.len(),
-        files,
-    })
+    Ok(())
 }
 
 /// The current UTC time as `yyyy-MM-ddTHH:mm:ssZ` (only the CDF export's `GeneratedDate`).

@@ -259,3 +259,68 @@ pub fn read_cdf_json(config: &Config, source: &Source, names: &Names<'_>, out: &
     }
     Ok(())
 }
+
+/// Generic CSV: a header row of candidate names; each cell holds the rank given to the
+/// candidate of its column.
+pub fn read_generic_csv(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+    let file = &source.resolved;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(file)
+        .map_err(|e| Error::Cvr { file: file.clone(), at: String::new(), rule: format!("unreadable CSV: {e}") })?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::Cvr { file: file.clone(), at: "row 1".into(), rule: format!("unreadable header: {e}") })?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let first_col = (source.first_vote_column.unwrap_or(1) - 1) as usize;
+    let file_name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let max_rank = config.rules.max_rankings;
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        let record = record.map_err(|e| Error::Cvr { file: file.clone(), at: format!("row {row}"), rule: format!("unreadable CSV record: {e}") })?;
+        let get = |col: Option<u32>| col.and_then(|c| record.get(c as usize - 1)).map(str::trim);
+        let id = match get(source.id_column) {
+            Some(v) if !v.is_empty() => v.to_string(),
+            _ => format!("{}-{}", sanitize(&file_name), i + 1),
+        };
+        let precinct = source.precinct_column.map(|_| match get(source.precinct_column) {
+            Some(v) if !v.is_empty() => v.to_string(),
+            _ => "no precinct id".to_string(),
+        });
+        let batch = source.batch_column.map(|_| match get(source.batch_column) {
+            Some(v) if !v.is_empty() => v.to_string(),
+            _ => "no batch id".to_string(),
+        });
+        let mut marks = Vec::new();
+        for col in first_col..record.len() {
+            let cell = record.get(col).unwrap_or("").trim();
+            if cell.is_empty() {
+                continue;
+            }
+            let at = || format!("row {row} column {}", col + 1);
+            let rank: u32 = cell.parse().map_err(|_| Error::Cvr { file: file.clone(), at: at(), rule: format!("expected a rank number, got {cell:?}") })?;
+            if rank < 1 || rank > max_rank {
+                return Err(Error::Cvr {
+                    file: file.clone(),
+                    at: at(),
+                    rule: format!("rank {rank} is outside 1..={max_rank} (maxRankingsAllowed)"),
+                });
+            }
+            let name = header.get(col).map_or("", String::as_str);
+            let cand = if !source.uwi_label.is_empty() && name == source.uwi_label {
+                config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: file.clone(), at: at(), name: name.to_string() })?
+            } else {
+                names.resolve(source, name, at)?
+            };
+            marks.push((rank, cand));
+        }
+        if out.len() >= BALLOTS_MAX {
+            return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+        }
+        out.push(id, precinct.as_deref(), batch.as_deref(), marks);
+    }
+    Ok(())
+}

@@ -115,6 +115,26 @@ fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
         return vec![format!("error: {e}")];
     }
     let mut problems = Vec::new();
+    // Multi-pass IRV: `<stem>_<i>_expected_…` against `pass_<i>/…`.
+    for pass in 1.. {
+        let want = |suffix: &str| case_dir.join(format!("{stem}_{pass}_expected_{suffix}"));
+        if !want("detailed_report.json").exists() && !want("detailed_report.csv").exists() {
+            break;
+        }
+        let got = out_dir.join(format!("pass_{pass}"));
+        if want("detailed_report.json").exists() {
+            let d = compare_json(&want("detailed_report.json"), &got.join("detailed_report.json"));
+            if !d.is_empty() {
+                problems.push(format!("pass {pass} detailed_report.json: {} difference(s); first: {}", d.len(), d[0]));
+            }
+        }
+        if want("detailed_report.csv").exists() {
+            let d = compare_csv(&want("detailed_report.csv"), &got.join("detailed_report.csv"));
+            if !d.is_empty() {
+                problems.push(format!("pass {pass} detailed_report.csv: {} difference(s); first: {}", d.len(), d[0]));
+            }
+        }
+    }
     let mut check = |what: &str, diffs: Vec<String>| {
         if !diffs.is_empty() {
             let n = diffs.len();
