@@ -79,13 +79,7 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
         }
         match source.provider {
             config::Provider::Ess => readers::read_ess(config, source, &names, &mut ballots)?,
-            config::Provider::Cdf => {
-                let is_xml = source.resolved.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"));
-                if is_xml {
-                    return Err(Error::Unsupported { file: source.resolved.clone(), provider: "cdf (XML)".into() });
-                }
-                readers::read_cdf_json(config, source, &names, &mut ballots)?;
-            }
+            config::Provider::Cdf => readers::read_cdf(config, source, &names, &mut ballots)?,
             config::Provider::GenericCsv => readers::read_generic_csv(config, source, &names, &mut ballots)?,
             other => {
                 return Err(Error::Unsupported { file: source.resolved.clone(), provider: format!("{other:?}") });

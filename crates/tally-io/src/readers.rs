@@ -159,8 +159,13 @@ fn read_json(file: &Path) -> Result<Value, Error> {
     })
 }
 
+/// A list field; a single value (as XML gives for one child) counts as a list of one.
 fn arr<'v>(v: &'v Value, key: &str) -> &'v [Value] {
-    v.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    match v.get(key) {
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(Value::Null) | None => &[],
+        Some(one) => std::slice::from_ref(one),
+    }
 }
 
 fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
@@ -175,10 +180,11 @@ fn rank_of(v: &Value) -> Option<u32> {
     }
 }
 
-/// NIST SP 1500-103 CDF JSON (`CastVoteRecordReport`).
-pub fn read_cdf_json(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+/// NIST SP 1500-103 CDF (`CastVoteRecordReport`), JSON or XML.
+pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
     let file = &source.resolved;
-    let json = read_json(file)?;
+    let is_xml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+    let json = if is_xml { read_cdf_xml_tree(file)? } else { read_json(file)? };
     let err = |at: String, rule: String| Error::Cvr { file: file.clone(), at, rule };
     let mut gp_units: HashMap<&str, &Value> = HashMap::new();
     for g in arr(&json, "GpUnit") {
@@ -222,7 +228,7 @@ pub fn read_cdf_json(config: &Config, source: &Source, names: &Names<'_>, out: &
                 let sel_id = s(sel, "ContestSelectionId").unwrap_or_default();
                 let cs = selections.get(sel_id).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} is not in the contest")))?;
                 let is_write_in = matches!(cs.get("IsWriteIn"), Some(Value::Bool(true)))
-                    || s(cs, "IsWriteIn") == Some("true");
+                    || matches!(s(cs, "IsWriteIn"), Some("true" | "1" | "yes"));
                 let cand: Option<Cand> = if is_write_in {
                     config.contest.uwi
                 } else {
@@ -323,4 +329,115 @@ pub fn read_generic_csv(config: &Config, source: &Source, names: &Names<'_>, out
         out.push(id, precinct.as_deref(), batch.as_deref(), marks);
     }
     Ok(())
+}
+
+/// Most XML elements one CDF XML file may hold.
+pub const XML_ELEMENTS_MAX: usize = 200_000_000;
+
+/// Reads a NIST SP 1500-103 CDF XML file (final or the `NIST_V0` pre-release dialect) into the
+/// same tree the JSON reader walks: elements become objects, repeated children arrays,
+/// text-only elements strings, and `ObjectId` attributes `@id`.
+pub fn read_cdf_xml_tree(file: &Path) -> Result<Value, Error> {
+    use quick_xml::events::Event;
+    let meta = std::fs::metadata(file).map_err(|e| Error::Io { file: file.to_path_buf(), source: e })?;
+    if meta.len() > CVR_FILE_BYTES_MAX {
+        return Err(Error::Cvr { file: file.to_path_buf(), at: String::new(), rule: format!("larger than {CVR_FILE_BYTES_MAX} bytes") });
+    }
+    let bytes = std::fs::read(file).map_err(|e| Error::Io { file: file.to_path_buf(), source: e })?;
+    let mut reader = quick_xml::Reader::from_reader(bytes.as_slice());
+    // Stack of (name, children, text).
+    type Frame = (String, Vec<(String, Value)>, String);
+    let mut stack: Vec<Frame> = vec![(String::new(), Vec::new(), String::new())];
+    let mut buf = Vec::new();
+    let mut count = 0usize;
+    let bad = |reader: &quick_xml::Reader<&[u8]>, e: String| Error::Cvr {
+        file: file.to_path_buf(),
+        at: format!("byte {}", reader.buffer_position()),
+        rule: e,
+    };
+    loop {
+        let ev = reader.read_event_into(&mut buf).map_err(|e| bad(&reader, format!("bad XML: {e}")))?;
+        let (opened, empty) = match &ev {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            _ => (None, false),
+        };
+        if let Some(e) = opened {
+            count += 1;
+            if count > XML_ELEMENTS_MAX {
+                return Err(bad(&reader, format!("more than {XML_ELEMENTS_MAX} elements")));
+            }
+            let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+            let mut children = Vec::new();
+            for a in e.attributes().flatten() {
+                let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+                let val = a.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+                let key = match key.as_str() {
+                    "ObjectId" | "id" => "@id".to_string(),
+                    "type" => "@type".to_string(),
+                    _ => key,
+                };
+                children.push((key, Value::String(val)));
+            }
+            stack.push((name, children, String::new()));
+            if !empty {
+                buf.clear();
+                continue;
+            }
+        }
+        match ev {
+            Event::End(_) | Event::Empty(_) => {
+                let Some((name, children, text)) = stack.pop() else { break };
+                let value = if children.is_empty() {
+                    Value::String(text.trim().to_string())
+                } else {
+                    let mut map = serde_json::Map::new();
+                    for (k, v) in children {
+                        match map.get_mut(&k) {
+                            Some(Value::Array(a)) => a.push(v),
+                            Some(existing) => {
+                                let first = existing.take();
+                                *existing = Value::Array(vec![first, v]);
+                            }
+                            None => {
+                                map.insert(k, v);
+                            }
+                        }
+                    }
+                    Value::Object(map)
+                };
+                match stack.last_mut() {
+                    Some(parent) => parent.1.push((name, value)),
+                    None => break,
+                }
+            }
+            Event::Text(t) => {
+                if let Some(top) = stack.last_mut() {
+                    top.2.push_str(&t.decode().unwrap_or_default());
+                }
+            }
+            Event::GeneralRef(r) => {
+                if let Some(top) = stack.last_mut() {
+                    let s = match r.resolve_char_ref() {
+                        Ok(Some(c)) => c.to_string(),
+                        _ => match r.decode().unwrap_or_default().as_ref() {
+                            "amp" => "&".into(),
+                            "lt" => "<".into(),
+                            "gt" => ">".into(),
+                            "quot" => "\"".into(),
+                            "apos" => "'".into(),
+                            _ => String::new(),
+                        },
+                    };
+                    top.2.push_str(&s);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let root = stack.pop().map(|f| f.1).unwrap_or_default();
+    // The document element's content is the report.
+    Ok(root.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null))
 }
