@@ -222,10 +222,15 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
         let snapshot = snaps.iter().find(|sn| current.is_some() && s(sn, "@id") == current).or(snaps.first());
         let mut marks: Vec<(u32, Cand)> = Vec::new();
         let cvr_contest = snapshot.and_then(|sn| arr(sn, "CVRContest").iter().find(|c| s(c, "ContestId") == Some(contest_id)));
-        if let Some(cc) = cvr_contest {
+        // A record that does not include the contest is not a ballot of this contest.
+        let Some(cc) = cvr_contest else { continue };
+        {
             for (si, sel) in arr(cc, "CVRContestSelection").iter().enumerate() {
                 let sel_path = format!("{path}.CVRContestSelection[{si}]");
-                let sel_id = s(sel, "ContestSelectionId").unwrap_or_default();
+                // A NIST_V0 write-in may carry no ContestSelectionId: it names no candidate.
+                let Some(sel_id) = s(sel, "ContestSelectionId").filter(|v| !v.is_empty()) else {
+                    continue;
+                };
                 let cs = selections.get(sel_id).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} is not in the contest")))?;
                 let is_write_in = matches!(cs.get("IsWriteIn"), Some(Value::Bool(true)))
                     || matches!(s(cs, "IsWriteIn"), Some("true" | "1" | "yes"));
@@ -252,7 +257,8 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                         continue;
                     }
                     let pos_path = format!("{sel_path}.SelectionPosition[{pi}]");
-                    let rank = pos.get("Rank").and_then(rank_of).ok_or_else(|| err(pos_path.clone(), "Rank is missing or not a number".into()))?;
+                    // A position without a rank is not a ranking (NIST_V0 plurality marks).
+                    let Some(rank) = pos.get("Rank").and_then(rank_of) else { continue };
                     let c = c.ok_or_else(|| err(pos_path, "a write-in but the config has no undeclared write-in label".into()))?;
                     marks.push((rank, c));
                 }
