@@ -447,3 +447,114 @@ pub fn read_cdf_xml_tree(file: &Path) -> Result<Value, Error> {
     // The document element's content is the report.
     Ok(root.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null))
 }
+
+/// Dominion's JSON export folder: `CvrExport*.json` sessions plus manifests.
+pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+    let dir = &source.resolved;
+    let manifest = |name: &str| -> Result<Option<Value>, Error> {
+        let p = dir.join(name);
+        if p.exists() { read_json(&p).map(Some) } else { Ok(None) }
+    };
+    let list_map = |v: &Option<Value>| -> HashMap<String, String> {
+        let mut m = HashMap::new();
+        if let Some(v) = v {
+            for e in arr(v, "List") {
+                if let (Some(id), Some(d)) = (e.get("Id"), s(e, "Description")) {
+                    m.insert(id.to_string(), d.to_string());
+                }
+            }
+        }
+        m
+    };
+    let precincts = list_map(&manifest("PrecinctManifest.json")?);
+    let candidates_v = manifest("CandidateManifest.json")?.ok_or_else(|| Error::Cvr {
+        file: dir.join("CandidateManifest.json"),
+        at: String::new(),
+        rule: "the Dominion candidate manifest is missing".into(),
+    })?;
+    let mut candidate_names: HashMap<String, String> = HashMap::new();
+    for c in arr(&candidates_v, "List") {
+        if c.get("ContestId").map(Value::to_string).as_deref() == Some(source.contest_id.as_str())
+            || s(c, "ContestId") == Some(source.contest_id.as_str())
+        {
+            if let (Some(id), Some(d)) = (c.get("Id"), s(c, "Description")) {
+                candidate_names.insert(id.to_string(), d.to_string());
+            }
+        }
+    }
+    let mut exports: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Io { file: dir.clone(), source: e })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            n.starts_with("CvrExport") && n.ends_with(".json")
+        })
+        .collect();
+    exports.sort();
+    if exports.is_empty() {
+        return Err(Error::Cvr { file: dir.clone(), at: String::new(), rule: "no CvrExport*.json file in the Dominion folder".into() });
+    }
+    let before = out.len();
+    for export in &exports {
+        let json = read_json(export)?;
+        for (si, session) in arr(&json, "Sessions").iter().enumerate() {
+            let path = format!("$.Sessions[{si}]");
+            let mut data = session.get("Original");
+            let current = data.and_then(|d| d.get("IsCurrent")).and_then(Value::as_bool).unwrap_or(true);
+            if !current {
+                match session.get("Modified") {
+                    Some(m) => data = Some(m),
+                    None => continue,
+                }
+            }
+            let Some(data) = data else { continue };
+            let precinct = data.get("PrecinctId").map(Value::to_string).and_then(|p| precincts.get(&p).cloned());
+            let batch = session.get("BatchId").map(Value::to_string);
+            let record = session.get("RecordId").map(Value::to_string).unwrap_or_default();
+            let tabulator = session.get("TabulatorId").map(Value::to_string).unwrap_or_default();
+            let mut contests: Vec<&Value> = Vec::new();
+            if data.get("Cards").is_some() {
+                for card in arr(data, "Cards") {
+                    contests.extend(arr(card, "Contests"));
+                }
+            } else {
+                contests.extend(arr(data, "Contests"));
+            }
+            for (ci, contest) in contests.into_iter().enumerate() {
+                let id = contest.get("Id").map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+                if id.as_deref() != Some(source.contest_id.as_str()) {
+                    continue;
+                }
+                let mut marks = Vec::new();
+                for (mi, mark) in arr(contest, "Marks").iter().enumerate() {
+                    if mark.get("IsAmbiguous").and_then(Value::as_bool).unwrap_or(false) {
+                        continue;
+                    }
+                    let at = || format!("{}: {path}.Contests[{ci}].Marks[{mi}]", export.display());
+                    let code = mark.get("CandidateId").map(Value::to_string).unwrap_or_default();
+                    let rank = mark.get("Rank").and_then(rank_of).ok_or_else(|| Error::Cvr { file: export.clone(), at: at(), rule: "Rank is missing".into() })?;
+                    let cand = if !source.uwi_label.is_empty() && code == source.uwi_label {
+                        config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: export.clone(), at: at(), name: code.clone() })?
+                    } else {
+                        let name = candidate_names.get(&code).ok_or_else(|| Error::Cvr {
+                            file: export.clone(),
+                            at: at(),
+                            rule: format!("candidate id {code} is not in the manifest for contest {}", source.contest_id),
+                        })?;
+                        names.resolve(source, name, at)?
+                    };
+                    marks.push((rank, cand));
+                }
+                if out.len() >= BALLOTS_MAX {
+                    return Err(Error::Cvr { file: export.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+                }
+                out.push(format!("{tabulator}-{}-{record}", batch.clone().unwrap_or_default()), precinct.as_deref(), batch.as_deref(), marks);
+            }
+        }
+    }
+    if out.len() == before {
+        return Err(Error::Cvr { file: dir.clone(), at: String::new(), rule: format!("no cast vote record for contest {}", source.contest_id) });
+    }
+    Ok(())
+}
