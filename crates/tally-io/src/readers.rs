@@ -467,6 +467,11 @@ pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &
         m
     };
     let precincts = list_map(&manifest("PrecinctManifest.json")?);
+    // Contests the scanner flagged "InvalidContest" are not ballots of the contest (RCTab 2).
+    let invalid_condition: Option<String> = list_map(&manifest("OutstackConditionManifest.json")?)
+        .into_iter()
+        .find(|(_, d)| d == "InvalidContest")
+        .map(|(id, _)| id);
     let candidates_v = manifest("CandidateManifest.json")?.ok_or_else(|| Error::Cvr {
         file: dir.join("CandidateManifest.json"),
         at: String::new(),
@@ -525,6 +530,11 @@ pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &
                 let id = contest.get("Id").map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
                 if id.as_deref() != Some(source.contest_id.as_str()) {
                     continue;
+                }
+                if let Some(invalid) = &invalid_condition {
+                    if arr(contest, "OutstackConditionIds").iter().any(|c| &c.to_string() == invalid) {
+                        continue;
+                    }
                 }
                 let mut marks = Vec::new();
                 for (mi, mark) in arr(contest, "Marks").iter().enumerate() {
