@@ -81,10 +81,9 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
             config::Provider::Ess => readers::read_ess(config, source, &names, &mut ballots)?,
             config::Provider::Cdf => readers::read_cdf(config, source, &names, &mut ballots)?,
             config::Provider::Dominion => readers::read_dominion(config, source, &names, &mut ballots)?,
+            config::Provider::ClearBallot => readers::read_clear_ballot(config, source, &names, &mut ballots)?,
+            config::Provider::Hart => readers::read_hart(config, source, &names, &mut ballots)?,
             config::Provider::GenericCsv => readers::read_generic_csv(config, source, &names, &mut ballots)?,
-            other => {
-                return Err(Error::Unsupported { file: source.resolved.clone(), provider: format!("{other:?}") });
-            }
         }
     }
     Ok(ballots)

@@ -568,3 +568,112 @@ pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &
     }
     Ok(())
 }
+
+/// Clear Ballot CSV: one column per (contest, rank, candidate), headed
+/// `Choice_<n>_<m>:<contest>:<rank>:<vote for>:<candidate>:<party>`, `1` where marked.
+pub fn read_clear_ballot(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+    let file = &source.resolved;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(file)
+        .map_err(|e| Error::Cvr { file: file.clone(), at: String::new(), rule: format!("unreadable CSV: {e}") })?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::Cvr { file: file.clone(), at: "row 1".into(), rule: format!("unreadable header: {e}") })?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let (ballot_col, precinct_col) = (column("BallotID"), column("PrecinctID"));
+    // (column, rank, candidate) for this contest.
+    let mut choices: Vec<(usize, u32, Cand)> = Vec::new();
+    for (col, h) in header.iter().enumerate() {
+        let parts: Vec<&str> = h.split(':').collect();
+        if parts.len() < 5 || !parts[0].starts_with("Choice_") || parts[1] != source.contest_id {
+            continue;
+        }
+        let at = || format!("row 1 column {}", col + 1);
+        let rank: u32 = parts[2].trim().parse().map_err(|_| Error::Cvr { file: file.clone(), at: at(), rule: format!("rank {:?} is not a number", parts[2]) })?;
+        let name = parts[4].trim();
+        let cand = if name == source.uwi_label || name.eq_ignore_ascii_case("write-in") {
+            config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: file.clone(), at: at(), name: name.to_string() })?
+        } else {
+            names.resolve(source, name, at)?
+        };
+        choices.push((col, rank, cand));
+    }
+    if choices.is_empty() {
+        return Err(Error::Cvr { file: file.clone(), at: "row 1".into(), rule: format!("no column for contest {:?}", source.contest_id) });
+    }
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        let record = record.map_err(|e| Error::Cvr { file: file.clone(), at: format!("row {row}"), rule: format!("unreadable CSV record: {e}") })?;
+        let marks: Vec<(u32, Cand)> = choices
+            .iter()
+            .filter(|(col, _, _)| record.get(*col).is_some_and(|v| v.trim() == "1"))
+            .map(|(_, rank, c)| (*rank, *c))
+            .collect();
+        let id = ballot_col.and_then(|c| record.get(c)).map_or_else(|| format!("{}-{}", file.display(), i + 1), str::to_string);
+        let precinct = precinct_col.and_then(|c| record.get(c));
+        if out.len() >= BALLOTS_MAX {
+            return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+        }
+        out.push(id, precinct, None, marks);
+    }
+    Ok(())
+}
+
+/// Hart: a folder of one-XML-file-per-sheet CVRs; a ranking is a bit string read from the
+/// left (`010000` is rank 2).
+pub fn read_hart(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+    let dir = &source.resolved;
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Io { file: dir.clone(), source: e })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
+        .collect();
+    files.sort();
+    for file in &files {
+        let cvr = read_cdf_xml_tree(file)?;
+        let contests: Vec<&Value> = arr(&cvr, "Contests").iter().flat_map(|c| arr(c, "Contest")).collect();
+        let Some(contest) = contests.into_iter().find(|c| s(c, "Id") == Some(source.contest_id.as_str())) else {
+            continue;
+        };
+        let mut marks = Vec::new();
+        let options: Vec<&Value> = arr(contest, "Options").iter().flat_map(|o| arr(o, "Option")).collect();
+        for (oi, option) in options.into_iter().enumerate() {
+            let at = || format!("Contest {}.Options.Option[{oi}]", source.contest_id);
+            let id = s(option, "Id").unwrap_or_default();
+            let cand = if !source.uwi_label.is_empty() && id == source.uwi_label {
+                config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: file.clone(), at: at(), name: id.to_string() })?
+            } else {
+                match names.resolve(source, id, at) {
+                    Ok(c) => c,
+                    Err(e) => match s(option, "Name") {
+                        Some(n) => names.resolve(source, n, at).map_err(|_| e)?,
+                        None => return Err(e),
+                    },
+                }
+            };
+            let bits = s(option, "Value").unwrap_or_default().trim();
+            if !bits.bytes().all(|b| b == b'0' || b == b'1') {
+                return Err(Error::Cvr { file: file.clone(), at: at(), rule: format!("rank bits {bits:?} are not a bit string") });
+            }
+            for (i, b) in bits.bytes().enumerate() {
+                if b == b'1' {
+                    marks.push((i as u32 + 1, cand));
+                }
+            }
+        }
+        let id = s(&cvr, "CvrGuid").map_or_else(|| file.display().to_string(), str::to_string);
+        let precinct = cvr.get("PrecinctSplit").and_then(|p| s(p, "Name"));
+        let batch = s(&cvr, "BatchNumber");
+        if out.len() >= BALLOTS_MAX {
+            return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+        }
+        out.push(id, precinct, batch, marks);
+    }
+    Ok(())
+}
