@@ -220,7 +220,7 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
         let current = s(cvr, "CurrentSnapshotId");
         let snaps = arr(cvr, "CVRSnapshot");
         let snapshot = snaps.iter().find(|sn| current.is_some() && s(sn, "@id") == current).or(snaps.first());
-        let mut marks: Vec<(u32, Cand)> = Vec::new();
+        let mut marks: Vec<(u32, Cand, u32)> = Vec::new();
         let cvr_contest = snapshot.and_then(|sn| arr(sn, "CVRContest").iter().find(|c| s(c, "ContestId") == Some(contest_id)));
         // A record that does not include the contest is not a ballot of this contest.
         let Some(cc) = cvr_contest else { continue };
@@ -234,6 +234,7 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                 let cs = selections.get(sel_id).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} is not in the contest")))?;
                 let is_write_in = matches!(cs.get("IsWriteIn"), Some(Value::Bool(true)))
                     || matches!(s(cs, "IsWriteIn"), Some("true" | "1" | "yes"));
+                let mut spelling = u32::MAX;
                 let cand: Option<Cand> = if is_write_in {
                     config.contest.uwi
                 } else {
@@ -241,17 +242,23 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                     let first = ids.first().and_then(Value::as_str).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} has no CandidateIds")))?;
                     let c = candidates.get(first).ok_or_else(|| err(sel_path.clone(), format!("candidate {first:?} is not in the candidate list")))?;
                     let name = s(c, "Name").unwrap_or_default();
-                    Some(names.resolve(source, name, || sel_path.clone())?)
+                    let resolved = names.resolve(source, name, || sel_path.clone())?;
+                    if resolved != OVERVOTE && config.contest.name(resolved) != name {
+                        spelling = out.spelling(name);
+                    }
+                    Some(resolved)
                 };
                 if let Some(rank) = sel.get("Rank").and_then(rank_of) {
                     let c = cand.ok_or_else(|| err(sel_path.clone(), "a write-in but the config has no undeclared write-in label".into()))?;
-                    marks.push((rank, c));
+                    marks.push((rank, c, spelling));
                     continue;
                 }
                 for (pi, pos) in arr(sel, "SelectionPosition").iter().enumerate() {
                     let mut c = cand;
+                    let mut spelled = spelling;
                     if pos.get("CVRWriteIn").is_some() {
                         c = config.contest.uwi;
+                        spelled = u32::MAX;
                     }
                     if s(pos, "HasIndication") == Some("no") || s(pos, "IsAllocable") == Some("no") {
                         continue;
@@ -260,14 +267,14 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                     // A position without a rank is not a ranking (NIST_V0 plurality marks).
                     let Some(rank) = pos.get("Rank").and_then(rank_of) else { continue };
                     let c = c.ok_or_else(|| err(pos_path, "a write-in but the config has no undeclared write-in label".into()))?;
-                    marks.push((rank, c));
+                    marks.push((rank, c, spelled));
                 }
             }
         }
         let precinct = s(cvr, "BallotStyleUnitId").and_then(|u| gp_units.get(u)).and_then(|g| s(g, "Name"));
         // RCTab identifies CDF records by file and position, not by BallotPrePrintedId.
         let id = format!("{file_name}({})", ci + 1);
-        out.push(id, precinct, None, marks);
+        out.push_spelled(id, precinct, None, marks);
     }
     Ok(())
 }

@@ -160,6 +160,11 @@ pub struct Ballots {
     pub batch_names: Vec<String>,
     /// `(rank, choice)` for all ballots, each ballot's run sorted by rank.
     marks: Vec<(u32, Cand)>,
+    /// Per mark, the index into `spellings` of the text the CVR used (alias or label).
+    mark_spellings: Vec<u32>,
+    /// Distinct choice texts as written in the CVRs.
+    pub spellings: Vec<String>,
+    spelling_lookup: std::collections::HashMap<String, u32>,
     starts: Vec<u32>,
     precinct_lookup: std::collections::HashMap<String, u32>,
     batch_lookup: std::collections::HashMap<String, u32>,
@@ -173,18 +178,35 @@ impl Ballots {
         id: String,
         precinct: Option<&str>,
         batch: Option<&str>,
-        mut marks: Vec<(u32, Cand)>,
+        marks: Vec<(u32, Cand)>,
+    ) {
+        let spelled = marks.into_iter().map(|(r, c)| (r, c, u32::MAX)).collect();
+        self.push_spelled(id, precinct, batch, spelled);
+    }
+
+    /// Interns a choice text as written in a CVR (for exports that show it).
+    pub fn spelling(&mut self, text: &str) -> u32 {
+        intern(&mut self.spellings, &mut self.spelling_lookup, text)
+    }
+
+    /// Like [`Ballots::push`], with each mark's spelling (`u32::MAX`: the candidate's name).
+    pub fn push_spelled(
+        &mut self,
+        id: String,
+        precinct: Option<&str>,
+        batch: Option<&str>,
+        mut marks: Vec<(u32, Cand, u32)>,
     ) {
         marks.sort_by_key(|m| m.0);
-        marks.dedup();
-        let mut kept: Vec<(u32, Cand)> = Vec::with_capacity(marks.len());
+        let mut kept: Vec<(u32, Cand, u32)> = Vec::with_capacity(marks.len());
         for m in marks {
             if !kept.iter().any(|k| k.0 == m.0 && k.1 == m.1) {
                 kept.push(m);
             }
         }
         self.starts.push(self.marks.len() as u32);
-        self.marks.extend(kept);
+        self.marks.extend(kept.iter().map(|m| (m.0, m.1)));
+        self.mark_spellings.extend(kept.iter().map(|m| m.2));
         self.ids.push(id);
         let p = precinct.map(|p| intern(&mut self.precinct_names, &mut self.precinct_lookup, p));
         self.precinct.push(p);
@@ -207,6 +229,16 @@ impl Ballots {
         let start = self.starts[i] as usize;
         let end = self.starts.get(i + 1).map_or(self.marks.len(), |e| *e as usize);
         &self.marks[start..end]
+    }
+
+    /// Spellings of ballot `i`'s marks (parallel to [`Ballots::marks`]); `None` where the CVR
+    /// used the candidate's own name.
+    pub fn mark_spelling(&self, i: usize, k: usize) -> Option<&str> {
+        let start = self.starts[i] as usize;
+        match self.mark_spellings.get(start + k) {
+            Some(&s) if s != u32::MAX => self.spellings.get(s as usize).map(String::as_str),
+            _ => None,
+        }
     }
 
     /// Appends all ballots of `other`, remapping precincts and batches.

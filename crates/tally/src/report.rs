@@ -479,8 +479,8 @@ pub fn cdf_json(
         let id = sanitize(&ballots.ids[i]);
         // Candidates with their ranks, by best rank then name.
         let mut with_ranks: Vec<(&str, Vec<u32>)> = Vec::new();
-        for (rank, c) in ballots.marks(i) {
-            let name = contest.name(*c);
+        for (k, (rank, c)) in ballots.marks(i).iter().enumerate() {
+            let name = ballots.mark_spelling(i, k).unwrap_or_else(|| contest.name(*c));
             match with_ranks.iter_mut().find(|e| e.0 == name) {
                 Some(e) => e.1.push(*rank),
                 None => with_ranks.push((name, vec![*rank])),
