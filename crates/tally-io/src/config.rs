@@ -50,6 +50,20 @@ pub enum Provider {
     GenericCsv,
 }
 
+impl Provider {
+    /// The config's name for the provider.
+    pub fn label(self) -> &'static str {
+        match self {
+            Provider::Ess => "ess",
+            Provider::Cdf => "cdf",
+            Provider::Dominion => "dominion",
+            Provider::Hart => "hart",
+            Provider::ClearBallot => "clearBallot",
+            Provider::GenericCsv => "genericCsv",
+        }
+    }
+}
+
 /// A validated config.
 #[derive(Clone, Debug)]
 pub struct Config {

@@ -70,6 +70,7 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
     let names = readers::Names::new(config);
     let mut ballots = Ballots::default();
     for source in &config.sources {
+        ballots.current_source = source.index as u16;
         if !source.resolved.exists() {
             return Err(Error::Cvr {
                 file: source.resolved.clone(),
@@ -183,7 +184,7 @@ fn write_reports(
             precincts: config.tabulate_by_precinct,
             overvote_label_used: config.sources.iter().any(|s| !s.overvote_label.trim().is_empty()),
         };
-        let text = report::cdf_json(&config.contest, &config.info, outcome, ballots, &export);
+        let text = report::cdf_json(&config.contest, &config.info, Some(outcome), ballots, &export);
         write(out_dir, sub.join("cdf_cvr.json"), &text, files)?;
     }
     for slice in &outcome.slices {
@@ -210,6 +211,36 @@ fn write_reports(
         }
     }
     Ok(())
+}
+
+/// Converts a config's CVRs without tabulating: writes `cdf_cvr.json` (original snapshots
+/// only) and the normalised `rctab_cvr.csv` into `out_dir`.
+pub fn convert(config_path: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let config = load_config(config_path)?;
+    let ballots = read_ballots(&config)?;
+    let mut files = Vec::new();
+    let date = generated_date();
+    let export = report::CdfExport {
+        generated_date: &date,
+        precincts: config.tabulate_by_precinct,
+        overvote_label_used: config.sources.iter().any(|s| !s.overvote_label.trim().is_empty()),
+    };
+    let text = report::cdf_json(&config.contest, &config.info, None, &ballots, &export);
+    write(out_dir, "cdf_cvr.json".into(), &text, &mut files)?;
+    let sources: Vec<report::CsvSource<'_>> = config
+        .sources
+        .iter()
+        .map(|s| report::CsvSource {
+            file_path: &s.file_path,
+            provider: s.provider.label(),
+            // RCTab records a contest id per ballot only for Dominion exports.
+            contest_id: if s.provider == config::Provider::Dominion { &s.contest_id } else { "" },
+            uwi_label: &s.uwi_label,
+        })
+        .collect();
+    let csv = report::rctab_cvr_csv(&config.contest, &ballots, &sources, config.rules.max_rankings);
+    write(out_dir, "rctab_cvr.csv".into(), &csv, &mut files)?;
+    Ok(files)
 }
 
 /// The current UTC time as `yyyy-MM-ddTHH:mm:ssZ` (only the CDF export's `GeneratedDate`).

@@ -275,6 +275,9 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
         // RCTab identifies CDF records by file and position, not by BallotPrePrintedId.
         let id = format!("{file_name}({})", ci + 1);
         out.push_spelled(id, precinct, None, marks);
+        if let Some(vendor) = s(cvr, "BallotPrePrintedId") {
+            out.set_last_extra(urne_tally::model::BallotExtra { vendor_id: Some(vendor.to_string()), ..Default::default() });
+        }
     }
     Ok(())
 }

@@ -100,6 +100,25 @@ fn compare_csv(expected: &Path, actual: &Path) -> Vec<String> {
 fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
     let config = case_dir.join(format!("{stem}_config.json"));
     let expected = |suffix: &str| case_dir.join(format!("{stem}_expected_{suffix}"));
+    if stem.starts_with("conversions_from_") {
+        // Conversion cases: the CDF JSON and the normalised CVR CSV of the CVRs.
+        if let Err(e) = urne_tally_io::convert(&config, out_dir) {
+            return vec![format!("error: {e}")];
+        }
+        let mut problems = Vec::new();
+        let d = compare_json(&expected("cdf_cvr.json"), &out_dir.join("cdf_cvr.json"));
+        if !d.is_empty() {
+            problems.push(format!("cdf_cvr.json: {} difference(s); first: {}", d.len(), d[0]));
+        }
+        let want_csv = case_dir.join(format!("{stem}_expected.csv"));
+        if want_csv.exists() {
+            let d = compare_csv(&want_csv, &out_dir.join("rctab_cvr.csv"));
+            if !d.is_empty() {
+                problems.push(format!("rctab_cvr.csv: {} difference(s); first: {}", d.len(), d[0]));
+            }
+        }
+        return problems;
+    }
     let has_results = expected("detailed_report.json").exists()
         || expected("detailed_report.csv").exists()
         || case_dir.join(format!("{stem}_1_expected_detailed_report.json")).exists();

@@ -147,6 +147,14 @@ impl Contest {
     }
 }
 
+/// Identifiers a vendor export gives a ballot besides its RCTab id.
+#[derive(Clone, Debug, Default)]
+pub struct BallotExtra {
+    pub vendor_id: Option<String>,
+    pub tabulator_id: Option<String>,
+    pub precinct_portion: Option<String>,
+}
+
 /// All cast vote records of a contest, stored flat so a million ballots stay small.
 #[derive(Clone, Debug, Default)]
 pub struct Ballots {
@@ -166,6 +174,12 @@ pub struct Ballots {
     pub spellings: Vec<String>,
     spelling_lookup: std::collections::HashMap<String, u32>,
     starts: Vec<u32>,
+    /// Index of the CVR source each ballot came from.
+    pub source: Vec<u16>,
+    /// Source that ballots pushed now come from.
+    pub current_source: u16,
+    /// Vendor identifiers, only for ballots that have any.
+    pub extra: Vec<Option<Box<BallotExtra>>>,
     precinct_lookup: std::collections::HashMap<String, u32>,
     batch_lookup: std::collections::HashMap<String, u32>,
 }
@@ -182,6 +196,13 @@ impl Ballots {
     ) {
         let spelled = marks.into_iter().map(|(r, c)| (r, c, u32::MAX)).collect();
         self.push_spelled(id, precinct, batch, spelled);
+    }
+
+    /// Sets the vendor identifiers of the ballot pushed last.
+    pub fn set_last_extra(&mut self, extra: BallotExtra) {
+        if let Some(last) = self.extra.last_mut() {
+            *last = Some(Box::new(extra));
+        }
     }
 
     /// Interns a choice text as written in a CVR (for exports that show it).
@@ -208,6 +229,8 @@ impl Ballots {
         self.marks.extend(kept.iter().map(|m| (m.0, m.1)));
         self.mark_spellings.extend(kept.iter().map(|m| m.2));
         self.ids.push(id);
+        self.source.push(self.current_source);
+        self.extra.push(None);
         let p = precinct.map(|p| intern(&mut self.precinct_names, &mut self.precinct_lookup, p));
         self.precinct.push(p);
         let b = batch.map(|b| intern(&mut self.batch_names, &mut self.batch_lookup, b));

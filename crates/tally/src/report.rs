@@ -443,11 +443,12 @@ fn snapshot_id(id: &str, round: Option<u32>) -> String {
 pub fn cdf_json(
     contest: &Contest,
     info: &ContestInfo,
-    outcome: &Outcome,
+    outcome: Option<&Outcome>,
     ballots: &crate::model::Ballots,
     export: &CdfExport<'_>,
 ) -> String {
-    let num_rounds = outcome.num_rounds();
+    // Without an outcome (CVR conversion) only the original snapshots are written.
+    let num_rounds = outcome.map_or(0, Outcome::num_rounds);
     // Precinct GpUnits: numbered and listed in Java hash order of the precinct names.
     let mut gp_ids: HashMap<u32, String> = HashMap::new();
     let mut gp_units = vec![Json::obj_str(vec![
@@ -473,7 +474,7 @@ pub fn cdf_json(
         }
     }
     let empty: Vec<Vec<(u32, crate::rcv::Snapshot)>> = Vec::new();
-    let snapshots = outcome.snapshots.as_ref().unwrap_or(&empty);
+    let snapshots = outcome.and_then(|o| o.snapshots.as_ref()).unwrap_or(&empty);
     let mut cvrs = Vec::with_capacity(ballots.len());
     for i in 0..ballots.len() {
         let id = sanitize(&ballots.ids[i]);
@@ -500,7 +501,7 @@ pub fn cdf_json(
         }
         let mut cvr = vec![
             ("BallotPrePrintedId", Json::str(&id)),
-            ("CurrentSnapshotId", Json::str(&snapshot_id(&id, Some(num_rounds)))),
+            ("CurrentSnapshotId", Json::str(&snapshot_id(&id, Some(num_rounds).filter(|r| *r > 0)))),
             ("CVRSnapshot", Json::Arr(snaps)),
             ("ElectionId", Json::str("election-001")),
             ("@type", Json::str("CVR")),
@@ -624,4 +625,67 @@ fn cdf_snapshot(
         ("Type", Json::str(if round.is_some() { "interpreted" } else { "original" })),
         ("@type", Json::str("CVR.CVRSnapshot")),
     ])
+}
+
+/// One CVR source as the normalised CVR CSV names it.
+#[derive(Clone, Debug)]
+pub struct CsvSource<'a> {
+    pub file_path: &'a str,
+    pub provider: &'a str,
+    pub contest_id: &'a str,
+    pub uwi_label: &'a str,
+}
+
+/// RCTab's normalised CVR CSV (`rctab_cvr.csv`): one row per ballot, one column per rank.
+pub fn rctab_cvr_csv(
+    contest: &Contest,
+    ballots: &crate::model::Ballots,
+    sources: &[CsvSource<'_>],
+    max_rank: u32,
+) -> String {
+    let mut csv = Csv::new();
+    for h in [
+        "Source Filepath", "CVR Provider", "Contest Id", "RCTab CVR Id", "Tabulator Id", "Batch Id",
+        "Vendor Id", "Precinct", "Precinct Portion",
+    ] {
+        csv.print(h);
+    }
+    for r in 1..=max_rank {
+        csv.print(&format!("Rank {r}"));
+    }
+    csv.println();
+    for i in 0..ballots.len() {
+        let src = sources.get(ballots.source[i] as usize);
+        let extra = ballots.extra[i].as_deref();
+        csv.print(src.map_or("", |s| s.file_path));
+        csv.print(src.map_or("", |s| s.provider));
+        csv.print(src.map_or("", |s| s.contest_id));
+        csv.print(&ballots.ids[i]);
+        csv.print(extra.and_then(|e| e.tabulator_id.as_deref()).unwrap_or(""));
+        csv.print(ballots.batch[i].map_or("", |b| ballots.batch_names[b as usize].as_str()));
+        csv.print(extra.and_then(|e| e.vendor_id.as_deref()).unwrap_or(""));
+        csv.print(ballots.precinct[i].map_or("", |p| ballots.precinct_names[p as usize].as_str()));
+        csv.print(extra.and_then(|e| e.precinct_portion.as_deref()).unwrap_or(""));
+        let marks = ballots.marks(i);
+        for r in 1..=max_rank {
+            let at: Vec<&str> = marks
+                .iter()
+                .filter(|m| m.0 == r)
+                .map(|m| {
+                    if Some(m.1) == contest.uwi {
+                        src.map_or(crate::model::UWI_LABEL, |s| s.uwi_label)
+                    } else {
+                        contest.name(m.1)
+                    }
+                })
+                .collect();
+            if at.is_empty() {
+                csv.print("undervote");
+            } else {
+                csv.print(&at.join("\n"));
+            }
+        }
+        csv.println();
+    }
+    csv.out
 }
