@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use urne_tally::Dec;
 use urne_tally::model::{Contest, OvervoteRule, Rules, TiebreakMode, UWI_LABEL, WinnerMode};
 use urne_tally::report::ContestInfo;
-use urne_tally::Dec;
 
 use crate::Error;
 
@@ -13,9 +13,10 @@ use crate::Error;
 pub const CONFIG_BYTES_MAX: u64 = 16 << 20;
 /// Most CVR sources one config may list.
 pub const SOURCES_MAX: usize = 10_000;
-/// `decimalPlacesForVoteArithmetic` range (RCTab's own limits).
+/// `decimalPlacesForVoteArithmetic` range. RCTab allows up to 20; urne stops at 12 so that
+/// every product of two vote values stays exact in 128-bit integers (10^24 × 10^9 votes).
 pub const DECIMAL_PLACES_MIN: u32 = 1;
-pub const DECIMAL_PLACES_MAX: u32 = 20;
+pub const DECIMAL_PLACES_MAX: u32 = 12;
 /// `minimumVoteThreshold` upper limit (RCTab's own).
 pub const MINIMUM_VOTE_THRESHOLD_MAX: i64 = 1_000_000;
 
@@ -87,7 +88,11 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, path: &str, rule: impl Into<String>) -> Error {
-        Error::Config { file: self.file.to_path_buf(), path: path.to_string(), rule: rule.into() }
+        Error::Config {
+            file: self.file.to_path_buf(),
+            path: path.to_string(),
+            rule: rule.into(),
+        }
     }
 
     /// A scalar read as RCTab's Jackson mapping reads it into a `String` field.
@@ -114,7 +119,10 @@ impl Ctx<'_> {
     fn int_in(&self, text: &str, path: &str, min: i64, max: i64) -> Result<i64, Error> {
         match text.trim().parse::<i64>() {
             Ok(v) if (min..=max).contains(&v) => Ok(v),
-            _ => Err(self.err(path, format!("must be an integer from {min} to {max}, got {text:?}"))),
+            _ => Err(self.err(
+                path,
+                format!("must be an integer from {min} to {max}, got {text:?}"),
+            )),
         }
     }
 
@@ -131,8 +139,8 @@ impl Ctx<'_> {
 /// Parses and validates config text; `path` is used for errors and relative CVR paths.
 pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
     let ctx = Ctx { file: path };
-    let root: Value = serde_json::from_str(text)
-        .map_err(|e| ctx.err("$", format!("not valid JSON: {e}")))?;
+    let root: Value =
+        serde_json::from_str(text).map_err(|e| ctx.err("$", format!("not valid JSON: {e}")))?;
     let out = root.get("outputSettings").cloned().unwrap_or(Value::Null);
     let rules_v = root.get("rules").cloned().unwrap_or(Value::Null);
     if !rules_v.is_object() {
@@ -143,7 +151,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
         jurisdiction: ctx.text(&out, "contestJurisdiction", "$.outputSettings")?,
         office: ctx.text(&out, "contestOffice", "$.outputSettings")?,
         date: ctx.text(&out, "contestDate", "$.outputSettings")?,
-        bottoms_up_percentage: ctx.text(&rules_v, "multiSeatBottomsUpPercentageThreshold", "$.rules")?,
+        bottoms_up_percentage: ctx.text(
+            &rules_v,
+            "multiSeatBottomsUpPercentageThreshold",
+            "$.rules",
+        )?,
     };
     if info.name.trim().is_empty() {
         return Err(ctx.err("$.outputSettings.contestName", "is required"));
@@ -157,12 +169,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
     for s in &sources {
         let p = format!("$.cvrFileSources[{}]", s.index);
         if tabulate_by_precinct && s.provider == Provider::Ess && s.precinct_column.is_none() {
-            return Err(ctx.err(&p, "precinctColumnIndex is required when tabulateByPrecinct is enabled"));
+            return Err(ctx.err(
+                &p,
+                "precinctColumnIndex is required when tabulateByPrecinct is enabled",
+            ));
         }
         if !s.overvote_label.is_empty()
             && rules.overvote == OvervoteRule::ExhaustIfMultipleContinuing
         {
-            return Err(ctx.err(&p, "an overvoteLabel requires overvoteRule exhaustImmediately or alwaysSkipToNextRank"));
+            return Err(ctx.err(
+                &p,
+                "an overvoteLabel requires overvoteRule exhaustImmediately or alwaysSkipToNextRank",
+            ));
         }
     }
     Ok(Config {
@@ -188,7 +206,10 @@ fn parse_sources(ctx: &Ctx<'_>, root: &Value, base: &Path) -> Result<Vec<Source>
         return Err(ctx.err("$.cvrFileSources", "at least one CVR source is required"));
     }
     if list.len() > SOURCES_MAX {
-        return Err(ctx.err("$.cvrFileSources", format!("more than {SOURCES_MAX} sources")));
+        return Err(ctx.err(
+            "$.cvrFileSources",
+            format!("more than {SOURCES_MAX} sources"),
+        ));
     }
     let mut sources = Vec::new();
     for (index, s) in list.iter().enumerate() {
@@ -206,7 +227,10 @@ fn parse_sources(ctx: &Ctx<'_>, root: &Value, base: &Path) -> Result<Vec<Source>
             "clearBallot" => Provider::ClearBallot,
             "genericCsv" => Provider::GenericCsv,
             other => {
-                return Err(ctx.err(&format!("{p}.provider"), format!("unknown provider {other:?}")));
+                return Err(ctx.err(
+                    &format!("{p}.provider"),
+                    format!("unknown provider {other:?}"),
+                ));
             }
         };
         let source = Source {
@@ -228,26 +252,40 @@ fn parse_sources(ctx: &Ctx<'_>, root: &Value, base: &Path) -> Result<Vec<Source>
         };
         if matches!(provider, Provider::Ess | Provider::GenericCsv) {
             if source.first_vote_column.is_none() {
-                return Err(ctx.err(&format!("{p}.firstVoteColumnIndex"), "is required for this provider"));
+                return Err(ctx.err(
+                    &format!("{p}.firstVoteColumnIndex"),
+                    "is required for this provider",
+                ));
             }
             if source.first_vote_row.is_none() {
-                return Err(ctx.err(&format!("{p}.firstVoteRowIndex"), "is required for this provider"));
+                return Err(ctx.err(
+                    &format!("{p}.firstVoteRowIndex"),
+                    "is required for this provider",
+                ));
             }
         }
-        if matches!(provider, Provider::Cdf | Provider::Dominion | Provider::Hart | Provider::ClearBallot)
-            && source.contest_id.trim().is_empty()
+        if matches!(
+            provider,
+            Provider::Cdf | Provider::Dominion | Provider::Hart | Provider::ClearBallot
+        ) && source.contest_id.trim().is_empty()
             && provider != Provider::Cdf
         {
             return Err(ctx.err(&format!("{p}.contestId"), "is required for this provider"));
         }
         if source.treat_blank_as_uwi && source.uwi_label.is_empty() {
-            return Err(ctx.err(&format!("{p}.undeclaredWriteInLabel"), "is required when treatBlankAsUndeclaredWriteIn is true"));
+            return Err(ctx.err(
+                &format!("{p}.undeclaredWriteInLabel"),
+                "is required when treatBlankAsUndeclaredWriteIn is true",
+            ));
         }
         if !source.overvote_delimiter.is_empty() && !source.overvote_label.is_empty() {
             return Err(ctx.err(&p, "overvoteDelimiter and overvoteLabel can't both be set"));
         }
         if source.overvote_delimiter.contains(['\\']) {
-            return Err(ctx.err(&format!("{p}.overvoteDelimiter"), "may not contain a backslash"));
+            return Err(ctx.err(
+                &format!("{p}.overvoteDelimiter"),
+                "may not contain a backslash",
+            ));
         }
         sources.push(source);
     }
@@ -272,7 +310,10 @@ fn parse_candidates(ctx: &Ctx<'_>, root: &Value, sources: &[Source]) -> Result<C
             return Err(ctx.err(&format!("{p}.name"), "a candidate name is required"));
         }
         if name == UWI_LABEL || name == "overvote" || names.contains(&name) {
-            return Err(ctx.err(&format!("{p}.name"), format!("candidate name {name:?} is reserved or already in use")));
+            return Err(ctx.err(
+                &format!("{p}.name"),
+                format!("candidate name {name:?} is reserved or already in use"),
+            ));
         }
         let mut al = vec![name.clone()];
         match c.get("aliases") {
@@ -297,10 +338,16 @@ fn parse_candidates(ctx: &Ctx<'_>, root: &Value, sources: &[Source]) -> Result<C
         aliases.push(al);
     }
     if names.is_empty() {
-        return Err(ctx.err("$.candidates", "the contest must have at least one declared candidate"));
+        return Err(ctx.err(
+            "$.candidates",
+            "the contest must have at least one declared candidate",
+        ));
     }
     if excluded.iter().all(|e| *e) {
-        return Err(ctx.err("$.candidates", "the contest must have at least one non-excluded candidate"));
+        return Err(ctx.err(
+            "$.candidates",
+            "the contest must have at least one non-excluded candidate",
+        ));
     }
     if names.len() >= urne_tally::model::CANDIDATES_MAX {
         return Err(ctx.err("$.candidates", "too many candidates"));
@@ -308,8 +355,15 @@ fn parse_candidates(ctx: &Ctx<'_>, root: &Value, sources: &[Source]) -> Result<C
     // An alias may name only one candidate.
     for (i, a) in aliases.iter().enumerate() {
         for s in a {
-            if aliases.iter().enumerate().any(|(j, b)| j != i && b.contains(s)) {
-                return Err(ctx.err(&format!("$.candidates[{i}].aliases"), format!("{s:?} names two candidates")));
+            if aliases
+                .iter()
+                .enumerate()
+                .any(|(j, b)| j != i && b.contains(s))
+            {
+                return Err(ctx.err(
+                    &format!("$.candidates[{i}].aliases"),
+                    format!("{s:?} names two candidates"),
+                ));
             }
         }
     }
@@ -323,7 +377,15 @@ fn parse_candidates(ctx: &Ctx<'_>, root: &Value, sources: &[Source]) -> Result<C
     } else {
         None
     };
-    Ok((Contest { names, excluded, uwi }, aliases, permutation))
+    Ok((
+        Contest {
+            names,
+            excluded,
+            uwi,
+        },
+        aliases,
+        permutation,
+    ))
 }
 
 fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Error> {
@@ -338,13 +400,23 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
         "previousRoundCountsThenAsk" => TiebreakMode::PreviousRoundCountsThenAsk,
         "useCandidateOrder" => TiebreakMode::UseCandidateOrder,
         "generatePermutation" => TiebreakMode::GeneratePermutation,
-        other => return Err(ctx.err(&path("tiebreakMode"), format!("invalid tiebreakMode {other:?}"))),
+        other => {
+            return Err(ctx.err(
+                &path("tiebreakMode"),
+                format!("invalid tiebreakMode {other:?}"),
+            ));
+        }
     };
     let overvote = match t("overvoteRule")?.as_str() {
         "alwaysSkipToNextRank" => OvervoteRule::AlwaysSkipToNextRank,
         "exhaustImmediately" => OvervoteRule::ExhaustImmediately,
         "exhaustIfMultipleContinuing" => OvervoteRule::ExhaustIfMultipleContinuing,
-        other => return Err(ctx.err(&path("overvoteRule"), format!("invalid overvoteRule {other:?}"))),
+        other => {
+            return Err(ctx.err(
+                &path("overvoteRule"),
+                format!("invalid overvoteRule {other:?}"),
+            ));
+        }
     };
     let mode = match t("winnerElectionMode")?.as_str() {
         "singleWinnerMajority" => WinnerMode::SingleWinnerMajority,
@@ -354,13 +426,19 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
         "bottomsUpUsingPercentageThreshold" => WinnerMode::BottomsUpPercentageThreshold,
         "multiPassIrv" => WinnerMode::MultiPassIrv,
         other => {
-            return Err(ctx.err(&path("winnerElectionMode"), format!("invalid winnerElectionMode {other:?}")));
+            return Err(ctx.err(
+                &path("winnerElectionMode"),
+                format!("invalid winnerElectionMode {other:?}"),
+            ));
         }
     };
     let seed_text = t("randomSeed")?;
     let random_seed = if tiebreak.needs_random_seed() {
         if seed_text.trim().is_empty() {
-            return Err(ctx.err(&path("randomSeed"), "a random seed is required by this tiebreakMode"));
+            return Err(ctx.err(
+                &path("randomSeed"),
+                "a random seed is required by this tiebreakMode",
+            ));
         }
         ctx.int_in(&seed_text, &path("randomSeed"), i64::MIN, i64::MAX)?
     } else {
@@ -371,7 +449,12 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
     let number_of_winners = if bottoms_pct {
         0
     } else {
-        ctx.int_in(&t("numberOfWinners")?, &path("numberOfWinners"), 1, 1_000_000)? as u32
+        ctx.int_in(
+            &t("numberOfWinners")?,
+            &path("numberOfWinners"),
+            1,
+            1_000_000,
+        )? as u32
     };
     let decimal_places = ctx.int_in(
         &t("decimalPlacesForVoteArithmetic")?,
@@ -381,7 +464,11 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
     )? as u32;
     let min_text = t("minimumVoteThreshold")?;
     let minimum = ctx.int_in(
-        if min_text.trim().is_empty() { "0" } else { &min_text },
+        if min_text.trim().is_empty() {
+            "0"
+        } else {
+            &min_text
+        },
         &path("minimumVoteThreshold"),
         0,
         MINIMUM_VOTE_THRESHOLD_MAX,
@@ -390,19 +477,34 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
     let max_skipped_ranks = if max_skip_text.eq_ignore_ascii_case("unlimited") {
         None
     } else {
-        Some(ctx.int_in(&max_skip_text, &path("maxSkippedRanksAllowed"), 0, i64::from(u32::MAX))? as u32)
+        Some(ctx.int_in(
+            &max_skip_text,
+            &path("maxSkippedRanksAllowed"),
+            0,
+            i64::from(u32::MAX),
+        )? as u32)
     };
     let max_rank_text = t("maxRankingsAllowed")?;
     let max_rankings = if max_rank_text.eq_ignore_ascii_case("max") {
         declared as u32
     } else {
-        ctx.int_in(&max_rank_text, &path("maxRankingsAllowed"), 1, i64::from(u32::MAX))? as u32
+        ctx.int_in(
+            &max_rank_text,
+            &path("maxRankingsAllowed"),
+            1,
+            i64::from(u32::MAX),
+        )? as u32
     };
     let stop_text = t("stopTabulationEarlyAfterRound")?;
     let stop_after_round = if stop_text.trim().is_empty() {
         None
     } else {
-        Some(ctx.int_in(&stop_text, &path("stopTabulationEarlyAfterRound"), 1, i64::from(u32::MAX))? as u32)
+        Some(ctx.int_in(
+            &stop_text,
+            &path("stopTabulationEarlyAfterRound"),
+            1,
+            i64::from(u32::MAX),
+        )? as u32)
     };
     let bottoms_up_fraction = if bottoms_pct {
         let pct = t("multiSeatBottomsUpPercentageThreshold")?;
@@ -436,10 +538,16 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
     let multi = (number_of_winners > 1 && mode != WinnerMode::MultiPassIrv) || bottoms_pct;
     if multi {
         if rules.batch_elimination {
-            return Err(ctx.err(&path("batchElimination"), "batch elimination can't be used in a multi-seat contest"));
+            return Err(ctx.err(
+                &path("batchElimination"),
+                "batch elimination can't be used in a multi-seat contest",
+            ));
         }
         if rules.continue_until_two {
-            return Err(ctx.err(&path("continueUntilTwoCandidatesRemain"), "can't be used in a multi-seat contest"));
+            return Err(ctx.err(
+                &path("continueUntilTwoCandidatesRemain"),
+                "can't be used in a multi-seat contest",
+            ));
         }
     } else {
         if number_of_winners <= 1
@@ -451,14 +559,23 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
                     | WinnerMode::MultiPassIrv
             )
         {
-            return Err(ctx.err(&path("winnerElectionMode"), "a multi-winner mode needs numberOfWinners > 1"));
+            return Err(ctx.err(
+                &path("winnerElectionMode"),
+                "a multi-winner mode needs numberOfWinners > 1",
+            ));
         }
         if rules.hare_quota {
-            return Err(ctx.err(&path("hareQuota"), "the Hare quota is only for multi-seat contests"));
+            return Err(ctx.err(
+                &path("hareQuota"),
+                "the Hare quota is only for multi-seat contests",
+            ));
         }
     }
     if mode == WinnerMode::SingleWinnerMajority && number_of_winners != 1 {
-        return Err(ctx.err(&path("numberOfWinners"), "singleWinnerMajority needs exactly one winner"));
+        return Err(ctx.err(
+            &path("numberOfWinners"),
+            "singleWinnerMajority needs exactly one winner",
+        ));
     }
     Ok(rules)
 }

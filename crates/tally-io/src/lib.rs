@@ -23,13 +23,28 @@ pub use config::Config;
 #[non_exhaustive]
 pub enum Error {
     #[error("{file}: {source}")]
-    Io { file: PathBuf, source: std::io::Error },
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}: at {path}: {rule}")]
-    Config { file: PathBuf, path: String, rule: String },
+    Config {
+        file: PathBuf,
+        path: String,
+        rule: String,
+    },
     #[error("{file}: {at}: {rule}")]
-    Cvr { file: PathBuf, at: String, rule: String },
+    Cvr {
+        file: PathBuf,
+        at: String,
+        rule: String,
+    },
     #[error("{file}: {at}: choice {name:?} is not a candidate, alias or label of the config")]
-    UnknownCandidate { file: PathBuf, at: String, name: String },
+    UnknownCandidate {
+        file: PathBuf,
+        at: String,
+        name: String,
+    },
     #[error("{file}: CVR provider {provider} is not supported yet")]
     Unsupported { file: PathBuf, provider: String },
     #[error("{file}: tabulation stopped: {source}")]
@@ -51,8 +66,10 @@ pub struct Report {
 
 /// Reads and validates a config file.
 pub fn load_config(config_path: &Path) -> Result<Config, Error> {
-    let meta = std::fs::metadata(config_path)
-        .map_err(|e| Error::Io { file: config_path.to_path_buf(), source: e })?;
+    let meta = std::fs::metadata(config_path).map_err(|e| Error::Io {
+        file: config_path.to_path_buf(),
+        source: e,
+    })?;
     if meta.len() > config::CONFIG_BYTES_MAX {
         return Err(Error::Config {
             file: config_path.to_path_buf(),
@@ -60,8 +77,10 @@ pub fn load_config(config_path: &Path) -> Result<Config, Error> {
             rule: format!("larger than {} bytes", config::CONFIG_BYTES_MAX),
         });
     }
-    let text = std::fs::read_to_string(config_path)
-        .map_err(|e| Error::Io { file: config_path.to_path_buf(), source: e })?;
+    let text = std::fs::read_to_string(config_path).map_err(|e| Error::Io {
+        file: config_path.to_path_buf(),
+        source: e,
+    })?;
     config::parse(config_path, &text)
 }
 
@@ -81,10 +100,16 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
         match source.provider {
             config::Provider::Ess => readers::read_ess(config, source, &names, &mut ballots)?,
             config::Provider::Cdf => readers::read_cdf(config, source, &names, &mut ballots)?,
-            config::Provider::Dominion => readers::read_dominion(config, source, &names, &mut ballots)?,
-            config::Provider::ClearBallot => readers::read_clear_ballot(config, source, &names, &mut ballots)?,
+            config::Provider::Dominion => {
+                readers::read_dominion(config, source, &names, &mut ballots)?
+            }
+            config::Provider::ClearBallot => {
+                readers::read_clear_ballot(config, source, &names, &mut ballots)?
+            }
             config::Provider::Hart => readers::read_hart(config, source, &names, &mut ballots)?,
-            config::Provider::GenericCsv => readers::read_generic_csv(config, source, &names, &mut ballots)?,
+            config::Provider::GenericCsv => {
+                readers::read_generic_csv(config, source, &names, &mut ballots)?
+            }
         }
     }
     Ok(ballots)
@@ -106,15 +131,24 @@ pub fn tabulate(config: &Config, ballots: &Ballots) -> Result<Outcome, Error> {
         slices,
         record_snapshots: config.generate_cdf_json,
     };
-    urne_tally::tabulate(setup, ballots).map_err(|e| Error::Tally { file: config.path.clone(), source: e })
+    urne_tally::tabulate(setup, ballots).map_err(|e| Error::Tally {
+        file: config.path.clone(),
+        source: e,
+    })
 }
 
 fn write(out_dir: &Path, rel: PathBuf, text: &str, files: &mut Vec<PathBuf>) -> Result<(), Error> {
     let path = out_dir.join(&rel);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::Io { file: parent.to_path_buf(), source: e })?;
+        std::fs::create_dir_all(parent).map_err(|e| Error::Io {
+            file: parent.to_path_buf(),
+            source: e,
+        })?;
     }
-    std::fs::write(&path, text).map_err(|e| Error::Io { file: path.clone(), source: e })?;
+    std::fs::write(&path, text).map_err(|e| Error::Io {
+        file: path.clone(),
+        source: e,
+    })?;
     files.push(rel);
     Ok(())
 }
@@ -127,9 +161,20 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
     let mut files = Vec::new();
     if config.rules.mode != WinnerMode::MultiPassIrv {
         let outcome = tabulate(&config, &ballots)?;
-        write_reports(&config, &ballots, &outcome, out_dir, Path::new(""), &mut files)?;
+        write_reports(
+            &config,
+            &ballots,
+            &outcome,
+            out_dir,
+            Path::new(""),
+            &mut files,
+        )?;
         return Ok(Report {
-            winners: outcome.winners.iter().map(|w| config.contest.name(w.0).to_string()).collect(),
+            winners: outcome
+                .winners
+                .iter()
+                .map(|w| config.contest.name(w.0).to_string())
+                .collect(),
             rounds: outcome.num_rounds(),
             ballots: ballots.len(),
             files,
@@ -154,7 +199,12 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
             break;
         }
     }
-    Ok(Report { winners, rounds, ballots: ballots.len(), files })
+    Ok(Report {
+        winners,
+        rounds,
+        ballots: ballots.len(),
+        files,
+    })
 }
 
 fn write_reports(
@@ -174,17 +224,36 @@ fn write_reports(
         slice: None,
     };
     let csv = report::detailed_csv(&input, &order);
-    write(out_dir, sub.join("detailed_report.json"), &report::detailed_json(&input), files)?;
+    write(
+        out_dir,
+        sub.join("detailed_report.json"),
+        &report::detailed_json(&input),
+        files,
+    )?;
     write(out_dir, sub.join("detailed_report.csv"), &csv, files)?;
-    write(out_dir, sub.join("summary_report.csv"), &report::summary_csv(&csv), files)?;
+    write(
+        out_dir,
+        sub.join("summary_report.csv"),
+        &report::summary_csv(&csv),
+        files,
+    )?;
     if config.generate_cdf_json {
         let date = generated_date();
         let export = report::CdfExport {
             generated_date: &date,
             precincts: config.tabulate_by_precinct,
-            overvote_label_used: config.sources.iter().any(|s| !s.overvote_label.trim().is_empty()),
+            overvote_label_used: config
+                .sources
+                .iter()
+                .any(|s| !s.overvote_label.trim().is_empty()),
         };
-        let text = report::cdf_json(&config.contest, &config.info, Some(outcome), ballots, &export);
+        let text = report::cdf_json(
+            &config.contest,
+            &config.info,
+            Some(outcome),
+            ballots,
+            &export,
+        );
         write(out_dir, sub.join("cdf_cvr.json"), &text, files)?;
     }
     for slice in &outcome.slices {
@@ -206,8 +275,18 @@ fn write_reports(
                 slice: Some((slice.kind, id, &slice.rounds[s], &slice.transfers[s])),
             };
             let dir = sub.join(slice.kind.lower()).join(&name);
-            write(out_dir, dir.join("detailed_report.json"), &report::detailed_json(&input), files)?;
-            write(out_dir, dir.join("detailed_report.csv"), &report::detailed_csv(&input, &order), files)?;
+            write(
+                out_dir,
+                dir.join("detailed_report.json"),
+                &report::detailed_json(&input),
+                files,
+            )?;
+            write(
+                out_dir,
+                dir.join("detailed_report.csv"),
+                &report::detailed_csv(&input, &order),
+                files,
+            )?;
         }
     }
     Ok(())
@@ -223,7 +302,10 @@ pub fn convert(config_path: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Error
     let export = report::CdfExport {
         generated_date: &date,
         precincts: config.tabulate_by_precinct,
-        overvote_label_used: config.sources.iter().any(|s| !s.overvote_label.trim().is_empty()),
+        overvote_label_used: config
+            .sources
+            .iter()
+            .any(|s| !s.overvote_label.trim().is_empty()),
     };
     let text = report::cdf_json(&config.contest, &config.info, None, &ballots, &export);
     write(out_dir, "cdf_cvr.json".into(), &text, &mut files)?;
@@ -234,11 +316,20 @@ pub fn convert(config_path: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Error
             file_path: &s.file_path,
             provider: s.provider.label(),
             // RCTab records a contest id per ballot only for Dominion exports.
-            contest_id: if s.provider == config::Provider::Dominion { &s.contest_id } else { "" },
+            contest_id: if s.provider == config::Provider::Dominion {
+                &s.contest_id
+            } else {
+                ""
+            },
             uwi_label: &s.uwi_label,
         })
         .collect();
-    let csv = report::rctab_cvr_csv(&config.contest, &ballots, &sources, config.rules.max_rankings);
+    let csv = report::rctab_cvr_csv(
+        &config.contest,
+        &ballots,
+        &sources,
+        config.rules.max_rankings,
+    );
     write(out_dir, "rctab_cvr.csv".into(), &csv, &mut files)?;
     Ok(files)
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::Value;
 use urne_tally::model::{Ballots, Cand, OVERVOTE};
 
-use crate::config::{Config, Source};
 use crate::Error;
+use crate::config::{Config, Source};
 
 /// Largest CVR file read, in bytes.
 pub const CVR_FILE_BYTES_MAX: u64 = 2 << 30;
@@ -18,11 +18,18 @@ pub const BALLOTS_MAX: usize = 50_000_000;
 /// RCTab's `sanitizeStringForOutput`: characters outside `[A-Za-z0-9_.-]` become `_`.
 pub fn sanitize(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 /// Maps the strings a CVR uses for choices to candidate indexes.
+#[derive(Debug)]
 pub struct Names<'a> {
     map: HashMap<&'a str, Cand>,
     uwi: Option<Cand>,
@@ -36,7 +43,10 @@ impl<'a> Names<'a> {
                 map.insert(a.as_str(), i as Cand);
             }
         }
-        Names { map, uwi: config.contest.uwi }
+        Names {
+            map,
+            uwi: config.contest.uwi,
+        }
     }
 
     /// Resolves one choice: the source's overvote and write-in labels, then names and aliases.
@@ -73,12 +83,20 @@ fn column_name(mut col: u32) -> String {
 }
 
 /// ES&S `.xlsx` export: one row per ballot, rankings in consecutive columns.
-pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+pub fn read_ess(
+    config: &Config,
+    source: &Source,
+    names: &Names<'_>,
+    out: &mut Ballots,
+) -> Result<(), Error> {
     let file = &source.resolved;
     let first_col = source.first_vote_column.unwrap_or(1) - 1;
     let first_row = source.first_vote_row.unwrap_or(1) - 1;
     let max_rank = config.rules.max_rankings;
-    let file_name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let sanitized = sanitize(&file_name);
     let mut index = 0usize;
     crate::xlsx::for_each_row(file, |row_idx, cells| {
@@ -87,10 +105,13 @@ pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
         }
         index += 1;
         let get = |col: u32| cells.iter().find(|c| c.0 == col).map(|c| c.1.as_str());
-        let precinct = source.precinct_column.map(|c| {
-            get(c - 1).map_or_else(|| "missing_precinct_id".to_string(), str::to_string)
-        });
-        let batch = source.batch_column.and_then(|c| get(c - 1)).map(str::to_string);
+        let precinct = source
+            .precinct_column
+            .map(|c| get(c - 1).map_or_else(|| "missing_precinct_id".to_string(), str::to_string));
+        let batch = source
+            .batch_column
+            .and_then(|c| get(c - 1))
+            .map(str::to_string);
         let id = match source.id_column {
             Some(c) => get(c - 1).map(str::to_string).ok_or_else(|| Error::Cvr {
                 file: file.clone(),
@@ -122,7 +143,9 @@ pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
             let parts: Vec<&str> = if source.overvote_delimiter.is_empty() {
                 vec![raw]
             } else {
-                raw.split(source.overvote_delimiter.as_str()).map(str::trim).collect()
+                raw.split(source.overvote_delimiter.as_str())
+                    .map(str::trim)
+                    .collect()
             };
             for part in &parts {
                 if parts.len() > 1 && (part.is_empty() || *part == source.skipped_rank_label) {
@@ -139,7 +162,11 @@ pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
             }
         }
         if out.len() >= BALLOTS_MAX {
-            return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+            return Err(Error::Cvr {
+                file: file.clone(),
+                at: String::new(),
+                rule: format!("more than {BALLOTS_MAX} ballots"),
+            });
         }
         out.push(id, precinct.as_deref(), batch.as_deref(), marks);
         Ok(())
@@ -147,11 +174,21 @@ pub fn read_ess(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
 }
 
 fn read_json(file: &Path) -> Result<Value, Error> {
-    let meta = std::fs::metadata(file).map_err(|e| Error::Io { file: file.to_path_buf(), source: e })?;
+    let meta = std::fs::metadata(file).map_err(|e| Error::Io {
+        file: file.to_path_buf(),
+        source: e,
+    })?;
     if meta.len() > CVR_FILE_BYTES_MAX {
-        return Err(Error::Cvr { file: file.to_path_buf(), at: String::new(), rule: format!("larger than {CVR_FILE_BYTES_MAX} bytes") });
+        return Err(Error::Cvr {
+            file: file.to_path_buf(),
+            at: String::new(),
+            rule: format!("larger than {CVR_FILE_BYTES_MAX} bytes"),
+        });
     }
-    let bytes = std::fs::read(file).map_err(|e| Error::Io { file: file.to_path_buf(), source: e })?;
+    let bytes = std::fs::read(file).map_err(|e| Error::Io {
+        file: file.to_path_buf(),
+        source: e,
+    })?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Cvr {
         file: file.to_path_buf(),
         at: format!("line {} column {}", e.line(), e.column()),
@@ -181,11 +218,26 @@ fn rank_of(v: &Value) -> Option<u32> {
 }
 
 /// NIST SP 1500-103 CDF (`CastVoteRecordReport`), JSON or XML.
-pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+pub fn read_cdf(
+    config: &Config,
+    source: &Source,
+    names: &Names<'_>,
+    out: &mut Ballots,
+) -> Result<(), Error> {
     let file = &source.resolved;
-    let is_xml = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"));
-    let json = if is_xml { read_cdf_xml_tree(file)? } else { read_json(file)? };
-    let err = |at: String, rule: String| Error::Cvr { file: file.clone(), at, rule };
+    let is_xml = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+    let json = if is_xml {
+        read_cdf_xml_tree(file)?
+    } else {
+        read_json(file)?
+    };
+    let err = |at: String, rule: String| Error::Cvr {
+        file: file.clone(),
+        at,
+        rule,
+    };
     let mut gp_units: HashMap<&str, &Value> = HashMap::new();
     for g in arr(&json, "GpUnit") {
         if let Some(id) = s(g, "@id") {
@@ -198,15 +250,28 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
         for c in arr(e, "Candidate") {
             if let Some(id) = s(c, "@id") {
                 if candidates.insert(id, c).is_some() {
-                    return Err(err(format!("$.Election[{ei}].Candidate"), format!("candidate id {id:?} is not unique")));
+                    return Err(err(
+                        format!("$.Election[{ei}].Candidate"),
+                        format!("candidate id {id:?} is not unique"),
+                    ));
                 }
             }
         }
         if contest.is_none() {
-            contest = arr(e, "Contest").iter().find(|c| s(c, "Name") == Some(source.contest_id.as_str()));
+            contest = arr(e, "Contest")
+                .iter()
+                .find(|c| s(c, "Name") == Some(source.contest_id.as_str()));
         }
     }
-    let contest = contest.ok_or_else(|| err("$.Election[*].Contest".into(), format!("contest {:?} from the config is not in the file", source.contest_id)))?;
+    let contest = contest.ok_or_else(|| {
+        err(
+            "$.Election[*].Contest".into(),
+            format!(
+                "contest {:?} from the config is not in the file",
+                source.contest_id
+            ),
+        )
+    })?;
     let contest_id = s(contest, "@id").unwrap_or_default();
     let mut selections: HashMap<&str, &Value> = HashMap::new();
     for cs in arr(contest, "ContestSelection") {
@@ -214,14 +279,24 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
             selections.insert(id, cs);
         }
     }
-    let file_name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     for (ci, cvr) in arr(&json, "CVR").iter().enumerate() {
         let path = format!("$.CVR[{ci}]");
         let current = s(cvr, "CurrentSnapshotId");
         let snaps = arr(cvr, "CVRSnapshot");
-        let snapshot = snaps.iter().find(|sn| current.is_some() && s(sn, "@id") == current).or(snaps.first());
+        let snapshot = snaps
+            .iter()
+            .find(|sn| current.is_some() && s(sn, "@id") == current)
+            .or(snaps.first());
         let mut marks: Vec<(u32, Cand, u32)> = Vec::new();
-        let cvr_contest = snapshot.and_then(|sn| arr(sn, "CVRContest").iter().find(|c| s(c, "ContestId") == Some(contest_id)));
+        let cvr_contest = snapshot.and_then(|sn| {
+            arr(sn, "CVRContest")
+                .iter()
+                .find(|c| s(c, "ContestId") == Some(contest_id))
+        });
         // A record that does not include the contest is not a ballot of this contest.
         let Some(cc) = cvr_contest else { continue };
         {
@@ -231,7 +306,12 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                 let Some(sel_id) = s(sel, "ContestSelectionId").filter(|v| !v.is_empty()) else {
                     continue;
                 };
-                let cs = selections.get(sel_id).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} is not in the contest")))?;
+                let cs = selections.get(sel_id).ok_or_else(|| {
+                    err(
+                        sel_path.clone(),
+                        format!("ContestSelection {sel_id:?} is not in the contest"),
+                    )
+                })?;
                 let is_write_in = matches!(cs.get("IsWriteIn"), Some(Value::Bool(true)))
                     || matches!(s(cs, "IsWriteIn"), Some("true" | "1" | "yes"));
                 let mut spelling = u32::MAX;
@@ -239,8 +319,18 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                     config.contest.uwi
                 } else {
                     let ids = arr(cs, "CandidateIds");
-                    let first = ids.first().and_then(Value::as_str).ok_or_else(|| err(sel_path.clone(), format!("ContestSelection {sel_id:?} has no CandidateIds")))?;
-                    let c = candidates.get(first).ok_or_else(|| err(sel_path.clone(), format!("candidate {first:?} is not in the candidate list")))?;
+                    let first = ids.first().and_then(Value::as_str).ok_or_else(|| {
+                        err(
+                            sel_path.clone(),
+                            format!("ContestSelection {sel_id:?} has no CandidateIds"),
+                        )
+                    })?;
+                    let c = candidates.get(first).ok_or_else(|| {
+                        err(
+                            sel_path.clone(),
+                            format!("candidate {first:?} is not in the candidate list"),
+                        )
+                    })?;
                     let name = s(c, "Name").unwrap_or_default();
                     let resolved = names.resolve(source, name, || sel_path.clone())?;
                     if resolved != OVERVOTE && config.contest.name(resolved) != name {
@@ -249,7 +339,12 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                     Some(resolved)
                 };
                 if let Some(rank) = sel.get("Rank").and_then(rank_of) {
-                    let c = cand.ok_or_else(|| err(sel_path.clone(), "a write-in but the config has no undeclared write-in label".into()))?;
+                    let c = cand.ok_or_else(|| {
+                        err(
+                            sel_path.clone(),
+                            "a write-in but the config has no undeclared write-in label".into(),
+                        )
+                    })?;
                     marks.push((rank, c, spelling));
                     continue;
                 }
@@ -260,23 +355,36 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
                         c = config.contest.uwi;
                         spelled = u32::MAX;
                     }
-                    if s(pos, "HasIndication") == Some("no") || s(pos, "IsAllocable") == Some("no") {
+                    if s(pos, "HasIndication") == Some("no") || s(pos, "IsAllocable") == Some("no")
+                    {
                         continue;
                     }
                     let pos_path = format!("{sel_path}.SelectionPosition[{pi}]");
                     // A position without a rank is not a ranking (NIST_V0 plurality marks).
-                    let Some(rank) = pos.get("Rank").and_then(rank_of) else { continue };
-                    let c = c.ok_or_else(|| err(pos_path, "a write-in but the config has no undeclared write-in label".into()))?;
+                    let Some(rank) = pos.get("Rank").and_then(rank_of) else {
+                        continue;
+                    };
+                    let c = c.ok_or_else(|| {
+                        err(
+                            pos_path,
+                            "a write-in but the config has no undeclared write-in label".into(),
+                        )
+                    })?;
                     marks.push((rank, c, spelled));
                 }
             }
         }
-        let precinct = s(cvr, "BallotStyleUnitId").and_then(|u| gp_units.get(u)).and_then(|g| s(g, "Name"));
+        let precinct = s(cvr, "BallotStyleUnitId")
+            .and_then(|u| gp_units.get(u))
+            .and_then(|g| s(g, "Name"));
         // RCTab identifies CDF records by file and position, not by BallotPrePrintedId.
         let id = format!("{file_name}({})", ci + 1);
         out.push_spelled(id, precinct, None, marks);
         if let Some(vendor) = s(cvr, "BallotPrePrintedId") {
-            out.set_last_extra(urne_tally::model::BallotExtra { vendor_id: Some(vendor.to_string()), ..Default::default() });
+            out.set_last_extra(urne_tally::model::BallotExtra {
+                vendor_id: Some(vendor.to_string()),
+                ..Default::default()
+            });
         }
     }
     Ok(())
@@ -284,34 +392,56 @@ pub fn read_cdf(config: &Config, source: &Source, names: &Names<'_>, out: &mut B
 
 /// Generic CSV: a header row of candidate names; each cell holds the rank given to the
 /// candidate of its column.
-pub fn read_generic_csv(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+pub fn read_generic_csv(
+    config: &Config,
+    source: &Source,
+    names: &Names<'_>,
+    out: &mut Ballots,
+) -> Result<(), Error> {
     let file = &source.resolved;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_path(file)
-        .map_err(|e| Error::Cvr { file: file.clone(), at: String::new(), rule: format!("unreadable CSV: {e}") })?;
+        .map_err(|e| Error::Cvr {
+            file: file.clone(),
+            at: String::new(),
+            rule: format!("unreadable CSV: {e}"),
+        })?;
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| Error::Cvr { file: file.clone(), at: "row 1".into(), rule: format!("unreadable header: {e}") })?
+        .map_err(|e| Error::Cvr {
+            file: file.clone(),
+            at: "row 1".into(),
+            rule: format!("unreadable header: {e}"),
+        })?
         .iter()
         .map(str::to_string)
         .collect();
     let first_col = (source.first_vote_column.unwrap_or(1) - 1) as usize;
-    let file_name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let max_rank = config.rules.max_rankings;
     for (i, record) in reader.records().enumerate() {
         let row = i + 2;
-        let record = record.map_err(|e| Error::Cvr { file: file.clone(), at: format!("row {row}"), rule: format!("unreadable CSV record: {e}") })?;
+        let record = record.map_err(|e| Error::Cvr {
+            file: file.clone(),
+            at: format!("row {row}"),
+            rule: format!("unreadable CSV record: {e}"),
+        })?;
         let get = |col: Option<u32>| col.and_then(|c| record.get(c as usize - 1)).map(str::trim);
         let id = match get(source.id_column) {
             Some(v) if !v.is_empty() => v.to_string(),
             _ => format!("{}-{}", sanitize(&file_name), i + 1),
         };
-        let precinct = source.precinct_column.map(|_| match get(source.precinct_column) {
-            Some(v) if !v.is_empty() => v.to_string(),
-            _ => "no precinct id".to_string(),
-        });
+        let precinct = source
+            .precinct_column
+            .map(|_| match get(source.precinct_column) {
+                Some(v) if !v.is_empty() => v.to_string(),
+                _ => "no precinct id".to_string(),
+            });
         let batch = source.batch_column.map(|_| match get(source.batch_column) {
             Some(v) if !v.is_empty() => v.to_string(),
             _ => "no batch id".to_string(),
@@ -323,7 +453,11 @@ pub fn read_generic_csv(config: &Config, source: &Source, names: &Names<'_>, out
                 continue;
             }
             let at = || format!("row {row} column {}", col + 1);
-            let rank: u32 = cell.parse().map_err(|_| Error::Cvr { file: file.clone(), at: at(), rule: format!("expected a rank number, got {cell:?}") })?;
+            let rank: u32 = cell.parse().map_err(|_| Error::Cvr {
+                file: file.clone(),
+                at: at(),
+                rule: format!("expected a rank number, got {cell:?}"),
+            })?;
             if rank < 1 || rank > max_rank {
                 return Err(Error::Cvr {
                     file: file.clone(),
@@ -333,14 +467,22 @@ pub fn read_generic_csv(config: &Config, source: &Source, names: &Names<'_>, out
             }
             let name = header.get(col).map_or("", String::as_str);
             let cand = if !source.uwi_label.is_empty() && name == source.uwi_label {
-                config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: file.clone(), at: at(), name: name.to_string() })?
+                config.contest.uwi.ok_or_else(|| Error::UnknownCandidate {
+                    file: file.clone(),
+                    at: at(),
+                    name: name.to_string(),
+                })?
             } else {
                 names.resolve(source, name, at)?
             };
             marks.push((rank, cand));
         }
         if out.len() >= BALLOTS_MAX {
-            return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+            return Err(Error::Cvr {
+                file: file.clone(),
+                at: String::new(),
+                rule: format!("more than {BALLOTS_MAX} ballots"),
+            });
         }
         out.push(id, precinct.as_deref(), batch.as_deref(), marks);
     }
@@ -355,11 +497,21 @@ pub const XML_ELEMENTS_MAX: usize = 200_000_000;
 /// text-only elements strings, and `ObjectId` attributes `@id`.
 pub fn read_cdf_xml_tree(file: &Path) -> Result<Value, Error> {
     use quick_xml::events::Event;
-    let meta = std::fs::metadata(file).map_err(|e| Error::Io { file: file.to_path_buf(), source: e })?;
+    let meta = std::fs::metadata(file).map_err(|e| Error::Io {
+        file: file.to_path_buf(),
+        source: e,
+    })?;
     if meta.len() > CVR_FILE_BYTES_MAX {
-        return Err(Error::Cvr { file: file.to_path_buf(), at: String::new(), rule: format!("larger than {CVR_FILE_BYTES_MAX} bytes") });
+        return Err(Error::Cvr {
+            file: file.to_path_buf(),
+            at: String::new(),
+            rule: format!("larger than {CVR_FILE_BYTES_MAX} bytes"),
+        });
     }
-    let bytes = std::fs::read(file).map_err(|e| Error::Io { file: file.to_path_buf(), source: e })?;
+    let bytes = std::fs::read(file).map_err(|e| Error::Io {
+        file: file.to_path_buf(),
+        source: e,
+    })?;
     let mut reader = quick_xml::Reader::from_reader(bytes.as_slice());
     // Stack of (name, children, text).
     type Frame = (String, Vec<(String, Value)>, String);
@@ -372,7 +524,9 @@ pub fn read_cdf_xml_tree(file: &Path) -> Result<Value, Error> {
         rule: e,
     };
     loop {
-        let ev = reader.read_event_into(&mut buf).map_err(|e| bad(&reader, format!("bad XML: {e}")))?;
+        let ev = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| bad(&reader, format!("bad XML: {e}")))?;
         let (opened, empty) = match &ev {
             Event::Start(e) => (Some(e.clone()), false),
             Event::Empty(e) => (Some(e.clone()), true),
@@ -381,13 +535,19 @@ pub fn read_cdf_xml_tree(file: &Path) -> Result<Value, Error> {
         if let Some(e) = opened {
             count += 1;
             if count > XML_ELEMENTS_MAX {
-                return Err(bad(&reader, format!("more than {XML_ELEMENTS_MAX} elements")));
+                return Err(bad(
+                    &reader,
+                    format!("more than {XML_ELEMENTS_MAX} elements"),
+                ));
             }
             let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
             let mut children = Vec::new();
             for a in e.attributes().flatten() {
                 let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
-                let val = a.unescape_value().map(|v| v.into_owned()).unwrap_or_default();
+                let val = a
+                    .unescape_value()
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default();
                 let key = match key.as_str() {
                     "ObjectId" | "id" => "@id".to_string(),
                     "type" => "@type".to_string(),
@@ -403,7 +563,9 @@ pub fn read_cdf_xml_tree(file: &Path) -> Result<Value, Error> {
         }
         match ev {
             Event::End(_) | Event::Empty(_) => {
-                let Some((name, children, text)) = stack.pop() else { break };
+                let Some((name, children, text)) = stack.pop() else {
+                    break;
+                };
                 let value = if children.is_empty() {
                     Value::String(text.trim().to_string())
                 } else {
@@ -455,15 +617,28 @@ pub fn read_cdf_xml_tree(file: &Path) -> Result<Value, Error> {
     }
     let root = stack.pop().map(|f| f.1).unwrap_or_default();
     // The document element's content is the report.
-    Ok(root.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null))
+    Ok(root
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .unwrap_or(Value::Null))
 }
 
 /// Dominion's JSON export folder: `CvrExport*.json` sessions plus manifests.
-pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+pub fn read_dominion(
+    config: &Config,
+    source: &Source,
+    names: &Names<'_>,
+    out: &mut Ballots,
+) -> Result<(), Error> {
     let dir = &source.resolved;
     let manifest = |name: &str| -> Result<Option<Value>, Error> {
         let p = dir.join(name);
-        if p.exists() { read_json(&p).map(Some) } else { Ok(None) }
+        if p.exists() {
+            read_json(&p).map(Some)
+        } else {
+            Ok(None)
+        }
     };
     let list_map = |v: &Option<Value>| -> HashMap<String, String> {
         let mut m = HashMap::new();
@@ -498,17 +673,27 @@ pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &
         }
     }
     let mut exports: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::Io { file: dir.clone(), source: e })?
+        .map_err(|e| Error::Io {
+            file: dir.clone(),
+            source: e,
+        })?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            let n = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let n = p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
             n.starts_with("CvrExport") && n.ends_with(".json")
         })
         .collect();
     exports.sort();
     if exports.is_empty() {
-        return Err(Error::Cvr { file: dir.clone(), at: String::new(), rule: "no CvrExport*.json file in the Dominion folder".into() });
+        return Err(Error::Cvr {
+            file: dir.clone(),
+            at: String::new(),
+            rule: "no CvrExport*.json file in the Dominion folder".into(),
+        });
     }
     let before = out.len();
     for export in &exports {
@@ -516,7 +701,10 @@ pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &
         for (si, session) in arr(&json, "Sessions").iter().enumerate() {
             let path = format!("$.Sessions[{si}]");
             let mut data = session.get("Original");
-            let current = data.and_then(|d| d.get("IsCurrent")).and_then(Value::as_bool).unwrap_or(true);
+            let current = data
+                .and_then(|d| d.get("IsCurrent"))
+                .and_then(Value::as_bool)
+                .unwrap_or(true);
             if !current {
                 match session.get("Modified") {
                     Some(m) => data = Some(m),
@@ -524,10 +712,19 @@ pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &
                 }
             }
             let Some(data) = data else { continue };
-            let precinct = data.get("PrecinctId").map(Value::to_string).and_then(|p| precincts.get(&p).cloned());
+            let precinct = data
+                .get("PrecinctId")
+                .map(Value::to_string)
+                .and_then(|p| precincts.get(&p).cloned());
             let batch = session.get("BatchId").map(Value::to_string);
-            let record = session.get("RecordId").map(Value::to_string).unwrap_or_default();
-            let tabulator = session.get("TabulatorId").map(Value::to_string).unwrap_or_default();
+            let record = session
+                .get("RecordId")
+                .map(Value::to_string)
+                .unwrap_or_default();
+            let tabulator = session
+                .get("TabulatorId")
+                .map(Value::to_string)
+                .unwrap_or_default();
             let mut contests: Vec<&Value> = Vec::new();
             if data.get("Cards").is_some() {
                 for card in arr(data, "Cards") {
@@ -537,60 +734,112 @@ pub fn read_dominion(config: &Config, source: &Source, names: &Names<'_>, out: &
                 contests.extend(arr(data, "Contests"));
             }
             for (ci, contest) in contests.into_iter().enumerate() {
-                let id = contest.get("Id").map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+                let id = contest
+                    .get("Id")
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
                 if id.as_deref() != Some(source.contest_id.as_str()) {
                     continue;
                 }
                 if let Some(invalid) = &invalid_condition {
-                    if arr(contest, "OutstackConditionIds").iter().any(|c| &c.to_string() == invalid) {
+                    if arr(contest, "OutstackConditionIds")
+                        .iter()
+                        .any(|c| &c.to_string() == invalid)
+                    {
                         continue;
                     }
                 }
                 let mut marks = Vec::new();
                 for (mi, mark) in arr(contest, "Marks").iter().enumerate() {
-                    if mark.get("IsAmbiguous").and_then(Value::as_bool).unwrap_or(false) {
+                    if mark
+                        .get("IsAmbiguous")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+                    {
                         continue;
                     }
                     let at = || format!("{}: {path}.Contests[{ci}].Marks[{mi}]", export.display());
-                    let code = mark.get("CandidateId").map(Value::to_string).unwrap_or_default();
-                    let rank = mark.get("Rank").and_then(rank_of).ok_or_else(|| Error::Cvr { file: export.clone(), at: at(), rule: "Rank is missing".into() })?;
+                    let code = mark
+                        .get("CandidateId")
+                        .map(Value::to_string)
+                        .unwrap_or_default();
+                    let rank = mark
+                        .get("Rank")
+                        .and_then(rank_of)
+                        .ok_or_else(|| Error::Cvr {
+                            file: export.clone(),
+                            at: at(),
+                            rule: "Rank is missing".into(),
+                        })?;
                     let cand = if !source.uwi_label.is_empty() && code == source.uwi_label {
-                        config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: export.clone(), at: at(), name: code.clone() })?
+                        config.contest.uwi.ok_or_else(|| Error::UnknownCandidate {
+                            file: export.clone(),
+                            at: at(),
+                            name: code.clone(),
+                        })?
                     } else {
                         let name = candidate_names.get(&code).ok_or_else(|| Error::Cvr {
                             file: export.clone(),
                             at: at(),
-                            rule: format!("candidate id {code} is not in the manifest for contest {}", source.contest_id),
+                            rule: format!(
+                                "candidate id {code} is not in the manifest for contest {}",
+                                source.contest_id
+                            ),
                         })?;
                         names.resolve(source, name, at)?
                     };
                     marks.push((rank, cand));
                 }
                 if out.len() >= BALLOTS_MAX {
-                    return Err(Error::Cvr { file: export.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+                    return Err(Error::Cvr {
+                        file: export.clone(),
+                        at: String::new(),
+                        rule: format!("more than {BALLOTS_MAX} ballots"),
+                    });
                 }
-                out.push(format!("{tabulator}-{}-{record}", batch.clone().unwrap_or_default()), precinct.as_deref(), batch.as_deref(), marks);
+                out.push(
+                    format!("{tabulator}-{}-{record}", batch.clone().unwrap_or_default()),
+                    precinct.as_deref(),
+                    batch.as_deref(),
+                    marks,
+                );
             }
         }
     }
     if out.len() == before {
-        return Err(Error::Cvr { file: dir.clone(), at: String::new(), rule: format!("no cast vote record for contest {}", source.contest_id) });
+        return Err(Error::Cvr {
+            file: dir.clone(),
+            at: String::new(),
+            rule: format!("no cast vote record for contest {}", source.contest_id),
+        });
     }
     Ok(())
 }
 
 /// Clear Ballot CSV: one column per (contest, rank, candidate), headed
 /// `Choice_<n>_<m>:<contest>:<rank>:<vote for>:<candidate>:<party>`, `1` where marked.
-pub fn read_clear_ballot(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+pub fn read_clear_ballot(
+    config: &Config,
+    source: &Source,
+    names: &Names<'_>,
+    out: &mut Ballots,
+) -> Result<(), Error> {
     let file = &source.resolved;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_path(file)
-        .map_err(|e| Error::Cvr { file: file.clone(), at: String::new(), rule: format!("unreadable CSV: {e}") })?;
+        .map_err(|e| Error::Cvr {
+            file: file.clone(),
+            at: String::new(),
+            rule: format!("unreadable CSV: {e}"),
+        })?;
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| Error::Cvr { file: file.clone(), at: "row 1".into(), rule: format!("unreadable header: {e}") })?
+        .map_err(|e| Error::Cvr {
+            file: file.clone(),
+            at: "row 1".into(),
+            rule: format!("unreadable header: {e}"),
+        })?
         .iter()
         .map(str::to_string)
         .collect();
@@ -604,30 +853,52 @@ pub fn read_clear_ballot(config: &Config, source: &Source, names: &Names<'_>, ou
             continue;
         }
         let at = || format!("row 1 column {}", col + 1);
-        let rank: u32 = parts[2].trim().parse().map_err(|_| Error::Cvr { file: file.clone(), at: at(), rule: format!("rank {:?} is not a number", parts[2]) })?;
+        let rank: u32 = parts[2].trim().parse().map_err(|_| Error::Cvr {
+            file: file.clone(),
+            at: at(),
+            rule: format!("rank {:?} is not a number", parts[2]),
+        })?;
         let name = parts[4].trim();
         let cand = if name == source.uwi_label || name.eq_ignore_ascii_case("write-in") {
-            config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: file.clone(), at: at(), name: name.to_string() })?
+            config.contest.uwi.ok_or_else(|| Error::UnknownCandidate {
+                file: file.clone(),
+                at: at(),
+                name: name.to_string(),
+            })?
         } else {
             names.resolve(source, name, at)?
         };
         choices.push((col, rank, cand));
     }
     if choices.is_empty() {
-        return Err(Error::Cvr { file: file.clone(), at: "row 1".into(), rule: format!("no column for contest {:?}", source.contest_id) });
+        return Err(Error::Cvr {
+            file: file.clone(),
+            at: "row 1".into(),
+            rule: format!("no column for contest {:?}", source.contest_id),
+        });
     }
     for (i, record) in reader.records().enumerate() {
         let row = i + 2;
-        let record = record.map_err(|e| Error::Cvr { file: file.clone(), at: format!("row {row}"), rule: format!("unreadable CSV record: {e}") })?;
+        let record = record.map_err(|e| Error::Cvr {
+            file: file.clone(),
+            at: format!("row {row}"),
+            rule: format!("unreadable CSV record: {e}"),
+        })?;
         let marks: Vec<(u32, Cand)> = choices
             .iter()
             .filter(|(col, _, _)| record.get(*col).is_some_and(|v| v.trim() == "1"))
             .map(|(_, rank, c)| (*rank, *c))
             .collect();
-        let id = ballot_col.and_then(|c| record.get(c)).map_or_else(|| format!("{}-{}", file.display(), i + 1), str::to_string);
+        let id = ballot_col
+            .and_then(|c| record.get(c))
+            .map_or_else(|| format!("{}-{}", file.display(), i + 1), str::to_string);
         let precinct = precinct_col.and_then(|c| record.get(c));
         if out.len() >= BALLOTS_MAX {
-            return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+            return Err(Error::Cvr {
+                file: file.clone(),
+                at: String::new(),
+                rule: format!("more than {BALLOTS_MAX} ballots"),
+            });
         }
         out.push(id, precinct, None, marks);
     }
@@ -636,10 +907,18 @@ pub fn read_clear_ballot(config: &Config, source: &Source, names: &Names<'_>, ou
 
 /// Hart: a folder of one-XML-file-per-sheet CVRs; a ranking is a bit string read from the
 /// left (`010000` is rank 2).
-pub fn read_hart(config: &Config, source: &Source, names: &Names<'_>, out: &mut Ballots) -> Result<(), Error> {
+pub fn read_hart(
+    config: &Config,
+    source: &Source,
+    names: &Names<'_>,
+    out: &mut Ballots,
+) -> Result<(), Error> {
     let dir = &source.resolved;
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::Io { file: dir.clone(), source: e })?
+        .map_err(|e| Error::Io {
+            file: dir.clone(),
+            source: e,
+        })?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")))
@@ -647,17 +926,30 @@ pub fn read_hart(config: &Config, source: &Source, names: &Names<'_>, out: &mut 
     files.sort();
     for file in &files {
         let cvr = read_cdf_xml_tree(file)?;
-        let contests: Vec<&Value> = arr(&cvr, "Contests").iter().flat_map(|c| arr(c, "Contest")).collect();
-        let Some(contest) = contests.into_iter().find(|c| s(c, "Id") == Some(source.contest_id.as_str())) else {
+        let contests: Vec<&Value> = arr(&cvr, "Contests")
+            .iter()
+            .flat_map(|c| arr(c, "Contest"))
+            .collect();
+        let Some(contest) = contests
+            .into_iter()
+            .find(|c| s(c, "Id") == Some(source.contest_id.as_str()))
+        else {
             continue;
         };
         let mut marks = Vec::new();
-        let options: Vec<&Value> = arr(contest, "Options").iter().flat_map(|o| arr(o, "Option")).collect();
+        let options: Vec<&Value> = arr(contest, "Options")
+            .iter()
+            .flat_map(|o| arr(o, "Option"))
+            .collect();
         for (oi, option) in options.into_iter().enumerate() {
             let at = || format!("Contest {}.Options.Option[{oi}]", source.contest_id);
             let id = s(option, "Id").unwrap_or_default();
             let cand = if !source.uwi_label.is_empty() && id == source.uwi_label {
-                config.contest.uwi.ok_or_else(|| Error::UnknownCandidate { file: file.clone(), at: at(), name: id.to_string() })?
+                config.contest.uwi.ok_or_else(|| Error::UnknownCandidate {
+                    file: file.clone(),
+                    at: at(),
+                    name: id.to_string(),
+                })?
             } else {
                 match names.resolve(source, id, at) {
                     Ok(c) => c,
@@ -669,7 +961,11 @@ pub fn read_hart(config: &Config, source: &Source, names: &Names<'_>, out: &mut 
             };
             let bits = s(option, "Value").unwrap_or_default().trim();
             if !bits.bytes().all(|b| b == b'0' || b == b'1') {
-                return Err(Error::Cvr { file: file.clone(), at: at(), rule: format!("rank bits {bits:?} are not a bit string") });
+                return Err(Error::Cvr {
+                    file: file.clone(),
+                    at: at(),
+                    rule: format!("rank bits {bits:?} are not a bit string"),
+                });
             }
             for (i, b) in bits.bytes().enumerate() {
                 if b == b'1' {
@@ -681,7 +977,11 @@ pub fn read_hart(config: &Config, source: &Source, names: &Names<'_>, out: &mut 
         let precinct = cvr.get("PrecinctSplit").and_then(|p| s(p, "Name"));
         let batch = s(&cvr, "BatchNumber");
         if out.len() >= BALLOTS_MAX {
-            return Err(Error::Cvr { file: file.clone(), at: String::new(), rule: format!("more than {BALLOTS_MAX} ballots") });
+            return Err(Error::Cvr {
+                file: file.clone(),
+                at: String::new(),
+                rule: format!("more than {BALLOTS_MAX} ballots"),
+            });
         }
         out.push(id, precinct, batch, marks);
     }

@@ -7,8 +7,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use crate::Error;
 
@@ -18,7 +18,11 @@ pub const SHARED_STRINGS_MAX: usize = 10_000_000;
 pub const SHEET_BYTES_MAX: u64 = 8 << 30;
 
 fn err(file: &Path, at: impl Into<String>, rule: impl Into<String>) -> Error {
-    Error::Cvr { file: file.to_path_buf(), at: at.into(), rule: rule.into() }
+    Error::Cvr {
+        file: file.to_path_buf(),
+        at: at.into(),
+        rule: rule.into(),
+    }
 }
 
 fn entity(r: &BytesRef<'_>) -> String {
@@ -36,7 +40,10 @@ fn entity(r: &BytesRef<'_>) -> String {
 }
 
 fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
-    e.attributes().flatten().find(|a| a.key.local_name().as_ref() == name).and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == name)
+        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
 }
 
 fn read_part(zip: &mut zip::ZipArchive<BufReader<File>>, name: &str) -> Option<Vec<u8>> {
@@ -69,18 +76,32 @@ fn shared_strings(file: &Path, bytes: &[u8]) -> Result<Vec<String>, Error> {
                     in_si = false;
                     out.push(std::mem::take(&mut cur));
                     if out.len() > SHARED_STRINGS_MAX {
-                        return Err(err(file, "xl/sharedStrings.xml", format!("more than {SHARED_STRINGS_MAX} shared strings")));
+                        return Err(err(
+                            file,
+                            "xl/sharedStrings.xml",
+                            format!("more than {SHARED_STRINGS_MAX} shared strings"),
+                        ));
                     }
                 }
                 b"t" => in_t = false,
                 b"rPh" => in_ph = false,
                 _ => {}
             },
-            Ok(Event::Text(t)) if in_si && in_t && !in_ph => cur.push_str(&t.decode().unwrap_or_default()),
-            Ok(Event::CData(t)) if in_si && in_t && !in_ph => cur.push_str(&String::from_utf8_lossy(&t)),
+            Ok(Event::Text(t)) if in_si && in_t && !in_ph => {
+                cur.push_str(&t.decode().unwrap_or_default())
+            }
+            Ok(Event::CData(t)) if in_si && in_t && !in_ph => {
+                cur.push_str(&String::from_utf8_lossy(&t))
+            }
             Ok(Event::GeneralRef(r)) if in_si && in_t && !in_ph => cur.push_str(&entity(&r)),
             Ok(Event::Eof) => break,
-            Err(e) => return Err(err(file, format!("xl/sharedStrings.xml byte {}", reader.buffer_position()), format!("bad XML: {e}"))),
+            Err(e) => {
+                return Err(err(
+                    file,
+                    format!("xl/sharedStrings.xml byte {}", reader.buffer_position()),
+                    format!("bad XML: {e}"),
+                ));
+            }
             _ => {}
         }
         buf.clear();
@@ -90,8 +111,12 @@ fn shared_strings(file: &Path, bytes: &[u8]) -> Result<Vec<String>, Error> {
 
 fn first_sheet_part(zip: &mut zip::ZipArchive<BufReader<File>>) -> String {
     let fallback = "xl/worksheets/sheet1.xml".to_string();
-    let Some(wb) = read_part(zip, "xl/workbook.xml") else { return fallback };
-    let Some(rels) = read_part(zip, "xl/_rels/workbook.xml.rels") else { return fallback };
+    let Some(wb) = read_part(zip, "xl/workbook.xml") else {
+        return fallback;
+    };
+    let Some(rels) = read_part(zip, "xl/_rels/workbook.xml.rels") else {
+        return fallback;
+    };
     let mut rid = None;
     let mut reader = Reader::from_reader(wb.as_slice());
     let mut buf = Vec::new();
@@ -115,7 +140,11 @@ fn first_sheet_part(zip: &mut zip::ZipArchive<BufReader<File>>) -> String {
                 if attr(&e, b"Id").as_deref() == Some(rid.as_str()) {
                     if let Some(t) = attr(&e, b"Target") {
                         let t = t.trim_start_matches('/');
-                        return if t.starts_with("xl/") { t.to_string() } else { format!("xl/{t}") };
+                        return if t.starts_with("xl/") {
+                            t.to_string()
+                        } else {
+                            format!("xl/{t}")
+                        };
                     }
                 }
             }
@@ -158,7 +187,10 @@ pub fn for_each_row(
     file: &Path,
     mut on_row: impl FnMut(u32, &[(u32, String)]) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let f = File::open(file).map_err(|e| Error::Io { file: file.to_path_buf(), source: e })?;
+    let f = File::open(file).map_err(|e| Error::Io {
+        file: file.to_path_buf(),
+        source: e,
+    })?;
     let mut zip = zip::ZipArchive::new(BufReader::new(f))
         .map_err(|e| err(file, "", format!("not an xlsx (zip) workbook: {e}")))?;
     let strings = match read_part(&mut zip, "xl/sharedStrings.xml") {
@@ -166,9 +198,15 @@ pub fn for_each_row(
         None => Vec::new(),
     };
     let part = first_sheet_part(&mut zip);
-    let sheet = zip.by_name(&part).map_err(|_| err(file, &part, "the workbook has no first sheet"))?;
+    let sheet = zip
+        .by_name(&part)
+        .map_err(|_| err(file, &part, "the workbook has no first sheet"))?;
     if sheet.size() > SHEET_BYTES_MAX {
-        return Err(err(file, &part, format!("sheet larger than {SHEET_BYTES_MAX} bytes")));
+        return Err(err(
+            file,
+            &part,
+            format!("sheet larger than {SHEET_BYTES_MAX} bytes"),
+        ));
     }
     let mut reader = Reader::from_reader(BufReader::new(sheet));
     let mut buf = Vec::new();
@@ -182,7 +220,11 @@ pub fn for_each_row(
     let (mut in_v, mut in_is_t, mut in_cell) = (false, false, false);
     loop {
         let ev = reader.read_event_into(&mut buf).map_err(|e| {
-            err(file, format!("{part} byte {}", reader.buffer_position()), format!("bad XML: {e}"))
+            err(
+                file,
+                format!("{part} byte {}", reader.buffer_position()),
+                format!("bad XML: {e}"),
+            )
         })?;
         let (opened, empty) = match &ev {
             Event::Start(e) => (Some(e), false),
@@ -192,7 +234,9 @@ pub fn for_each_row(
         if let Some(e) = opened {
             match e.local_name().as_ref() {
                 b"row" => {
-                    row = attr(e, b"r").and_then(|r| r.parse::<u32>().ok()).map_or(next_row, |r| r.saturating_sub(1));
+                    row = attr(e, b"r")
+                        .and_then(|r| r.parse::<u32>().ok())
+                        .map_or(next_row, |r| r.saturating_sub(1));
                     next_row = row + 1;
                     next_col = 0;
                     cells.clear();
@@ -201,7 +245,9 @@ pub fn for_each_row(
                     }
                 }
                 b"c" => {
-                    col = attr(e, b"r").and_then(|r| cell_ref(&r)).map_or(next_col, |(c, _)| c);
+                    col = attr(e, b"r")
+                        .and_then(|r| cell_ref(&r))
+                        .map_or(next_col, |(c, _)| c);
                     next_col = col + 1;
                     kind = attr(e, b"t").unwrap_or_default();
                     value.clear();
@@ -215,9 +261,18 @@ pub fn for_each_row(
             Event::End(e) if e.local_name().as_ref() == b"c" => {
                 in_cell = false;
                 let text = match kind.as_str() {
-                    "s" => value.trim().parse::<usize>().ok().and_then(|i| strings.get(i)).cloned(),
+                    "s" => value
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| strings.get(i))
+                        .cloned(),
                     "inlineStr" | "str" | "e" => Some(value.clone()),
-                    "b" => Some(if value.trim() == "1" { "TRUE".into() } else { "FALSE".into() }),
+                    "b" => Some(if value.trim() == "1" {
+                        "TRUE".into()
+                    } else {
+                        "FALSE".into()
+                    }),
                     _ if value.is_empty() => None,
                     _ => Some(number_text(value.trim())),
                 };
@@ -238,4 +293,3 @@ pub fn for_each_row(
     }
     Ok(())
 }
-

@@ -89,7 +89,10 @@ fn compare_csv(expected: &Path, actual: &Path) -> Vec<String> {
     let g: Vec<&str> = g.lines().filter(keep).collect();
     let mut out = Vec::new();
     for i in 0..w.len().max(g.len()) {
-        let (wl, gl) = (w.get(i).copied().unwrap_or("<none>"), g.get(i).copied().unwrap_or("<none>"));
+        let (wl, gl) = (
+            w.get(i).copied().unwrap_or("<none>"),
+            g.get(i).copied().unwrap_or("<none>"),
+        );
         if wl != gl {
             out.push(format!("line {}: got {gl:?}, want {wl:?}", i + 1));
         }
@@ -108,20 +111,30 @@ fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
         let mut problems = Vec::new();
         let d = compare_json(&expected("cdf_cvr.json"), &out_dir.join("cdf_cvr.json"));
         if !d.is_empty() {
-            problems.push(format!("cdf_cvr.json: {} difference(s); first: {}", d.len(), d[0]));
+            problems.push(format!(
+                "cdf_cvr.json: {} difference(s); first: {}",
+                d.len(),
+                d[0]
+            ));
         }
         let want_csv = case_dir.join(format!("{stem}_expected.csv"));
         if want_csv.exists() {
             let d = compare_csv(&want_csv, &out_dir.join("rctab_cvr.csv"));
             if !d.is_empty() {
-                problems.push(format!("rctab_cvr.csv: {} difference(s); first: {}", d.len(), d[0]));
+                problems.push(format!(
+                    "rctab_cvr.csv: {} difference(s); first: {}",
+                    d.len(),
+                    d[0]
+                ));
             }
         }
         return problems;
     }
     let has_results = expected("detailed_report.json").exists()
         || expected("detailed_report.csv").exists()
-        || case_dir.join(format!("{stem}_1_expected_detailed_report.json")).exists();
+        || case_dir
+            .join(format!("{stem}_1_expected_detailed_report.json"))
+            .exists();
     let result = urne_tally_io::run(&config, out_dir);
     if !has_results {
         // Error cases: the tabulator must refuse with a clear error.
@@ -142,15 +155,29 @@ fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
         }
         let got = out_dir.join(format!("pass_{pass}"));
         if want("detailed_report.json").exists() {
-            let d = compare_json(&want("detailed_report.json"), &got.join("detailed_report.json"));
+            let d = compare_json(
+                &want("detailed_report.json"),
+                &got.join("detailed_report.json"),
+            );
             if !d.is_empty() {
-                problems.push(format!("pass {pass} detailed_report.json: {} difference(s); first: {}", d.len(), d[0]));
+                problems.push(format!(
+                    "pass {pass} detailed_report.json: {} difference(s); first: {}",
+                    d.len(),
+                    d[0]
+                ));
             }
         }
         if want("detailed_report.csv").exists() {
-            let d = compare_csv(&want("detailed_report.csv"), &got.join("detailed_report.csv"));
+            let d = compare_csv(
+                &want("detailed_report.csv"),
+                &got.join("detailed_report.csv"),
+            );
             if !d.is_empty() {
-                problems.push(format!("pass {pass} detailed_report.csv: {} difference(s); first: {}", d.len(), d[0]));
+                problems.push(format!(
+                    "pass {pass} detailed_report.csv: {} difference(s); first: {}",
+                    d.len(),
+                    d[0]
+                ));
             }
         }
     }
@@ -158,33 +185,69 @@ fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
         if !diffs.is_empty() {
             let n = diffs.len();
             let first: Vec<String> = diffs.into_iter().take(3).collect();
-            problems.push(format!("{what}: {n} difference(s); first: {}", first.join(" | ")));
+            problems.push(format!(
+                "{what}: {n} difference(s); first: {}",
+                first.join(" | ")
+            ));
         }
     };
     if expected("detailed_report.json").exists() {
-        check("detailed_report.json", compare_json(&expected("detailed_report.json"), &out_dir.join("detailed_report.json")));
+        check(
+            "detailed_report.json",
+            compare_json(
+                &expected("detailed_report.json"),
+                &out_dir.join("detailed_report.json"),
+            ),
+        );
     }
     if expected("detailed_report.csv").exists() {
-        check("detailed_report.csv", compare_csv(&expected("detailed_report.csv"), &out_dir.join("detailed_report.csv")));
+        check(
+            "detailed_report.csv",
+            compare_csv(
+                &expected("detailed_report.csv"),
+                &out_dir.join("detailed_report.csv"),
+            ),
+        );
     }
     if expected("summary_report.csv").exists() {
-        check("summary_report.csv", compare_csv(&expected("summary_report.csv"), &out_dir.join("summary_report.csv")));
+        check(
+            "summary_report.csv",
+            compare_csv(
+                &expected("summary_report.csv"),
+                &out_dir.join("summary_report.csv"),
+            ),
+        );
     }
     if expected("cdf_cvr.json").exists() {
-        check("cdf_cvr.json", compare_json(&expected("cdf_cvr.json"), &out_dir.join("cdf_cvr.json")));
+        check(
+            "cdf_cvr.json",
+            compare_json(&expected("cdf_cvr.json"), &out_dir.join("cdf_cvr.json")),
+        );
     }
-    for (folder, kind) in [("Tabulate by Precinct", "precinct"), ("Tabulate by Batch", "batch")] {
+    for (folder, kind) in [
+        ("Tabulate by Precinct", "precinct"),
+        ("Tabulate by Batch", "batch"),
+    ] {
         let dir = case_dir.join(folder);
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let prefix = format!("{stem}_expected_");
         let suffix = format!("_{kind}_detailed_report.");
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(rest) = name.strip_prefix(&prefix) else { continue };
-            let Some(pos) = rest.rfind(&suffix) else { continue };
+            let Some(rest) = name.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some(pos) = rest.rfind(&suffix) else {
+                continue;
+            };
             let id = &rest[..pos];
             let ext = &rest[pos + suffix.len()..];
-            let actual = out_dir.join(kind).join(id).join(format!("detailed_report.{ext}"));
+            let actual = out_dir
+                .join(kind)
+                .join(id)
+                .join(format!("detailed_report.{ext}"));
             let diffs = if ext == "json" {
                 compare_json(&entry.path(), &actual)
             } else {
@@ -202,7 +265,10 @@ fn rctab_cases() {
         if std::env::var_os("CI").is_some() {
             panic!("shared/data/rctab is missing (set URNE_SHARED_DATA)");
         }
-        let _ = writeln!(std::io::stderr(), "SKIPPED rctab_cases: shared/data/rctab not found");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED rctab_cases: shared/data/rctab not found"
+        );
         return;
     };
     let known = known_failures();
@@ -214,9 +280,14 @@ fn rctab_cases() {
         .collect();
     cases.sort();
     let scratch = std::env::temp_dir().join(format!("urne-rctab-{}", std::process::id()));
-    let (mut passed, mut unexpected, mut still_known, mut now_passing) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut passed, mut unexpected, mut still_known, mut now_passing) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for case in &cases {
-        let stem = case.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let stem = case
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if !case.join(format!("{stem}_config.json")).exists() {
             continue;
         }
@@ -233,8 +304,14 @@ fn rctab_cases() {
     }
     let _ = std::fs::remove_dir_all(&scratch);
     let mut report = String::new();
-    let _ = writeln!(report, "rctab: {} passed, {} known failures, {} unexpected failures, {} listed but passing",
-        passed.len(), still_known.len(), unexpected.len(), now_passing.len());
+    let _ = writeln!(
+        report,
+        "rctab: {} passed, {} known failures, {} unexpected failures, {} listed but passing",
+        passed.len(),
+        still_known.len(),
+        unexpected.len(),
+        now_passing.len()
+    );
     for (stem, problems) in &unexpected {
         let _ = writeln!(report, "FAIL {stem}");
         for p in problems {
@@ -242,7 +319,10 @@ fn rctab_cases() {
         }
     }
     for stem in &now_passing {
-        let _ = writeln!(report, "NOW PASSING (remove from rctab_known_failures.txt): {stem}");
+        let _ = writeln!(
+            report,
+            "NOW PASSING (remove from rctab_known_failures.txt): {stem}"
+        );
     }
     let _ = writeln!(std::io::stderr(), "{report}");
     assert!(unexpected.is_empty() && now_passing.is_empty(), "{report}");

@@ -64,9 +64,15 @@ fn div_round(n: i128, d: i128, mode: Rounding) -> i128 {
 
 impl Dec {
     /// `BigDecimal.ZERO`.
-    pub const ZERO: Dec = Dec { unscaled: 0, scale: 0 };
+    pub const ZERO: Dec = Dec {
+        unscaled: 0,
+        scale: 0,
+    };
     /// `BigDecimal.ONE`.
-    pub const ONE: Dec = Dec { unscaled: 1, scale: 0 };
+    pub const ONE: Dec = Dec {
+        unscaled: 1,
+        scale: 0,
+    };
 
     /// `unscaled × 10^-scale`.
     pub fn new(unscaled: i128, scale: u32) -> Dec {
@@ -75,7 +81,10 @@ impl Dec {
 
     /// An integer with scale 0.
     pub fn from_int(n: i64) -> Dec {
-        Dec { unscaled: i128::from(n), scale: 0 }
+        Dec {
+            unscaled: i128::from(n),
+            scale: 0,
+        }
     }
 
     /// The scale (digits after the decimal point).
@@ -88,24 +97,33 @@ impl Dec {
         self.unscaled * pow10(scale - self.scale)
     }
 
-    /// `this.add(other)`: the result has the larger scale.
+    /// `this.plus(other)`: the result has the larger scale.
     #[must_use]
-    pub fn add(self, other: Dec) -> Dec {
+    pub fn plus(self, other: Dec) -> Dec {
         let scale = self.scale.max(other.scale);
-        Dec { unscaled: self.at_scale(scale) + other.at_scale(scale), scale }
+        Dec {
+            unscaled: self.at_scale(scale) + other.at_scale(scale),
+            scale,
+        }
     }
 
     /// `this.subtract(other)`.
     #[must_use]
-    pub fn sub(self, other: Dec) -> Dec {
+    pub fn minus(self, other: Dec) -> Dec {
         let scale = self.scale.max(other.scale);
-        Dec { unscaled: self.at_scale(scale) - other.at_scale(scale), scale }
+        Dec {
+            unscaled: self.at_scale(scale) - other.at_scale(scale),
+            scale,
+        }
     }
 
     /// `this.multiply(other)`: scales add.
     #[must_use]
-    pub fn mul(self, other: Dec) -> Dec {
-        Dec { unscaled: self.unscaled * other.unscaled, scale: self.scale + other.scale }
+    pub fn times(self, other: Dec) -> Dec {
+        Dec {
+            unscaled: self.unscaled * other.unscaled,
+            scale: self.scale + other.scale,
+        }
     }
 
     /// `this.divide(other, scale, mode)`. Division by zero yields zero (callers check first).
@@ -121,16 +139,25 @@ impl Dec {
         } else {
             (self.unscaled, other.unscaled * pow10((-exp) as u32))
         };
-        Dec { unscaled: div_round(n, d, mode), scale }
+        Dec {
+            unscaled: div_round(n, d, mode),
+            scale,
+        }
     }
 
     /// `this.setScale(scale, mode)`.
     #[must_use]
     pub fn set_scale(self, scale: u32, mode: Rounding) -> Dec {
         if scale >= self.scale {
-            Dec { unscaled: self.at_scale(scale), scale }
+            Dec {
+                unscaled: self.at_scale(scale),
+                scale,
+            }
         } else {
-            Dec { unscaled: div_round(self.unscaled, pow10(self.scale - scale), mode), scale }
+            Dec {
+                unscaled: div_round(self.unscaled, pow10(self.scale - scale), mode),
+                scale,
+            }
         }
     }
 
@@ -152,7 +179,10 @@ impl Dec {
     /// `remainder(ONE)`: the fractional part, same sign, same scale.
     #[must_use]
     pub fn frac(self) -> Dec {
-        Dec { unscaled: self.unscaled % pow10(self.scale), scale: self.scale }
+        Dec {
+            unscaled: self.unscaled % pow10(self.scale),
+            scale: self.scale,
+        }
     }
 
     /// `compareTo`: numeric comparison ignoring scale.
@@ -181,7 +211,11 @@ impl Dec {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+        if !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let scale = u32::try_from(frac_part.len()).ok()?;
@@ -192,7 +226,10 @@ impl Dec {
         for b in int_part.bytes().chain(frac_part.bytes()) {
             unscaled = unscaled * 10 + i128::from(b - b'0');
         }
-        Some(Dec { unscaled: if neg { -unscaled } else { unscaled }, scale })
+        Some(Dec {
+            unscaled: if neg { -unscaled } else { unscaled },
+            scale,
+        })
     }
 
     /// `divide(divisor, MathContext.DECIMAL32)` then `scaleByPowerOfTen(4).intValue()`:
@@ -208,7 +245,11 @@ impl Dec {
         // Find k with 10^6 <= a·10^k / b < 10^7 (7 significant digits, DECIMAL32).
         let mut k: i32 = 0;
         let scaled = |k: i32| -> (i128, i128) {
-            if k >= 0 { (a * pow10(k as u32), b) } else { (a, b * pow10((-k) as u32)) }
+            if k >= 0 {
+                (a * pow10(k as u32), b)
+            } else {
+                (a, b * pow10((-k) as u32))
+            }
         };
         loop {
             let (n, d) = scaled(k);
@@ -225,7 +266,11 @@ impl Dec {
         let r = div_round(n, d, Rounding::HalfEven); // value = r·10^-k
         // value·10^4 truncated = r·10^(4-k)
         let shift = 4 - k;
-        let v = if shift >= 0 { r * pow10(shift as u32) } else { r / pow10((-shift) as u32) };
+        let v = if shift >= 0 {
+            r * pow10(shift as u32)
+        } else {
+            r / pow10((-shift) as u32)
+        };
         let v = i64::try_from(v).unwrap_or(i64::MAX);
         if neg { -v } else { v }
     }
@@ -250,7 +295,11 @@ impl fmt::Display for Dec {
             }
         } else {
             let (first, rest) = digits.split_at(1);
-            let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+            let dot = if rest.is_empty() {
+                String::new()
+            } else {
+                format!(".{rest}")
+            };
             write!(f, "{sign}{first}{dot}E{adjusted}")
         }
     }
@@ -263,8 +312,8 @@ mod tests {
     #[test]
     fn java_semantics() {
         let p = |s| Dec::parse(s).unwrap();
-        assert_eq!(p("14866").add(p("0.0000")).to_string(), "14866.0000");
-        assert_eq!(p("27").mul(p("0.15")).to_string(), "4.05");
+        assert_eq!(p("14866").plus(p("0.0000")).to_string(), "14866.0000");
+        assert_eq!(p("27").times(p("0.15")).to_string(), "4.05");
         assert_eq!(p("2").div(p("3"), 4, Rounding::Down).to_string(), "0.6666");
         assert_eq!(p("0").set_scale(4, Rounding::Down).to_string(), "0.0000");
         assert_eq!(Dec::new(1, 7).to_string(), "1E-7");

@@ -17,7 +17,9 @@ const MASK: i64 = (1 << 48) - 1;
 impl JavaRandom {
     /// `new Random(seed)`: the seed is scrambled with the multiplier.
     pub fn new(seed: i64) -> JavaRandom {
-        JavaRandom { seed: (seed ^ MULTIPLIER) & MASK }
+        JavaRandom {
+            seed: (seed ^ MULTIPLIER) & MASK,
+        }
     }
 
     fn next(&mut self, bits: u32) -> i32 {
@@ -66,7 +68,8 @@ pub fn compare_strings(a: &str, b: &str) -> Ordering {
 
 /// `String.hashCode()`.
 pub fn string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
 fn bucket(s: &str, capacity: usize) -> usize {

@@ -30,7 +30,12 @@ impl Json {
     }
     /// An object from static keys.
     pub fn obj_str(entries: Vec<(&str, Json)>) -> Json {
-        Json::Obj(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Json::Obj(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     /// Pretty-printed text.

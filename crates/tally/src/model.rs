@@ -116,7 +116,8 @@ impl Rules {
 
     /// `config.multiply`.
     pub fn multiply(&self, a: Dec, b: Dec) -> Dec {
-        a.mul(b).set_scale(self.decimal_places, crate::decimal::Rounding::Down)
+        a.times(b)
+            .set_scale(self.decimal_places, crate::decimal::Rounding::Down)
     }
 }
 
@@ -143,7 +144,11 @@ impl Contest {
 
     /// Name of a candidate index.
     pub fn name(&self, c: Cand) -> &str {
-        if c == OVERVOTE { "overvote" } else { &self.names[c as usize] }
+        if c == OVERVOTE {
+            "overvote"
+        } else {
+            &self.names[c as usize]
+        }
     }
 }
 
@@ -250,7 +255,10 @@ impl Ballots {
     /// Marks of ballot `i`, sorted by rank.
     pub fn marks(&self, i: usize) -> &[(u32, Cand)] {
         let start = self.starts[i] as usize;
-        let end = self.starts.get(i + 1).map_or(self.marks.len(), |e| *e as usize);
+        let end = self
+            .starts
+            .get(i + 1)
+            .map_or(self.marks.len(), |e| *e as usize);
         &self.marks[start..end]
     }
 

@@ -28,12 +28,6 @@ pub enum Status {
     FinalRoundSurplus = 6,
 }
 
-impl Status {
-    fn is_inactive(self) -> bool {
-        !matches!(self, Status::Active | Status::FinalRoundSurplus)
-    }
-}
-
 /// Errors that stop a tabulation (RCTab `TabulationAbortedException`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -111,14 +105,14 @@ impl RoundTally {
     }
 
     fn add_candidate(&mut self, c: Cand, v: Dec) {
-        self.statuses[0] = self.statuses[0].add(v);
+        self.statuses[0] = self.statuses[0].plus(v);
         let t = &mut self.tallies[c as usize];
-        *t = Some(t.unwrap_or(Dec::ZERO).add(v));
+        *t = Some(t.unwrap_or(Dec::ZERO).plus(v));
     }
 
     fn add_inactive(&mut self, s: Status, v: Dec) {
         let i = s as usize;
-        self.statuses[i] = self.statuses[i].add(v);
+        self.statuses[i] = self.statuses[i].plus(v);
     }
 
     fn set_via_surplus(&mut self, c: Cand, v: Dec) {
@@ -126,9 +120,9 @@ impl RoundTally {
         if prev.is_none() {
             self.keys.push(c);
         }
-        let diff = v.sub(prev.unwrap_or(Dec::ZERO));
+        let diff = v.minus(prev.unwrap_or(Dec::ZERO));
         self.tallies[c as usize] = Some(v);
-        self.locked_in = self.locked_in.add(diff);
+        self.locked_in = self.locked_in.plus(diff);
     }
 
     /// Sum of ballots with a status.
@@ -143,7 +137,9 @@ impl RoundTally {
 
     /// `activeAndLockedInBallotSum`; final-round surplus still counts as locked in.
     pub fn active_and_locked_in(&self) -> Dec {
-        self.statuses[0].add(self.locked_in).add(self.statuses[Status::FinalRoundSurplus as usize])
+        self.statuses[0]
+            .plus(self.locked_in)
+            .plus(self.statuses[Status::FinalRoundSurplus as usize])
     }
 
     /// `inactiveBallotSum`.
@@ -156,7 +152,7 @@ impl RoundTally {
             Status::InvalidatedBySkippedRanking,
             Status::InvalidatedByRepeatedRanking,
         ] {
-            sum = sum.add(self.status(s));
+            sum = sum.plus(self.status(s));
         }
         sum
     }
@@ -165,7 +161,10 @@ impl RoundTally {
     pub fn candidates(&self, contest: &Contest) -> Vec<Cand> {
         let names: Vec<&str> = self.keys.iter().map(|k| contest.name(*k)).collect();
         let cap = java::default_capacity(names.len());
-        java::hash_order(&names, cap).into_iter().map(|i| self.keys[i]).collect()
+        java::hash_order(&names, cap)
+            .into_iter()
+            .map(|i| self.keys[i])
+            .collect()
     }
 
     /// Number of candidates in the tally.
@@ -188,7 +187,9 @@ impl RoundTally {
             } else if Some(*b) == uwi {
                 Ordering::Less
             } else {
-                self.tally(*b).unwrap_or(Dec::ZERO).cmp_num(self.tally(*a).unwrap_or(Dec::ZERO))
+                self.tally(*b)
+                    .unwrap_or(Dec::ZERO)
+                    .cmp_num(self.tally(*a).unwrap_or(Dec::ZERO))
             }
         });
         c
@@ -211,10 +212,15 @@ pub struct Transfers {
 }
 
 impl Transfers {
-    fn add(&mut self, round: u32, from: Flow, to: Flow, v: Dec) {
-        let e = self.rounds.entry(round).or_default().entry(from).or_default();
+    fn record(&mut self, round: u32, from: Flow, to: Flow, v: Dec) {
+        let e = self
+            .rounds
+            .entry(round)
+            .or_default()
+            .entry(from)
+            .or_default();
         let cur = e.get(&to).copied().unwrap_or(Dec::ZERO);
-        e.insert(to, cur.add(v));
+        e.insert(to, cur.plus(v));
     }
 
     /// Transfers recorded under `round` out of `from`.
@@ -281,7 +287,6 @@ enum CandStatus {
     Winner,
     Eliminated,
     Excluded,
-    Invalid,
 }
 
 struct Tabulator<'a> {
@@ -321,7 +326,9 @@ pub fn tabulate(setup: Setup<'_>, ballots: &Ballots) -> Result<Outcome, TallyErr
             SliceKind::Batch => (&ballots.batch, &ballots.batch_names),
         };
         if !of.iter().any(Option::is_some) {
-            return Err(TallyError::NoSliceIds { slice: kind.lower() });
+            return Err(TallyError::NoSliceIds {
+                slice: kind.lower(),
+            });
         }
         slice_of.push(of.clone());
         slice_ids.push(names.clone());
@@ -338,7 +345,13 @@ pub fn tabulate(setup: Setup<'_>, ballots: &Ballots) -> Result<Outcome, TallyErr
             .contest
             .excluded
             .iter()
-            .map(|e| if *e { CandStatus::Excluded } else { CandStatus::Continuing })
+            .map(|e| {
+                if *e {
+                    CandStatus::Excluded
+                } else {
+                    CandStatus::Continuing
+                }
+            })
             .collect(),
         rounds: Vec::new(),
         eliminated: Vec::new(),
@@ -350,8 +363,14 @@ pub fn tabulate(setup: Setup<'_>, ballots: &Ballots) -> Result<Outcome, TallyErr
         rng: None,
         round: 0,
         slice_kinds: setup.slices.clone(),
-        slice_rounds: slice_ids.iter().map(|ids| vec![Vec::new(); ids.len()]).collect(),
-        slice_transfers: slice_ids.iter().map(|ids| vec![Transfers::default(); ids.len()]).collect(),
+        slice_rounds: slice_ids
+            .iter()
+            .map(|ids| vec![Vec::new(); ids.len()])
+            .collect(),
+        slice_transfers: slice_ids
+            .iter()
+            .map(|ids| vec![Transfers::default(); ids.len()])
+            .collect(),
         slice_of,
         slice_ids,
         snapshots: setup.record_snapshots.then(|| vec![Vec::new(); n]),
@@ -385,7 +404,8 @@ impl Tabulator<'_> {
             let mut rng = JavaRandom::new(self.rules.random_seed);
             if self.rules.tiebreak == TiebreakMode::GeneratePermutation {
                 let c = self.contest;
-                self.permutation.sort_by(|a, b| java::compare_strings(c.name(*a), c.name(*b)));
+                self.permutation
+                    .sort_by(|a, b| java::compare_strings(c.name(*a), c.name(*b)));
                 rng.shuffle(&mut self.permutation);
             } else {
                 self.rng = Some(rng);
@@ -460,11 +480,11 @@ impl Tabulator<'_> {
         let eliminated = self.eliminated.len();
         let winners = self.winners.len();
         let r = self.rules;
-        if self.round >= r.stop_after_round.unwrap_or(u32::MAX) {
-            false
-        } else if winners == self.contest.num_declared()
-            && r.number_of_winners as usize > self.contest.num_candidates()
-        {
+        // Stop early when asked, or when every declared candidate won a contest that wanted
+        // more winners than candidates.
+        let everyone_won = winners == self.contest.num_declared()
+            && r.number_of_winners as usize > self.contest.num_candidates();
+        if self.round >= r.stop_after_round.unwrap_or(u32::MAX) || everyone_won {
             false
         } else if r.continue_until_two {
             eliminated + winners + 1 < self.contest.num_candidates()
@@ -484,15 +504,13 @@ impl Tabulator<'_> {
         match self.cand_status[c as usize] {
             CandStatus::Continuing => true,
             CandStatus::Winner => self.rules.continue_until_two,
-            CandStatus::Eliminated | CandStatus::Excluded | CandStatus::Invalid => false,
+            CandStatus::Eliminated | CandStatus::Excluded => false,
         }
     }
 
     fn value(&self, i: usize) -> Dec {
         match self.fractions.get(i) {
-            Some(f) if !f.is_empty() => {
-                f.iter().fold(Dec::ONE, |acc, (_, v)| acc.sub(*v))
-            }
+            Some(f) if !f.is_empty() => f.iter().fold(Dec::ONE, |acc, (_, v)| acc.minus(*v)),
             _ => Dec::ONE,
         }
     }
@@ -509,19 +527,23 @@ impl Tabulator<'_> {
         let total = tally.active();
         let r = self.rules;
         let mut threshold = if r.mode == WinnerMode::BottomsUpPercentageThreshold {
-            total.mul(r.bottoms_up_fraction)
+            total.times(r.bottoms_up_fraction)
         } else {
             let divisor = Dec::from_int(i64::from(if r.hare_quota {
                 r.number_of_winners
             } else {
                 r.number_of_winners + 1
             }));
-            let decimals = if r.non_integer_threshold { r.decimal_places } else { 0 };
+            let decimals = if r.non_integer_threshold {
+                r.decimal_places
+            } else {
+                0
+            };
             let augend = Dec::new(1, decimals);
             if r.hare_quota {
                 total.div(divisor, decimals, Rounding::Up)
             } else {
-                total.div(divisor, decimals, Rounding::Down).add(augend)
+                total.div(divisor, decimals, Rounding::Down).plus(augend)
             }
         };
         let min = r.minimum_vote_threshold;
@@ -540,17 +562,23 @@ impl Tabulator<'_> {
     fn identify_winners(&mut self, groups: &[(Dec, Vec<Cand>)]) -> Result<Vec<Cand>, TallyError> {
         let tally = &self.rounds[self.round as usize - 1];
         let r = self.rules;
-        if let Some(uwi) = self.contest.uwi {
-            if tally.tally(uwi).is_some_and(|t| t.signum() != 0) {
-                return Ok(Vec::new());
-            }
+        if let Some(uwi) = self.contest.uwi
+            && tally.tally(uwi).is_some_and(|t| t.signum() != 0)
+        {
+            return Ok(Vec::new());
         }
         let mut selected: Vec<Cand> = Vec::new();
         if r.mode == WinnerMode::BottomsUpPercentageThreshold {
             let cands = tally.candidates(self.contest);
             let above = cands
                 .iter()
-                .filter(|c| tally.tally(**c).unwrap_or(Dec::ZERO).cmp_num(tally.threshold).is_gt())
+                .filter(|c| {
+                    tally
+                        .tally(**c)
+                        .unwrap_or(Dec::ZERO)
+                        .cmp_num(tally.threshold)
+                        .is_gt()
+                })
                 .count();
             if above == tally.len() {
                 selected = cands;
@@ -580,14 +608,16 @@ impl Tabulator<'_> {
             && selected.is_empty()
             && tally.len() == 2
             && unfilled == 1
-            && groups.iter().all(|g| g.0.cmp_num(r.minimum_vote_threshold).is_ge());
-        if multiple || none {
-            if let Some((votes, top)) = groups.last() {
-                selected = top.clone();
-                if selected.len() > 1 {
-                    let w = self.tiebreak(true, selected.clone(), *votes)?;
-                    selected = vec![w];
-                }
+            && groups
+                .iter()
+                .all(|g| g.0.cmp_num(r.minimum_vote_threshold).is_ge());
+        if (multiple || none)
+            && let Some((votes, top)) = groups.last()
+        {
+            selected = top.clone();
+            if selected.len() > 1 {
+                let w = self.tiebreak(true, selected.clone(), *votes)?;
+                selected = vec![w];
             }
         }
         Ok(selected)
@@ -596,14 +626,17 @@ impl Tabulator<'_> {
     fn distribute_surplus(&mut self, winner: Cand) {
         let tally = &self.rounds[self.round as usize - 1];
         let votes = tally.tally(winner).unwrap_or(Dec::ZERO);
-        let extra = votes.sub(tally.threshold);
-        let fraction =
-            if extra.signum() == 1 { self.rules.divide(extra, votes) } else { Dec::ZERO };
+        let extra = votes.minus(tally.threshold);
+        let fraction = if extra.signum() == 1 {
+            self.rules.divide(extra, votes)
+        } else {
+            Dec::ZERO
+        };
         for i in 0..self.ballots.len() {
             if self.recipient[i] == winner {
                 let value = self.value(i);
                 let transfer = self.rules.multiply(value, fraction);
-                let allocated = value.sub(transfer);
+                let allocated = value.minus(transfer);
                 let f = &mut self.fractions[i];
                 if let Some(e) = f.iter_mut().find(|e| e.0 == winner) {
                     e.1 = allocated;
@@ -614,14 +647,18 @@ impl Tabulator<'_> {
         }
     }
 
-    fn choose_eliminations(&mut self, groups: &[(Dec, Vec<Cand>)]) -> Result<Vec<Cand>, TallyError> {
+    fn choose_eliminations(
+        &mut self,
+        groups: &[(Dec, Vec<Cand>)],
+    ) -> Result<Vec<Cand>, TallyError> {
         let round = self.round;
         // 1. Undeclared write-ins go first.
-        if let Some(uwi) = self.contest.uwi {
-            let tally = &self.rounds[round as usize - 1];
-            if tally.tally(uwi).is_some_and(|t| t.signum() == 1) {
-                return Ok(vec![uwi]);
-            }
+        if let Some(uwi) = self.contest.uwi
+            && self.rounds[round as usize - 1]
+                .tally(uwi)
+                .is_some_and(|t| t.signum() == 1)
+        {
+            return Ok(vec![uwi]);
         }
         // 2. Everyone below the minimum vote threshold.
         let min = self.rules.minimum_vote_threshold;
@@ -658,13 +695,13 @@ impl Tabulator<'_> {
             }
         }
         // 4. The lowest, breaking a tie if needed.
-        if eliminated.is_empty() {
-            if let Some((votes, last)) = groups.first() {
-                if last.len() > 1 {
-                    eliminated.push(self.tiebreak(false, last.clone(), *votes)?);
-                } else {
-                    eliminated.push(last[0]);
-                }
+        if eliminated.is_empty()
+            && let Some((votes, last)) = groups.first()
+        {
+            if last.len() > 1 {
+                eliminated.push(self.tiebreak(false, last.clone(), *votes)?);
+            } else if let Some(only) = last.first() {
+                eliminated.push(*only);
             }
         }
         if eliminated.is_empty() {
@@ -687,8 +724,10 @@ impl Tabulator<'_> {
                     }
                 }
             }
-            let total = self.rules.multiply(*votes, Dec::from_int(cands.len() as i64));
-            running = running.add(total);
+            let total = self
+                .rules
+                .multiply(*votes, Dec::from_int(cands.len() as i64));
+            running = running.plus(total);
             seen.extend(cands.iter().copied());
             if new.len() > eliminations.len() {
                 previous = std::mem::replace(&mut eliminations, new);
@@ -708,7 +747,12 @@ impl Tabulator<'_> {
         Ok(chosen)
     }
 
-    fn break_tie(&mut self, winner: bool, mut tied: Vec<Cand>, _votes: Dec) -> Result<Cand, TallyError> {
+    fn break_tie(
+        &mut self,
+        winner: bool,
+        mut tied: Vec<Cand>,
+        _votes: Dec,
+    ) -> Result<Cand, TallyError> {
         let c = self.contest;
         tied.sort_by(|a, b| java::compare_strings(c.name(*a), c.name(*b)));
         let round = self.round;
@@ -723,7 +767,8 @@ impl Tabulator<'_> {
                 };
                 Ok(found.copied().unwrap_or(tied[0]))
             }
-            TiebreakMode::PreviousRoundCountsThenRandom | TiebreakMode::PreviousRoundCountsThenAsk => {
+            TiebreakMode::PreviousRoundCountsThenRandom
+            | TiebreakMode::PreviousRoundCountsThenAsk => {
                 let mut contention = tied;
                 let mut r = round.saturating_sub(1);
                 while r > 0 {
@@ -731,7 +776,11 @@ impl Tabulator<'_> {
                     let order = java::hash_order(&names, java::copy_capacity(names.len()));
                     let ordered: Vec<Cand> = order.iter().map(|i| contention[*i]).collect();
                     let groups = group_by_tally(&self.rounds[r as usize - 1], &ordered);
-                    let pick = if winner { groups.last() } else { groups.first() };
+                    let pick = if winner {
+                        groups.last()
+                    } else {
+                        groups.first()
+                    };
                     if let Some((_, g)) = pick {
                         contention = g.clone();
                     }
@@ -752,7 +801,10 @@ impl Tabulator<'_> {
     fn ask(&self, tied: &[Cand]) -> TallyError {
         TallyError::TiebreakNeedsOperator {
             round: self.round,
-            candidates: tied.iter().map(|c| self.contest.name(*c).to_string()).collect(),
+            candidates: tied
+                .iter()
+                .map(|c| self.contest.name(*c).to_string())
+                .collect(),
         }
     }
 
@@ -764,7 +816,14 @@ impl Tabulator<'_> {
         tied[idx.min(tied.len() - 1)]
     }
 
-    fn record(&mut self, i: usize, tally: &mut RoundTally, slices: &mut [Vec<RoundTally>], selected: Option<Cand>, status: Status) {
+    fn record(
+        &mut self,
+        i: usize,
+        tally: &mut RoundTally,
+        slices: &mut [Vec<RoundTally>],
+        selected: Option<Cand>,
+        status: Status,
+    ) {
         let v = self.value(i);
         let round = tally.round;
         let from = match self.recipient[i] {
@@ -773,10 +832,10 @@ impl Tabulator<'_> {
         };
         let to = selected.map_or(Flow::Exhausted, Flow::Cand);
         if v.signum() == 1 {
-            self.transfers.add(round, from, to, v);
+            self.transfers.record(round, from, to, v);
             for k in 0..self.slice_kinds.len() {
                 if let Some(s) = self.slice_of[k][i] {
-                    self.slice_transfers[k][s as usize].add(round, from, to, v);
+                    self.slice_transfers[k][s as usize].record(round, from, to, v);
                 }
             }
         }
@@ -833,7 +892,11 @@ impl Tabulator<'_> {
             OvervoteRule::AlwaysSkipToNextRank => Overvote::Skip,
             OvervoteRule::ExhaustIfMultipleContinuing => {
                 let continuing = choices.iter().filter(|c| self.is_continuing(c.1)).count();
-                if continuing >= 2 { Overvote::Exhaust } else { Overvote::None }
+                if continuing >= 2 {
+                    Overvote::Exhaust
+                } else {
+                    Overvote::None
+                }
             }
         })
     }
@@ -868,7 +931,13 @@ impl Tabulator<'_> {
             }
             let marks = ballots.marks(i);
             if marks.is_empty() {
-                self.record(i, &mut tally, &mut slices, None, Status::DidNotRankAnyCandidates);
+                self.record(
+                    i,
+                    &mut tally,
+                    &mut slices,
+                    None,
+                    Status::DidNotRankAnyCandidates,
+                );
                 continue;
             }
             let max_rank = marks[marks.len() - 1].0;
@@ -884,11 +953,12 @@ impl Tabulator<'_> {
                     self.record(i, &mut tally, &mut slices, None, Status::FinalRoundSurplus);
                     break;
                 }
-                if let Some(max_skip) = self.rules.max_skipped_ranks {
-                    if i64::from(rank) - i64::from(last_rank) > i64::from(max_skip) + 1 {
-                        self.record(i, &mut tally, &mut slices, None, Status::InvalidatedBySkippedRanking);
-                        break;
-                    }
+                if let Some(max_skip) = self.rules.max_skipped_ranks
+                    && i64::from(rank) - i64::from(last_rank) > i64::from(max_skip) + 1
+                {
+                    let status = Status::InvalidatedBySkippedRanking;
+                    self.record(i, &mut tally, &mut slices, None, status);
+                    break;
                 }
                 last_rank = rank;
                 if self.rules.exhaust_on_duplicate {
@@ -901,13 +971,25 @@ impl Tabulator<'_> {
                         seen.push(c.1);
                     }
                     if duplicate {
-                        self.record(i, &mut tally, &mut slices, None, Status::InvalidatedByRepeatedRanking);
+                        self.record(
+                            i,
+                            &mut tally,
+                            &mut slices,
+                            None,
+                            Status::InvalidatedByRepeatedRanking,
+                        );
                         break;
                     }
                 }
                 match self.overvote_decision(choices)? {
                     Overvote::Exhaust => {
-                        self.record(i, &mut tally, &mut slices, None, Status::InvalidatedByOvervote);
+                        self.record(
+                            i,
+                            &mut tally,
+                            &mut slices,
+                            None,
+                            Status::InvalidatedByOvervote,
+                        );
                         break;
                     }
                     Overvote::Skip => {
@@ -937,7 +1019,11 @@ impl Tabulator<'_> {
     }
 
     fn winner_names_order(&self) -> Vec<(Cand, u32)> {
-        let names: Vec<&str> = self.winners.iter().map(|w| self.contest.name(w.0)).collect();
+        let names: Vec<&str> = self
+            .winners
+            .iter()
+            .map(|w| self.contest.name(w.0))
+            .collect();
         java::hash_order(&names, java::default_capacity(names.len()))
             .into_iter()
             .map(|i| self.winners[i])
@@ -985,24 +1071,25 @@ impl Tabulator<'_> {
                     continue;
                 }
                 let cur = self.rounds[r].tally(*w).unwrap_or(Dec::ZERO);
-                self.rounds[r].set_via_surplus(*w, cur.add(*v));
+                self.rounds[r].set_via_surplus(*w, cur.plus(*v));
                 for k in 0..self.slice_kinds.len() {
                     if let Some(s) = self.slice_of[k][i] {
                         let t = &mut self.slice_rounds[k][s as usize][r];
                         let cur = t.tally(*w).unwrap_or(Dec::ZERO);
-                        t.set_via_surplus(*w, cur.add(*v));
+                        t.set_via_surplus(*w, cur.plus(*v));
                     }
                 }
             }
         }
         for w in requiring {
             let t = &self.rounds[r];
-            let residual = t.tally(w).unwrap_or(Dec::ZERO).sub(t.threshold);
+            let residual = t.tally(w).unwrap_or(Dec::ZERO).minus(t.threshold);
             if residual.signum() == 1 {
-                self.residual[r] = self.residual[r].add(residual);
+                self.residual[r] = self.residual[r].plus(residual);
                 let threshold = self.rounds[r].threshold;
                 self.rounds[r].set_via_surplus(w, threshold);
-                self.transfers.add(round, Flow::Cand(w), Flow::Residual, residual);
+                self.transfers
+                    .record(round, Flow::Cand(w), Flow::Residual, residual);
             }
         }
     }
