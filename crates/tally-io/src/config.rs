@@ -328,10 +328,10 @@ fn parse_candidates(ctx: &Ctx<'_>, root: &Value, sources: &[Source]) -> Result<C
             None | Some(Value::Null) => {}
             _ => return Err(ctx.err(&format!("{p}.aliases"), "must be a list")),
         }
-        if let Ok(code) = ctx.text(c, "code", &p) {
-            if !code.trim().is_empty() {
-                al.push(code.trim().to_string());
-            }
+        if let Ok(code) = ctx.text(c, "code", &p)
+            && !code.trim().is_empty()
+        {
+            al.push(code.trim().to_string());
         }
         names.push(name);
         excluded.push(ctx.flag(c, "excluded", &p)?);

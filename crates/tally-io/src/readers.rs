@@ -54,10 +54,11 @@ impl<'a> Names<'a> {
         if !source.overvote_label.is_empty() && raw == source.overvote_label {
             return Ok(OVERVOTE);
         }
-        if !source.uwi_label.is_empty() && raw == source.uwi_label {
-            if let Some(u) = self.uwi {
-                return Ok(u);
-            }
+        if !source.uwi_label.is_empty()
+            && raw == source.uwi_label
+            && let Some(u) = self.uwi
+        {
+            return Ok(u);
         }
         match self.map.get(raw) {
             Some(c) => Ok(*c),
@@ -132,10 +133,10 @@ pub fn read_ess(
             let col = first_col + i as u32;
             let at = || format!("cell {}{}", column_name(col), row_idx + 1);
             let Some(raw) = text else {
-                if source.treat_blank_as_uwi {
-                    if let Some(u) = config.contest.uwi {
-                        marks.push((rank, u));
-                    }
+                if source.treat_blank_as_uwi
+                    && let Some(u) = config.contest.uwi
+                {
+                    marks.push((rank, u));
                 }
                 continue;
             };
@@ -248,13 +249,13 @@ pub fn read_cdf(
     let mut contest: Option<&Value> = None;
     for (ei, e) in arr(&json, "Election").iter().enumerate() {
         for c in arr(e, "Candidate") {
-            if let Some(id) = s(c, "@id") {
-                if candidates.insert(id, c).is_some() {
-                    return Err(err(
-                        format!("$.Election[{ei}].Candidate"),
-                        format!("candidate id {id:?} is not unique"),
-                    ));
-                }
+            if let Some(id) = s(c, "@id")
+                && candidates.insert(id, c).is_some()
+            {
+                return Err(err(
+                    format!("$.Election[{ei}].Candidate"),
+                    format!("candidate id {id:?} is not unique"),
+                ));
             }
         }
         if contest.is_none() {
@@ -664,12 +665,11 @@ pub fn read_dominion(
     })?;
     let mut candidate_names: HashMap<String, String> = HashMap::new();
     for c in arr(&candidates_v, "List") {
-        if c.get("ContestId").map(Value::to_string).as_deref() == Some(source.contest_id.as_str())
-            || s(c, "ContestId") == Some(source.contest_id.as_str())
+        if (c.get("ContestId").map(Value::to_string).as_deref() == Some(source.contest_id.as_str())
+            || s(c, "ContestId") == Some(source.contest_id.as_str()))
+            && let (Some(id), Some(d)) = (c.get("Id"), s(c, "Description"))
         {
-            if let (Some(id), Some(d)) = (c.get("Id"), s(c, "Description")) {
-                candidate_names.insert(id.to_string(), d.to_string());
-            }
+            candidate_names.insert(id.to_string(), d.to_string());
         }
     }
     let mut exports: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
@@ -740,13 +740,12 @@ pub fn read_dominion(
                 if id.as_deref() != Some(source.contest_id.as_str()) {
                     continue;
                 }
-                if let Some(invalid) = &invalid_condition {
-                    if arr(contest, "OutstackConditionIds")
+                if let Some(invalid) = &invalid_condition
+                    && arr(contest, "OutstackConditionIds")
                         .iter()
                         .any(|c| &c.to_string() == invalid)
-                    {
-                        continue;
-                    }
+                {
+                    continue;
                 }
                 let mut marks = Vec::new();
                 for (mi, mark) in arr(contest, "Marks").iter().enumerate() {

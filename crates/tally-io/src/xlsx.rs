@@ -137,15 +137,15 @@ fn first_sheet_part(zip: &mut zip::ZipArchive<BufReader<File>>) -> String {
     while let Ok(ev) = reader.read_event_into(&mut buf) {
         match ev {
             Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == b"Relationship" => {
-                if attr(&e, b"Id").as_deref() == Some(rid.as_str()) {
-                    if let Some(t) = attr(&e, b"Target") {
-                        let t = t.trim_start_matches('/');
-                        return if t.starts_with("xl/") {
-                            t.to_string()
-                        } else {
-                            format!("xl/{t}")
-                        };
-                    }
+                if attr(&e, b"Id").as_deref() == Some(rid.as_str())
+                    && let Some(t) = attr(&e, b"Target")
+                {
+                    let t = t.trim_start_matches('/');
+                    return if t.starts_with("xl/") {
+                        t.to_string()
+                    } else {
+                        format!("xl/{t}")
+                    };
                 }
             }
             Event::Eof => break,
