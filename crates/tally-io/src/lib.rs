@@ -84,35 +84,71 @@ pub fn load_config(config_path: &Path) -> Result<Config, Error> {
     config::parse(config_path, &text)
 }
 
-/// Reads every CVR source of a config.
+/// Reads every CVR source of a config, several sources at once when cores allow; ballots keep
+/// the config's source order.
 pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
-    let names = readers::Names::new(config);
-    let mut ballots = Ballots::default();
-    for source in &config.sources {
-        ballots.current_source = source.index as u16;
-        if !source.resolved.exists() {
-            return Err(Error::Cvr {
-                file: source.resolved.clone(),
-                at: format!("$.cvrFileSources[{}].filePath", source.index),
-                rule: "the CVR file does not exist".into(),
-            });
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(config.sources.len()).max(1);
+    if threads == 1 {
+        let mut ballots = Ballots::default();
+        for source in &config.sources {
+            read_source(config, source, &mut ballots)?;
         }
-        match source.provider {
-            config::Provider::Ess => readers::read_ess(config, source, &names, &mut ballots)?,
-            config::Provider::Cdf => readers::read_cdf(config, source, &names, &mut ballots)?,
-            config::Provider::Dominion => {
-                readers::read_dominion(config, source, &names, &mut ballots)?
-            }
-            config::Provider::ClearBallot => {
-                readers::read_clear_ballot(config, source, &names, &mut ballots)?
-            }
-            config::Provider::Hart => readers::read_hart(config, source, &names, &mut ballots)?,
-            config::Provider::GenericCsv => {
-                readers::read_generic_csv(config, source, &names, &mut ballots)?
-            }
+        return Ok(ballots);
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut parts: Vec<(usize, Result<Ballots, Error>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(source) = config.sources.get(i) else { break };
+                        let mut part = Ballots::default();
+                        let result = read_source(config, source, &mut part).map(|()| part);
+                        let failed = result.is_err();
+                        done.push((i, result));
+                        if failed {
+                            break;
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    parts.sort_by_key(|p| p.0);
+    let mut ballots = Ballots::default();
+    for (_, part) in parts {
+        let part = part?;
+        if ballots.is_empty() {
+            ballots = part;
+        } else {
+            ballots.append(part);
         }
     }
     Ok(ballots)
+}
+
+fn read_source(config: &Config, source: &config::Source, ballots: &mut Ballots) -> Result<(), Error> {
+    let names = readers::Names::new(config);
+    ballots.current_source = source.index as u16;
+    if !source.resolved.exists() {
+        return Err(Error::Cvr {
+            file: source.resolved.clone(),
+            at: format!("$.cvrFileSources[{}].filePath", source.index),
+            rule: "the CVR file does not exist".into(),
+        });
+    }
+    match source.provider {
+        config::Provider::Ess => readers::read_ess(config, source, &names, ballots),
+        config::Provider::Cdf => readers::read_cdf(config, source, &names, ballots),
+        config::Provider::Dominion => readers::read_dominion(config, source, &names, ballots),
+        config::Provider::Hart => readers::read_hart(config, source, &names, ballots),
+        config::Provider::ClearBallot => readers::read_clear_ballot(config, source, &names, ballots),
+        config::Provider::GenericCsv => readers::read_generic_csv(config, source, &names, ballots),
+    }
 }
 
 /// Tabulates ballots under a config.

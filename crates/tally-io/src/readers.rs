@@ -105,7 +105,7 @@ pub fn read_ess(
             return Ok(());
         }
         index += 1;
-        let get = |col: u32| cells.iter().find(|c| c.0 == col).map(|c| c.1.as_str());
+        let get = |col: u32| cells.iter().find(|c| c.0 == col).map(|c| c.1.as_ref());
         let precinct = source
             .precinct_column
             .map(|c| get(c - 1).map_or_else(|| "missing_precinct_id".to_string(), str::to_string));
@@ -124,7 +124,7 @@ pub fn read_ess(
         let mut texts: Vec<Option<&str>> = vec![None; max_rank as usize];
         for (c, t) in cells {
             if *c >= first_col && *c < first_col + max_rank {
-                texts[(*c - first_col) as usize] = Some(t.as_str());
+                texts[(*c - first_col) as usize] = Some(t.as_ref());
             }
         }
         let mut marks: Vec<(u32, Cand)> = Vec::new();

@@ -46,6 +46,14 @@ fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
         .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
 }
 
+/// An attribute's raw bytes (for ASCII-only values such as cell references and types).
+fn raw_attr<'a>(e: &'a BytesStart<'_>, name: &[u8]) -> Option<Cow<'a, [u8]>> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.local_name().as_ref() == name)
+        .map(|a| a.value)
+}
+
 fn read_part(zip: &mut zip::ZipArchive<BufReader<File>>, name: &str) -> Option<Vec<u8>> {
     let mut f = zip.by_name(name).ok()?;
     let mut buf = Vec::new();
@@ -185,7 +193,7 @@ fn number_text(v: &str) -> String {
 /// holds `(column, text)` of the cells that have a value. Indexes are zero-based.
 pub fn for_each_row(
     file: &Path,
-    mut on_row: impl FnMut(u32, &[(u32, String)]) -> Result<(), Error>,
+    mut on_row: impl FnMut(u32, &[(u32, Cow<'_, str>)]) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let f = File::open(file).map_err(|e| Error::Io {
         file: file.to_path_buf(),
@@ -210,12 +218,12 @@ pub fn for_each_row(
     }
     let mut reader = Reader::from_reader(BufReader::new(sheet));
     let mut buf = Vec::new();
-    let mut cells: Vec<(u32, String)> = Vec::new();
+    let mut cells: Vec<(u32, Cow<'_, str>)> = Vec::new();
     let mut row: u32 = 0;
     let mut next_row: u32 = 0;
     let mut col: u32 = 0;
     let mut next_col: u32 = 0;
-    let mut kind = String::new();
+    let mut kind: Vec<u8> = Vec::new();
     let mut value = String::new();
     let (mut in_v, mut in_is_t, mut in_cell) = (false, false, false);
     loop {
@@ -234,8 +242,8 @@ pub fn for_each_row(
         if let Some(e) = opened {
             match e.local_name().as_ref() {
                 b"row" => {
-                    row = attr(e, b"r")
-                        .and_then(|r| r.parse::<u32>().ok())
+                    row = raw_attr(e, b"r")
+                        .and_then(|r| std::str::from_utf8(&r).ok()?.parse::<u32>().ok())
                         .map_or(next_row, |r| r.saturating_sub(1));
                     next_row = row + 1;
                     next_col = 0;
@@ -245,11 +253,14 @@ pub fn for_each_row(
                     }
                 }
                 b"c" => {
-                    col = attr(e, b"r")
-                        .and_then(|r| cell_ref(&r))
+                    col = raw_attr(e, b"r")
+                        .and_then(|r| cell_ref(std::str::from_utf8(&r).ok()?))
                         .map_or(next_col, |(c, _)| c);
                     next_col = col + 1;
-                    kind = attr(e, b"t").unwrap_or_default();
+                    kind.clear();
+                    if let Some(t) = raw_attr(e, b"t") {
+                        kind.extend_from_slice(&t);
+                    }
                     value.clear();
                     in_cell = !empty;
                 }
@@ -260,21 +271,17 @@ pub fn for_each_row(
             Event::End(e) if e.local_name().as_ref() == b"row" => on_row(row, &cells)?,
             Event::End(e) if e.local_name().as_ref() == b"c" => {
                 in_cell = false;
-                let text = match kind.as_str() {
-                    "s" => value
+                let text: Option<Cow<'_, str>> = match kind.as_slice() {
+                    b"s" => value
                         .trim()
                         .parse::<usize>()
                         .ok()
                         .and_then(|i| strings.get(i))
-                        .cloned(),
-                    "inlineStr" | "str" | "e" => Some(value.clone()),
-                    "b" => Some(if value.trim() == "1" {
-                        "TRUE".into()
-                    } else {
-                        "FALSE".into()
-                    }),
+                        .map(|s| Cow::Borrowed(s.as_str())),
+                    b"inlineStr" | b"str" | b"e" => Some(Cow::Owned(value.clone())),
+                    b"b" => Some(Cow::Borrowed(if value.trim() == "1" { "TRUE" } else { "FALSE" })),
                     _ if value.is_empty() => None,
-                    _ => Some(number_text(value.trim())),
+                    _ => Some(Cow::Owned(number_text(value.trim()))),
                 };
                 if let Some(t) = text {
                     cells.push((col, t));

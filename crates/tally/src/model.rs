@@ -272,14 +272,28 @@ impl Ballots {
         }
     }
 
-    /// Appends all ballots of `other`, remapping precincts and batches.
+    /// Appends all ballots of `other` (keeping their sources, spellings and vendor ids).
     pub fn append(&mut self, other: Ballots) {
+        let saved = self.current_source;
         for i in 0..other.len() {
-            let p = other.precinct[i].map(|p| other.precinct_names[p as usize].clone());
-            let b = other.batch[i].map(|b| other.batch_names[b as usize].clone());
-            let marks = other.marks(i).to_vec();
-            self.push(other.ids[i].clone(), p.as_deref(), b.as_deref(), marks);
+            let p = other.precinct[i].map(|p| other.precinct_names[p as usize].as_str());
+            let b = other.batch[i].map(|b| other.batch_names[b as usize].as_str());
+            let marks: Vec<(u32, Cand, u32)> = other
+                .marks(i)
+                .iter()
+                .enumerate()
+                .map(|(k, (r, c))| {
+                    let spelled = other.mark_spelling(i, k).map_or(u32::MAX, |t| self.spelling(t));
+                    (*r, *c, spelled)
+                })
+                .collect();
+            self.current_source = other.source[i];
+            self.push_spelled(other.ids[i].clone(), p, b, marks);
+            if let Some(extra) = &other.extra[i] {
+                self.set_last_extra((**extra).clone());
+            }
         }
+        self.current_source = saved;
     }
 }
 
