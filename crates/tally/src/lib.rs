@@ -9,9 +9,11 @@ pub mod decimal;
 pub mod java;
 pub mod json;
 pub mod model;
+pub mod plurality;
 pub mod rcv;
 pub mod report;
 
 pub use decimal::Dec;
 pub use model::{Ballots, Cand, Contest, OvervoteRule, Rules, TiebreakMode, WinnerMode};
+pub use plurality::{PluralityResult, plurality};
 pub use rcv::{Outcome, Setup, SliceKind, TallyError, tabulate};

@@ -283,7 +283,9 @@ impl Ballots {
                 .iter()
                 .enumerate()
                 .map(|(k, (r, c))| {
-                    let spelled = other.mark_spelling(i, k).map_or(u32::MAX, |t| self.spelling(t));
+                    let spelled = other
+                        .mark_spelling(i, k)
+                        .map_or(u32::MAX, |t| self.spelling(t));
                     (*r, *c, spelled)
                 })
                 .collect();

@@ -1115,3 +1115,98 @@ fn group_by_tally(tally: &RoundTally, cands: &[Cand]) -> Vec<(Dec, Vec<Cand>)> {
     groups.sort_by(|a, b| a.0.cmp_num(b.0));
     groups
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OvervoteRule, Rules, TiebreakMode};
+
+    fn rules(tiebreak: TiebreakMode) -> Rules {
+        Rules {
+            mode: WinnerMode::SingleWinnerMajority,
+            tiebreak,
+            random_seed: 0,
+            overvote: OvervoteRule::ExhaustImmediately,
+            number_of_winners: 1,
+            bottoms_up_fraction: Dec::ZERO,
+            decimal_places: 4,
+            minimum_vote_threshold: Dec::ZERO,
+            max_skipped_ranks: None,
+            max_rankings: 3,
+            non_integer_threshold: false,
+            first_round_determines_threshold: false,
+            hare_quota: false,
+            batch_elimination: false,
+            cutoff_elimination: false,
+            continue_until_two: false,
+            exhaust_on_duplicate: false,
+            stop_after_round: None,
+        }
+    }
+
+    fn contest() -> Contest {
+        Contest {
+            names: vec!["A".into(), "B".into(), "C".into()],
+            excluded: vec![false; 3],
+            uwi: None,
+        }
+    }
+
+    fn run(ballots: &[&[(u32, Cand)]], tiebreak: TiebreakMode) -> Result<Outcome, TallyError> {
+        let mut b = Ballots::default();
+        for (i, marks) in ballots.iter().enumerate() {
+            b.push(i.to_string(), None, None, marks.to_vec());
+        }
+        let (c, r) = (contest(), rules(tiebreak));
+        let setup = Setup {
+            contest: &c,
+            rules: &r,
+            permutation: vec![0, 1, 2],
+            slices: vec![],
+            record_snapshots: false,
+        };
+        tabulate(setup, &b)
+    }
+
+    #[test]
+    fn irv_transfers_and_overvotes() {
+        // A 2, B 2 (one then C), C 1 then B, one overvote: C goes, B wins with 3 of 5 active.
+        let out = run(
+            &[
+                &[(1, 0)],
+                &[(1, 0)],
+                &[(1, 1), (2, 2)],
+                &[(1, 1)],
+                &[(1, 2), (2, 1)],
+                &[(1, 0), (1, 1)],
+            ],
+            TiebreakMode::UseCandidateOrder,
+        )
+        .unwrap();
+        assert_eq!(out.winners, vec![(1, 2)]);
+        assert_eq!(out.eliminated, vec![(2, 1)]);
+        assert_eq!(
+            out.rounds[0]
+                .status(Status::InvalidatedByOvervote)
+                .to_string(),
+            "1"
+        );
+        assert_eq!(
+            out.rounds[1].tally(1).map(|d| d.to_string()).as_deref(),
+            Some("3")
+        );
+    }
+
+    #[test]
+    fn operator_tiebreak_is_refused() {
+        let err = run(
+            &[&[(1, 0)], &[(1, 1)], &[(1, 2)]],
+            TiebreakMode::StopCountingAndAsk,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            TallyError::TiebreakNeedsOperator { round: 1, .. }
+        ));
+    }
+}
