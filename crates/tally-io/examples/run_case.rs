@@ -6,7 +6,10 @@ fn main() {
         std::process::exit(2);
     };
     match urne_tally_io::run(config.as_ref(), out.as_ref()) {
-        Ok(r) => println!("winners {:?} rounds {} ballots {}", r.winners, r.rounds, r.ballots),
+        Ok(r) => println!(
+            "winners {:?} rounds {} ballots {}",
+            r.winners, r.rounds, r.ballots
+        ),
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);

@@ -11,7 +11,10 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config_path: PathBuf = std::env::args_os().nth(1).ok_or("usage: tally_timing CONFIG.json")?.into();
+    let config_path: PathBuf = std::env::args_os()
+        .nth(1)
+        .ok_or("usage: tally_timing CONFIG.json")?
+        .into();
     let t0 = Instant::now();
     let config = urne_tally_io::load_config(&config_path)?;
     let ballots = urne_tally_io::read_ballots(&config)?;

@@ -87,7 +87,10 @@ pub fn load_config(config_path: &Path) -> Result<Config, Error> {
 /// Reads every CVR source of a config, several sources at once when cores allow; ballots keep
 /// the config's source order.
 pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(config.sources.len()).max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(config.sources.len())
+        .max(1);
     if threads == 1 {
         let mut ballots = Ballots::default();
         for source in &config.sources {
@@ -103,7 +106,9 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(source) = config.sources.get(i) else { break };
+                        let Some(source) = config.sources.get(i) else {
+                            break;
+                        };
                         let mut part = Ballots::default();
                         let result = read_source(config, source, &mut part).map(|()| part);
                         let failed = result.is_err();
@@ -116,7 +121,10 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_default())
+            .collect()
     });
     parts.sort_by_key(|p| p.0);
     let mut ballots = Ballots::default();
@@ -131,7 +139,11 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
     Ok(ballots)
 }
 
-fn read_source(config: &Config, source: &config::Source, ballots: &mut Ballots) -> Result<(), Error> {
+fn read_source(
+    config: &Config,
+    source: &config::Source,
+    ballots: &mut Ballots,
+) -> Result<(), Error> {
     let names = readers::Names::new(config);
     ballots.current_source = source.index as u16;
     if !source.resolved.exists() {
@@ -146,7 +158,9 @@ fn read_source(config: &Config, source: &config::Source, ballots: &mut Ballots) 
         config::Provider::Cdf => readers::read_cdf(config, source, &names, ballots),
         config::Provider::Dominion => readers::read_dominion(config, source, &names, ballots),
         config::Provider::Hart => readers::read_hart(config, source, &names, ballots),
-        config::Provider::ClearBallot => readers::read_clear_ballot(config, source, &names, ballots),
+        config::Provider::ClearBallot => {
+            readers::read_clear_ballot(config, source, &names, ballots)
+        }
         config::Provider::GenericCsv => readers::read_generic_csv(config, source, &names, ballots),
     }
 }

@@ -279,7 +279,11 @@ pub fn for_each_row(
                         .and_then(|i| strings.get(i))
                         .map(|s| Cow::Borrowed(s.as_str())),
                     b"inlineStr" | b"str" | b"e" => Some(Cow::Owned(value.clone())),
-                    b"b" => Some(Cow::Borrowed(if value.trim() == "1" { "TRUE" } else { "FALSE" })),
+                    b"b" => Some(Cow::Borrowed(if value.trim() == "1" {
+                        "TRUE"
+                    } else {
+                        "FALSE"
+                    })),
                     _ if value.is_empty() => None,
                     _ => Some(Cow::Owned(number_text(value.trim()))),
                 };
