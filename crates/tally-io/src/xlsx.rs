@@ -14,8 +14,8 @@ use crate::Error;
 
 /// Largest shared-strings table read, in entries.
 pub const SHARED_STRINGS_MAX: usize = 10_000_000;
-/// Largest uncompressed sheet part, in bytes.
-pub const SHEET_BYTES_MAX: u64 = 8 << 30;
+/// Largest uncompressed sheet part, in bytes (it is read into memory whole).
+pub const SHEET_BYTES_MAX: u64 = 1 << 30;
 
 fn err(file: &Path, at: impl Into<String>, rule: impl Into<String>) -> Error {
     Error::Cvr {
@@ -206,7 +206,7 @@ pub fn for_each_row(
         None => Vec::new(),
     };
     let part = first_sheet_part(&mut zip);
-    let sheet = zip
+    let mut sheet = zip
         .by_name(&part)
         .map_err(|_| err(file, &part, "the workbook has no first sheet"))?;
     if sheet.size() > SHEET_BYTES_MAX {
@@ -216,8 +216,13 @@ pub fn for_each_row(
             format!("sheet larger than {SHEET_BYTES_MAX} bytes"),
         ));
     }
-    let mut reader = Reader::from_reader(BufReader::new(sheet));
-    let mut buf = Vec::new();
+    // Parsing from a slice lets quick-xml borrow instead of copying every event.
+    let mut bytes = Vec::with_capacity(sheet.size() as usize);
+    (&mut sheet)
+        .take(SHEET_BYTES_MAX)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(file, &part, format!("unreadable sheet: {e}")))?;
+    let mut reader = Reader::from_reader(bytes.as_slice());
     let mut cells: Vec<(u32, Cow<'_, str>)> = Vec::new();
     let mut row: u32 = 0;
     let mut next_row: u32 = 0;
@@ -227,7 +232,7 @@ pub fn for_each_row(
     let mut value = String::new();
     let (mut in_v, mut in_is_t, mut in_cell) = (false, false, false);
     loop {
-        let ev = reader.read_event_into(&mut buf).map_err(|e| {
+        let ev = reader.read_event().map_err(|e| {
             err(
                 file,
                 format!("{part} byte {}", reader.buffer_position()),
@@ -253,14 +258,22 @@ pub fn for_each_row(
                     }
                 }
                 b"c" => {
-                    col = raw_attr(e, b"r")
-                        .and_then(|r| cell_ref(std::str::from_utf8(&r).ok()?))
-                        .map_or(next_col, |(c, _)| c);
-                    next_col = col + 1;
+                    col = next_col;
                     kind.clear();
-                    if let Some(t) = raw_attr(e, b"t") {
-                        kind.extend_from_slice(&t);
+                    for a in e.attributes().flatten() {
+                        match a.key.local_name().as_ref() {
+                            b"r" => {
+                                if let Some((c, _)) =
+                                    std::str::from_utf8(&a.value).ok().and_then(cell_ref)
+                                {
+                                    col = c;
+                                }
+                            }
+                            b"t" => kind.extend_from_slice(&a.value),
+                            _ => {}
+                        }
                     }
+                    next_col = col + 1;
                     value.clear();
                     in_cell = !empty;
                 }
@@ -300,7 +313,6 @@ pub fn for_each_row(
             Event::Eof => break,
             _ => {}
         }
-        buf.clear();
     }
     Ok(())
 }
