@@ -28,6 +28,12 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// Java's `String.trim()`: strips characters up to U+0020 only (not NBSP or other Unicode
+/// spaces, which RCTab keeps as part of a name).
+pub fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
 /// Maps the strings a CVR uses for choices to candidate indexes.
 #[derive(Debug)]
 pub struct Names<'a> {
@@ -140,12 +146,12 @@ pub fn read_ess(
                 }
                 continue;
             };
-            let raw = raw.trim();
+            let raw = java_trim(raw);
             let parts: Vec<&str> = if source.overvote_delimiter.is_empty() {
                 vec![raw]
             } else {
                 raw.split(source.overvote_delimiter.as_str())
-                    .map(str::trim)
+                    .map(java_trim)
                     .collect()
             };
             for part in &parts {
@@ -210,12 +216,14 @@ fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// A rank value; RCTab's rankings start at 1, so 0 is refused like a non-number.
 fn rank_of(v: &Value) -> Option<u32> {
-    match v {
-        Value::Number(n) => n.as_u64().and_then(|r| u32::try_from(r).ok()),
-        Value::String(t) => t.trim().parse().ok(),
-        _ => None,
-    }
+    let r: u32 = match v {
+        Value::Number(n) => n.as_u64().and_then(|r| u32::try_from(r).ok())?,
+        Value::String(t) => t.trim().parse().ok()?,
+        _ => return None,
+    };
+    (r >= 1).then_some(r)
 }
 
 /// NIST SP 1500-103 CDF (`CastVoteRecordReport`), JSON or XML.
@@ -339,7 +347,13 @@ pub fn read_cdf(
                     }
                     Some(resolved)
                 };
-                if let Some(rank) = sel.get("Rank").and_then(rank_of) {
+                if let Some(raw_rank) = sel.get("Rank") {
+                    let rank = rank_of(raw_rank).ok_or_else(|| {
+                        err(
+                            sel_path.clone(),
+                            format!("Rank {raw_rank} is not a number from 1"),
+                        )
+                    })?;
                     let c = cand.ok_or_else(|| {
                         err(
                             sel_path.clone(),
@@ -362,9 +376,15 @@ pub fn read_cdf(
                     }
                     let pos_path = format!("{sel_path}.SelectionPosition[{pi}]");
                     // A position without a rank is not a ranking (NIST_V0 plurality marks).
-                    let Some(rank) = pos.get("Rank").and_then(rank_of) else {
+                    let Some(raw_rank) = pos.get("Rank") else {
                         continue;
                     };
+                    let rank = rank_of(raw_rank).ok_or_else(|| {
+                        err(
+                            pos_path.clone(),
+                            format!("Rank {raw_rank} is not a number from 1"),
+                        )
+                    })?;
                     let c = c.ok_or_else(|| {
                         err(
                             pos_path,

@@ -190,8 +190,8 @@ pub struct Ballots {
 }
 
 impl Ballots {
-    /// Adds one ballot; `marks` are `(rank, choice)` in reading order. Marks are sorted by rank
-    /// (stable) and a choice repeated at the same rank is kept once, as RCTab's ranking set is.
+    /// Adds one ballot; `marks` are `(rank, choice)` in reading order, sorted here by rank
+    /// (stable). Ranks start at 1; readers refuse 0.
     pub fn push(
         &mut self,
         id: String,
@@ -223,16 +223,12 @@ impl Ballots {
         batch: Option<&str>,
         mut marks: Vec<(u32, Cand, u32)>,
     ) {
+        // Stable, as RCTab's `List.sort`; a choice repeated at one rank is kept twice (RCTab's
+        // ranking is a list, so the repeat counts as an overvote).
         marks.sort_by_key(|m| m.0);
-        let mut kept: Vec<(u32, Cand, u32)> = Vec::with_capacity(marks.len());
-        for m in marks {
-            if !kept.iter().any(|k| k.0 == m.0 && k.1 == m.1) {
-                kept.push(m);
-            }
-        }
         self.starts.push(self.marks.len() as u32);
-        self.marks.extend(kept.iter().map(|m| (m.0, m.1)));
-        self.mark_spellings.extend(kept.iter().map(|m| m.2));
+        self.marks.extend(marks.iter().map(|m| (m.0, m.1)));
+        self.mark_spellings.extend(marks.iter().map(|m| m.2));
         self.ids.push(id);
         self.source.push(self.current_source);
         self.extra.push(None);
