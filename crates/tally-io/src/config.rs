@@ -418,13 +418,24 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
             ));
         }
     };
-    let mode = match t("winnerElectionMode")?.as_str() {
-        "singleWinnerMajority" => WinnerMode::SingleWinnerMajority,
-        "multiWinnerAllowOnlyOneWinnerPerRound" => WinnerMode::MultiOnlyOneWinnerPerRound,
-        "multiWinnerAllowMultipleWinnersPerRound" => WinnerMode::MultiMultipleWinnersPerRound,
-        "bottomsUp" => WinnerMode::BottomsUp,
-        "bottomsUpUsingPercentageThreshold" => WinnerMode::BottomsUpPercentageThreshold,
-        "multiPassIrv" => WinnerMode::MultiPassIrv,
+    // Older RCTab configs name the modes differently (RCTab migrates them the same way).
+    let mode_text = t("winnerElectionMode")?;
+    let legacy_continue_until_two = mode_text == "singleSeatContinueUntilTwoCandidatesRemain";
+    let mode = match mode_text.as_str() {
+        "singleWinnerMajority" | "standard" | "singleSeatContinueUntilTwoCandidatesRemain" => {
+            WinnerMode::SingleWinnerMajority
+        }
+        "multiWinnerAllowOnlyOneWinnerPerRound" | "multiSeatAllowOnlyOneWinnerPerRound" => {
+            WinnerMode::MultiOnlyOneWinnerPerRound
+        }
+        "multiWinnerAllowMultipleWinnersPerRound" | "multiSeatAllowMultipleWinnersPerRound" => {
+            WinnerMode::MultiMultipleWinnersPerRound
+        }
+        "bottomsUp" | "multiSeatBottomsUp" => WinnerMode::BottomsUp,
+        "bottomsUpUsingPercentageThreshold" | "multiSeatBottomsUpUsingPercentageThreshold" => {
+            WinnerMode::BottomsUpPercentageThreshold
+        }
+        "multiPassIrv" | "multiSeatSequentialWinnerTakesAll" => WinnerMode::MultiPassIrv,
         other => {
             return Err(ctx.err(
                 &path("winnerElectionMode"),
@@ -530,7 +541,7 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
         hare_quota: f("hareQuota")?,
         batch_elimination: f("batchElimination")?,
         cutoff_elimination: f("cutoffElimination")?,
-        continue_until_two: f("continueUntilTwoCandidatesRemain")?,
+        continue_until_two: f("continueUntilTwoCandidatesRemain")? || legacy_continue_until_two,
         exhaust_on_duplicate: f("exhaustOnDuplicateCandidate")?,
         stop_after_round,
     };
