@@ -237,10 +237,12 @@ pub fn read_cdf(
     let is_xml = file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+    // XML is read whole; JSON is read in two streaming passes (the election header, then one
+    // CVR at a time) so that decks of millions of ballots never sit in memory as a tree.
     let json = if is_xml {
         read_cdf_xml_tree(file)?
     } else {
-        read_json(file)?
+        read_cdf_json_header(file)?
     };
     let err = |at: String, rule: String| Error::Cvr {
         file: file.clone(),
@@ -292,7 +294,7 @@ pub fn read_cdf(
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for (ci, cvr) in arr(&json, "CVR").iter().enumerate() {
+    let mut process = |ci: usize, cvr: &Value| -> Result<(), Error> {
         let path = format!("$.CVR[{ci}]");
         let current = s(cvr, "CurrentSnapshotId");
         let snaps = arr(cvr, "CVRSnapshot");
@@ -307,7 +309,9 @@ pub fn read_cdf(
                 .find(|c| s(c, "ContestId") == Some(contest_id))
         });
         // A record that does not include the contest is not a ballot of this contest.
-        let Some(cc) = cvr_contest else { continue };
+        let Some(cc) = cvr_contest else {
+            return Ok(());
+        };
         {
             for (si, sel) in arr(cc, "CVRContestSelection").iter().enumerate() {
                 let sel_path = format!("{path}.CVRContestSelection[{si}]");
@@ -407,8 +411,140 @@ pub fn read_cdf(
                 ..Default::default()
             });
         }
+        if out.len() > BALLOTS_MAX {
+            return Err(err(path, format!("more than {BALLOTS_MAX} ballots")));
+        }
+        Ok(())
+    };
+    if is_xml {
+        for (ci, cvr) in arr(&json, "CVR").iter().enumerate() {
+            process(ci, cvr)?;
+        }
+        Ok(())
+    } else {
+        stream_cdf_json_cvrs(file, |ci, cvr| process(ci, &cvr))
     }
-    Ok(())
+}
+
+/// Largest CDF JSON file streamed, in bytes.
+pub const CDF_JSON_BYTES_MAX: u64 = 64 << 30;
+
+/// First pass over a CDF JSON report: `Election` and `GpUnit`, skipping `CVR` without
+/// keeping it.
+fn read_cdf_json_header(file: &Path) -> Result<Value, Error> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        #[serde(rename = "Election", default)]
+        election: Vec<Value>,
+        #[serde(rename = "GpUnit", default)]
+        gp_unit: Vec<Value>,
+    }
+    let reader = open_limited(file, CDF_JSON_BYTES_MAX)?;
+    let header: Header = serde_json::from_reader(reader).map_err(|e| Error::Cvr {
+        file: file.to_path_buf(),
+        at: format!("line {} column {}", e.line(), e.column()),
+        rule: format!("not a valid CDF JSON report: {e}"),
+    })?;
+    let mut map = serde_json::Map::new();
+    map.insert("Election".into(), Value::Array(header.election));
+    map.insert("GpUnit".into(), Value::Array(header.gp_unit));
+    Ok(Value::Object(map))
+}
+
+fn open_limited(file: &Path, max: u64) -> Result<std::io::BufReader<std::fs::File>, Error> {
+    let io = |e| Error::Io {
+        file: file.to_path_buf(),
+        source: e,
+    };
+    let f = std::fs::File::open(file).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    if len > max {
+        return Err(Error::Cvr {
+            file: file.to_path_buf(),
+            at: String::new(),
+            rule: format!("larger than {max} bytes"),
+        });
+    }
+    Ok(std::io::BufReader::with_capacity(1 << 20, f))
+}
+
+/// Second pass: calls `on_cvr(index, record)` for each element of the top-level `CVR` array,
+/// one at a time.
+fn stream_cdf_json_cvrs(
+    file: &Path,
+    on_cvr: impl FnMut(usize, Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::cell::RefCell;
+
+    struct Top<'a, F> {
+        on_cvr: &'a RefCell<F>,
+        failure: &'a RefCell<Option<Error>>,
+    }
+    struct Cvrs<'a, F> {
+        on_cvr: &'a RefCell<F>,
+        failure: &'a RefCell<Option<Error>>,
+    }
+    impl<'de, F: FnMut(usize, Value) -> Result<(), Error>> Visitor<'de> for Top<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a CDF CastVoteRecordReport object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "CVR" {
+                    map.next_value_seed(Cvrs {
+                        on_cvr: self.on_cvr,
+                        failure: self.failure,
+                    })?;
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+    impl<'de, F: FnMut(usize, Value) -> Result<(), Error>> DeserializeSeed<'de> for Cvrs<'_, F> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de, F: FnMut(usize, Value) -> Result<(), Error>> Visitor<'de> for Cvrs<'_, F> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of CVR records")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0usize;
+            while let Some(cvr) = seq.next_element::<Value>()? {
+                let result = (self.on_cvr.borrow_mut())(i, cvr);
+                if let Err(e) = result {
+                    *self.failure.borrow_mut() = Some(e);
+                    return Err(serde::de::Error::custom("stopped"));
+                }
+                i += 1;
+            }
+            Ok(())
+        }
+    }
+
+    let reader = open_limited(file, CDF_JSON_BYTES_MAX)?;
+    let on_cvr = RefCell::new(on_cvr);
+    let failure = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let parsed = de.deserialize_map(Top {
+        on_cvr: &on_cvr,
+        failure: &failure,
+    });
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
+    parsed.map_err(|e| Error::Cvr {
+        file: file.to_path_buf(),
+        at: format!("line {} column {}", e.line(), e.column()),
+        rule: format!("not a valid CDF JSON report: {e}"),
+    })
 }
 
 /// Generic CSV: a header row of candidate names; each cell holds the rank given to the
