@@ -87,12 +87,17 @@ pub fn load_config(config_path: &Path) -> Result<Config, Error> {
 /// Reads every CVR source of a config, several sources at once when cores allow; ballots keep
 /// the config's source order.
 pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
+    read_ballots_with(config, false)
+}
+
+/// [`read_ballots`], optionally keeping vendor identifiers (for the normalised CVR CSV).
+pub fn read_ballots_with(config: &Config, keep_vendor_ids: bool) -> Result<Ballots, Error> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(config.sources.len())
         .max(1);
     if threads == 1 {
-        let mut ballots = Ballots::default();
+        let mut ballots = Ballots::with_vendor_ids(keep_vendor_ids);
         for source in &config.sources {
             read_source(config, source, &mut ballots)?;
         }
@@ -109,7 +114,7 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
                         let Some(source) = config.sources.get(i) else {
                             break;
                         };
-                        let mut part = Ballots::default();
+                        let mut part = Ballots::with_vendor_ids(keep_vendor_ids);
                         let result = read_source(config, source, &mut part).map(|()| part);
                         let failed = result.is_err();
                         done.push((i, result));
@@ -127,7 +132,7 @@ pub fn read_ballots(config: &Config) -> Result<Ballots, Error> {
             .collect()
     });
     parts.sort_by_key(|p| p.0);
-    let mut ballots = Ballots::default();
+    let mut ballots = Ballots::with_vendor_ids(keep_vendor_ids);
     for (_, part) in parts {
         let part = part?;
         if ballots.is_empty() {
@@ -346,7 +351,7 @@ fn write_reports(
 /// only) and the normalised `rctab_cvr.csv` into `out_dir`.
 pub fn convert(config_path: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let config = load_config(config_path)?;
-    let ballots = read_ballots(&config)?;
+    let ballots = read_ballots_with(&config, true)?;
     let mut files = Vec::new();
     let date = generated_date();
     let export = report::CdfExport {

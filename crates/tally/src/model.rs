@@ -183,13 +183,24 @@ pub struct Ballots {
     pub source: Vec<u16>,
     /// Source that ballots pushed now come from.
     pub current_source: u16,
-    /// Vendor identifiers, only for ballots that have any.
+    /// Vendor identifiers, only for ballots that have any and only when `keep_extra`.
     pub extra: Vec<Option<Box<BallotExtra>>>,
+    /// Whether to keep vendor identifiers (only the normalised CVR CSV shows them; they cost
+    /// memory at millions of ballots).
+    pub keep_extra: bool,
     precinct_lookup: std::collections::HashMap<String, u32>,
     batch_lookup: std::collections::HashMap<String, u32>,
 }
 
 impl Ballots {
+    /// An empty set that keeps vendor identifiers or not.
+    pub fn with_vendor_ids(keep: bool) -> Ballots {
+        Ballots {
+            keep_extra: keep,
+            ..Ballots::default()
+        }
+    }
+
     /// Adds one ballot; `marks` are `(rank, choice)` in reading order, sorted here by rank
     /// (stable). Ranks start at 1; readers refuse 0.
     pub fn push(
@@ -205,6 +216,9 @@ impl Ballots {
 
     /// Sets the vendor identifiers of the ballot pushed last.
     pub fn set_last_extra(&mut self, extra: BallotExtra) {
+        if !self.keep_extra {
+            return;
+        }
         if let Some(last) = self.extra.last_mut() {
             *last = Some(Box::new(extra));
         }
@@ -271,6 +285,7 @@ impl Ballots {
     /// Appends all ballots of `other` (keeping their sources, spellings and vendor ids).
     pub fn append(&mut self, other: Ballots) {
         let saved = self.current_source;
+        self.keep_extra |= other.keep_extra;
         for i in 0..other.len() {
             let p = other.precinct[i].map(|p| other.precinct_names[p as usize].as_str());
             let b = other.batch[i].map(|b| other.batch_names[b as usize].as_str());
