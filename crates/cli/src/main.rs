@@ -50,6 +50,20 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Tally cast vote records as RCTab does, from an RCTab contest config (JSON).
+    ///
+    /// Writes `detailed_report.json`, `detailed_report.csv`, `summary_report.csv`, and, as the
+    /// config asks, `cdf_cvr.json`, `pass_<i>/…`, `precinct/<id>/…` and `batch/<id>/…`.
+    Tally {
+        /// The RCTab config; CVR paths in it are relative to its folder.
+        config: PathBuf,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only convert the CVRs (CDF JSON and normalised CSV), without tabulating.
+        #[arg(long)]
+        convert_only: bool,
+    },
     /// Work with the transparency log directly.
     Log {
         #[command(subcommand)]
@@ -86,6 +100,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { data, listen, demo } => run_serve(&data, listen, demo).await,
+        Command::Tally {
+            config,
+            out,
+            convert_only,
+        } => tally(&config, &out, convert_only),
         Command::Log {
             command: LogCommand::Append { data, files },
         } => append(&data, &files).await,
@@ -162,6 +181,26 @@ async fn append(data: &DataArgs, files: &[PathBuf]) -> anyhow::Result<()> {
         println!("{}\t{}", appended.index, file.display());
     }
     log.shutdown().await;
+    Ok(())
+}
+
+fn tally(config: &Path, out: &Path, convert_only: bool) -> anyhow::Result<()> {
+    if convert_only {
+        for file in urne_tally_io::convert(config, out)? {
+            println!("wrote {}", file.display());
+        }
+        return Ok(());
+    }
+    let report = urne_tally_io::run(config, out)?;
+    println!(
+        "{} ballots, {} rounds; elected: {}",
+        report.ballots,
+        report.rounds,
+        report.winners.join(", ")
+    );
+    for file in &report.files {
+        println!("wrote {}", file.display());
+    }
     Ok(())
 }
 
