@@ -1,0 +1,1 @@
+//! Clarity ENR `detail.xml` (placeholder until the importer lands).
