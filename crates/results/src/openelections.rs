@@ -13,7 +13,7 @@ use std::io::Read;
 
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
 use crate::model::{
-    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, ReportStatus,
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party, ReportStatus,
     Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
 use crate::validate::{Imported, Limits, validate};
@@ -231,6 +231,9 @@ struct Acc {
     contests: Vec<(String, ContestAcc)>,
     contest_ids: Ids,
     contest_id_list: Vec<String>,
+    parties: Vec<Party>,
+    party_ids: Ids,
+    party_id_list: Vec<String>,
     rows: u64,
     key: String,
 }
@@ -501,24 +504,38 @@ fn row(
         acc.contests.push((name, ContestAcc::default()));
     }
     let contest_id = acc.contest_id_list[ci].clone();
-    let c = &mut acc.contests[ci].1;
+    let Acc { contests, parties, party_ids, party_id_list, key, .. } = acc;
+    let c = &mut contests[ci].1;
     let kind_line = line_kind(candidate);
     let mut entries: Vec<(CountType, u64)> = vec![(CountType::Total, total)];
     entries.extend(given);
     match kind_line {
         Line::Choice { write_in } => {
-            acc.key.clear();
-            acc.key.push_str(candidate);
-            acc.key.push('\u{1f}');
-            acc.key.push_str(party);
+            key.clear();
+            key.push_str(candidate);
+            key.push('\u{1f}');
+            key.push_str(party);
             let label = if party.is_empty() { candidate.to_owned() } else { format!("{candidate} {party}") };
             let (chi, new) =
-                c.choice_ids.get(&acc.key, &format!("{contest_id}."), &label, &mut c.choice_id_list);
+                c.choice_ids.get(key, &format!("{contest_id}."), &label, &mut c.choice_id_list);
             if new {
+                let party_id = if party.is_empty() {
+                    None
+                } else {
+                    let (pi, new) = party_ids.get(party, "party-", party, party_id_list);
+                    if new {
+                        parties.push(Party {
+                            id: party_id_list[pi].clone(),
+                            name: party.to_owned(),
+                            abbreviation: None,
+                        });
+                    }
+                    Some(party_id_list[pi].clone())
+                };
                 c.choices.push(Choice {
                     id: c.choice_id_list[chi].clone(),
                     name: candidate.to_owned(),
-                    party: if party.is_empty() { None } else { Some(party.to_owned()) },
+                    party: party_id,
                     write_in,
                 });
             }
@@ -629,7 +646,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
             scope_unit: STATE_UNIT_ID.to_owned(),
         },
         status: options.status,
-        parties: Vec::new(),
+        parties: acc.parties,
         units: acc.units,
         contests,
     }
