@@ -10,7 +10,7 @@
 //! units     = n:u32 { id:str name:str kind:str children:(n:u32 {unit_index:u32})
 //!                     ballots_cast:opt<u64> registered_voters:opt<u64>
 //!                     reporting:opt<str> ballots_outstanding:opt<u64> }
-//! contests  = n:u32 { id:str name:str kind:str district:unit_index:u32 votes_allowed:u32
+//! contests  = n:u32 { id:str name:str kind:str district:unit_index:u32 votes_allowed:opt<u32>
 //!                     variation:opt<str>
 //!                     choices:(n:u32 { id:str name:str party:opt<party_index:u32> write_in:u8 })
 //!                     counts:(n:u32 { unit_index:u32 choice_index:u32 kind:str
@@ -75,7 +75,7 @@ pub fn encode(snapshot: &ValidSnapshot) -> Vec<u8> {
         out.str(&c.name);
         out.str(c.kind.as_str());
         out.u32(unit_index(&c.district));
-        out.u32(c.votes_allowed);
+        out.opt(c.votes_allowed, Encoder::u32);
         out.opt(c.variation, |o, v| o.str(v.as_str()));
         out.len(c.choices.len());
         for ch in &c.choices {

@@ -192,6 +192,9 @@ pub enum WarningKind {
     Lenient,
     /// Part of the source has no place in the model and was left out.
     Dropped,
+    /// More votes than ballots cast × votes allowed, where the source does not give votes
+    /// allowed (an error when it does).
+    VotesExceedBallots,
 }
 
 /// A warning with its place and a human sentence.

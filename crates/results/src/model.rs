@@ -208,8 +208,9 @@ pub struct Contest {
     pub kind: ContestKind,
     /// The unit the contest is decided in.
     pub district: String,
-    /// How many choices a voter may mark (vote-for-N); 1 for measures.
-    pub votes_allowed: u32,
+    /// How many choices a voter may mark (vote-for-N); 1 for measures. `None` when the source
+    /// does not say (CSV): the votes ≤ ballots check then only warns.
+    pub votes_allowed: Option<u32>,
     pub variation: Option<VoteVariation>,
     /// Sorted by id, ids unique within the contest.
     pub choices: Vec<Choice>,

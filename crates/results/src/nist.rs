@@ -465,7 +465,7 @@ pub(crate) fn convert(
             name: cd.name.clone(),
             kind,
             district: cd.election_district_id.clone(),
-            votes_allowed: cd.votes_allowed.unwrap_or(1),
+            votes_allowed: Some(cd.votes_allowed.unwrap_or(1)),
             variation,
             choices: Vec::with_capacity(cd.contest_selection.len()),
             counts: Vec::new(),

@@ -156,7 +156,7 @@ fn to_value(s: &Snapshot, generated: &str) -> Value {
             "Name": c.name,
         });
         if c.kind == ContestKind::Candidate {
-            m["VotesAllowed"] = json!(c.votes_allowed);
+            m["VotesAllowed"] = json!(c.votes_allowed.unwrap_or(1));
         }
         if c.kind == ContestKind::Retention {
             // The model does not keep the retained candidate; NIST requires one, so the

@@ -353,7 +353,7 @@ fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Resu
         write!(w, "<VoteVariation>{}</VoteVariation>", v.as_str())?;
     }
     match c.kind {
-        ContestKind::Candidate => write!(w, "<VotesAllowed>{}</VotesAllowed>", c.votes_allowed)?,
+        ContestKind::Candidate => write!(w, "<VotesAllowed>{}</VotesAllowed>", c.votes_allowed.unwrap_or(1))?,
         ContestKind::Retention => {
             write!(w, "<CandidateId>{}</CandidateId>", escape(&candidate_id(&c.id)))?
         }

@@ -296,6 +296,29 @@ pub fn import_openelections_csv<R: Read>(
     Ok(Imported { snapshot, warnings })
 }
 
+/// Physical line numbers from byte offsets. The csv crate's own line count lags by one after a
+/// CRLF line end (the record starts at the `\n`), so we count newlines ourselves.
+#[derive(Debug, Default)]
+struct LineCounter {
+    byte: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, bytes: &[u8], start: u64) -> u64 {
+        let mut start = usize::try_from(start).unwrap_or(bytes.len()).min(bytes.len());
+        // A record "starting" on line-end bytes really starts after them.
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.byte {
+            self.newlines += bytes[self.byte..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.byte = start;
+        }
+        self.newlines + 1
+    }
+}
+
 struct Summary {
     thousands: (u64, u64),
     dropped_pseudo: (u64, u64),
@@ -309,8 +332,8 @@ fn read_file(
     acc: &mut Acc,
     warnings: &mut Vec<Warning>,
 ) -> Result<(), ImportError> {
-    let limited = reader.take(options.limits.source_bytes_max.saturating_add(1));
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(limited);
+    let bytes = crate::nist_json::read_limited(src, reader, options.limits.source_bytes_max)?;
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&bytes[..]);
     let mut record = csv::StringRecord::new();
     let mut p = Problems::default();
     let read_err = |e: csv::Error| {
@@ -325,22 +348,15 @@ fn read_file(
         return Err(p.into_error(src));
     }
     let mut sum = Summary { thousands: (0, 0), dropped_pseudo: (0, 0), skipped: 0 };
-    let mut line = 1u64;
+    let mut lines = LineCounter::default();
     while rdr.read_record(&mut record).map_err(read_err)? {
-        line = record.position().map_or(line + 1, |pos| pos.line());
+        let line = lines.line_at(&bytes, record.position().map_or(0, |pos| pos.byte()));
         acc.rows += 1;
         if acc.rows > options.limits.rows_max {
             return Err(ImportError::one(src, Location::Line { line, column: None }, ProblemKind::Limit {
                 what: "rows",
                 count: acc.rows,
                 max: options.limits.rows_max,
-            }));
-        }
-        if rdr.position().byte() > options.limits.source_bytes_max {
-            return Err(ImportError::one(src, Location::Whole, ProblemKind::Limit {
-                what: "source bytes",
-                count: rdr.position().byte(),
-                max: options.limits.source_bytes_max,
             }));
         }
         let mut row_p = Problems::default();
@@ -630,7 +646,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
             name,
             kind: ContestKind::Candidate,
             district: STATE_UNIT_ID.to_owned(),
-            votes_allowed: 1,
+            votes_allowed: None,
             variation: None,
             choices: c.choices,
             counts,

@@ -95,7 +95,7 @@ pub fn validate(
     let mut problems = Problems::default();
     for contest in &snapshot.contests {
         check_breakdowns(contest, &mut problems, warnings);
-        check_ballots(&snapshot, contest, &mut problems);
+        check_ballots(&snapshot, contest, &mut problems, warnings);
         check_aggregates(&snapshot, contest, &mut problems);
     }
     problems.into_result(source_name)?;
@@ -318,7 +318,7 @@ fn unit_range<'a>(contest: &'a Contest, unit: &str) -> &'a [VoteCount] {
     &contest.counts[start..end]
 }
 
-fn check_ballots(s: &Snapshot, contest: &Contest, problems: &mut Problems) {
+fn check_ballots(s: &Snapshot, contest: &Contest, problems: &mut Problems, warnings: &mut Vec<Warning>) {
     for group in contest.counts.chunk_by(|a, b| a.unit == b.unit) {
         let unit = &group[0].unit;
         let Some(ballots) = s.unit(unit).and_then(|u| u.facts.ballots_cast) else { continue };
@@ -326,15 +326,20 @@ fn check_ballots(s: &Snapshot, contest: &Contest, problems: &mut Problems) {
             problems.push(Location::Model(format!("contest {:?}", contest.id)), ProblemKind::Overflow);
             continue;
         };
-        if votes > ballots.saturating_mul(u64::from(contest.votes_allowed.max(1))) {
-            problems.push(
-                Location::Model(format!("contest {:?}, unit {unit:?}", contest.id)),
-                ProblemKind::VotesExceedBallots {
-                    votes,
-                    ballots,
-                    votes_allowed: contest.votes_allowed,
-                },
-            );
+        let allowed = contest.votes_allowed.unwrap_or(1);
+        if votes <= ballots.saturating_mul(u64::from(allowed.max(1))) {
+            continue;
+        }
+        let location = Location::Model(format!("contest {:?}, unit {unit:?}", contest.id));
+        let kind = ProblemKind::VotesExceedBallots { votes, ballots, votes_allowed: allowed };
+        match contest.votes_allowed {
+            Some(_) => problems.push(location, kind),
+            // The source does not say how many votes a ballot may give: this may be legal.
+            None => warnings.push(Warning {
+                kind: WarningKind::VotesExceedBallots,
+                location,
+                detail: format!("{kind} (votes allowed unknown, 1 assumed)"),
+            }),
         }
     }
 }
