@@ -21,7 +21,9 @@
 //! opt<T>    = 0x00 | 0x01 T
 //! ```
 //!
-//! Every list is in the order [`Snapshot::normalize`] gives (sorted by id, counts by key), which
+//! Every list is in the order [`Snapshot::normalize`] gives (sorted by id bytes; counts by unit id,
+//! choice id, count type in the declaration order of [`CountType::ALL`](crate::CountType::ALL),
+//! round with none first), which
 //! [`validate`](crate::validate) guarantees, so indexes are positions in sorted tables.
 //! Enum values are their NIST spellings. Changing any of this needs a new version number.
 
