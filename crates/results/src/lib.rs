@@ -23,6 +23,7 @@ mod openelections;
 mod validate;
 mod xml;
 
+pub use clarity::{ClarityOptions, REGION_UNIT_ID, import_clarity_xml};
 pub use error::{
     ImportError, Location, PROBLEMS_LISTED_MAX, Problem, ProblemKind, Warning, WarningKind,
 };

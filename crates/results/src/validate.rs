@@ -299,7 +299,7 @@ fn check_breakdowns(contest: &Contest, problems: &mut Problems, warnings: &mut V
     }
 }
 
-/// The first-round (or only) total of a count slice, per choice, summed.
+/// The first-round (or only) total of a count slice, summed over its choices.
 fn total_votes<'a>(counts: impl Iterator<Item = &'a VoteCount>) -> Option<u64> {
     let mut first_round: Option<Option<u32>> = None;
     let mut sum = 0u64;
@@ -322,7 +322,11 @@ fn check_ballots(s: &Snapshot, contest: &Contest, problems: &mut Problems, warni
     for group in contest.counts.chunk_by(|a, b| a.unit == b.unit) {
         let unit = &group[0].unit;
         let Some(ballots) = s.unit(unit).and_then(|u| u.facts.ballots_cast) else { continue };
-        let Some(votes) = total_votes(group.iter()) else {
+        // Write-in lines are left out: exports commonly give the write-in total and the names
+        // it resolved to (Clarity "SCATTER", OpenElections "Not Assigned"), counting those
+        // votes twice. Named choices alone must still fit in the ballots.
+        let named = group.iter().filter(|vc| contest.choice(&vc.choice).is_some_and(|c| !c.write_in));
+        let Some(votes) = total_votes(named) else {
             problems.push(Location::Model(format!("contest {:?}", contest.id)), ProblemKind::Overflow);
             continue;
         };
