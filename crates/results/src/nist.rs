@@ -156,10 +156,26 @@ pub(crate) struct ContestD {
     pub vote_variation: Option<String>,
     pub candidate_id: Option<String>,
     #[serde(default)]
+    pub external_identifier: Vec<ExternalIdD>,
+    #[serde(default)]
     pub contest_selection: Vec<SelectionD>,
     #[serde(default)]
     pub other_counts: Vec<OtherCountsD>,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ExternalIdD {
+    #[serde(rename = "Type", default)]
+    pub kind: String,
+    pub other_type: Option<String>,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// `ExternalIdentifier` `OtherType` with which our exports say that the number of votes
+/// allowed is unknown (NIST requires `VotesAllowed`; the exported 1 is then a placeholder).
+pub const VOTES_ALLOWED_UNKNOWN: &str = "urne-votes-allowed";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -465,7 +481,15 @@ pub(crate) fn convert(
             name: cd.name.clone(),
             kind,
             district: cd.election_district_id.clone(),
-            votes_allowed: Some(cd.votes_allowed.unwrap_or(1)),
+            votes_allowed: if cd.external_identifier.iter().any(|x| {
+                x.kind == "other"
+                    && x.other_type.as_deref() == Some(VOTES_ALLOWED_UNKNOWN)
+                    && x.value == "unknown"
+            }) {
+                None
+            } else {
+                Some(cd.votes_allowed.unwrap_or(1))
+            },
             variation,
             choices: Vec::with_capacity(cd.contest_selection.len()),
             counts: Vec::new(),

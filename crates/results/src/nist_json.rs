@@ -158,6 +158,14 @@ fn to_value(s: &Snapshot, generated: &str) -> Value {
         if c.kind == ContestKind::Candidate {
             m["VotesAllowed"] = json!(c.votes_allowed.unwrap_or(1));
         }
+        if c.votes_allowed.is_none() {
+            m["ExternalIdentifier"] = json!([{
+                "@type": "ElectionResults.ExternalIdentifier",
+                "Type": "other",
+                "OtherType": crate::nist::VOTES_ALLOWED_UNKNOWN,
+                "Value": "unknown",
+            }]);
+        }
         if c.kind == ContestKind::Retention {
             // The model does not keep the retained candidate; NIST requires one, so the
             // contest's name stands in for it.

@@ -5,7 +5,8 @@ use std::io::{Read, Write};
 use crate::error::{ImportError, Location, ProblemKind, Problems};
 use crate::model::{ContestKind, CountType, Snapshot};
 use crate::nist::{
-    BallotCountsD, CandidateD, ContestD, CountD, CountStatusD, Dialect, Doc, ElectionD, GpUnitD,
+    BallotCountsD, CandidateD, ContestD, CountD, CountStatusD, Dialect, Doc, ElectionD, ExternalIdD, GpUnitD,
+    VOTES_ALLOWED_UNKNOWN,
     LangD, NistOptions, OtherCountsD, PartyD, SelectionD, TextD, VoteCountsD, convert,
 };
 use crate::nist_json::{candidate_id, nist_status, read_limited};
@@ -159,6 +160,10 @@ fn contest(c: &Element, p: &mut Problems) -> ContestD {
         votes_allowed: small(c, "VotesAllowed", p),
         vote_variation: opt_s(c, "VoteVariation"),
         candidate_id: opt_s(c, "CandidateId"),
+        external_identifier: c
+            .children_named("ExternalIdentifier")
+            .map(|e| ExternalIdD { kind: s(e, "Type"), other_type: opt_s(e, "OtherType"), value: s(e, "Value") })
+            .collect(),
         contest_selection: c
             .children_named("ContestSelection")
             .map(|x| SelectionD {
@@ -338,6 +343,12 @@ fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Resu
         writeln!(w, "</ContestSelection>")?;
     }
     write!(w, "<ElectionDistrictId>{}</ElectionDistrictId>", escape(&c.district))?;
+    if c.votes_allowed.is_none() {
+        write!(
+            w,
+            "<ExternalIdentifier><Type>other</Type><OtherType>{VOTES_ALLOWED_UNKNOWN}</OtherType><Value>unknown</Value></ExternalIdentifier>"
+        )?;
+    }
     write!(w, "<Name>{}</Name>", escape(&c.name))?;
     for o in c.other_counts.iter().filter(|o| o.kind == CountType::Total) {
         write!(w, "<OtherCounts><GpUnitId>{}</GpUnitId>", escape(&o.unit))?;

@@ -832,3 +832,22 @@ fn pa_2024_set_is_refused_by_line_then_imports_leniently() {
         ZACHARY JOHN SCOTT (): 1
     "#]].assert_eq(&report);
 }
+
+#[test]
+fn csv_snapshot_round_trips_through_nist_json_and_xml() {
+    let Some(data) = common::data_dir("csv_snapshot_round_trips_through_nist_json_and_xml") else {
+        return;
+    };
+    let path = data.join("openelections/pa-2024-general-precinct/20241105__pa__general__luzerne__precinct.csv");
+    let options = CsvOptions::new("Pennsylvania", "2024 General Election", "2024-11-05");
+    let s = import_file(&path, &options).snapshot;
+    let nist = urne_results::NistOptions::default();
+    let mut json = Vec::new();
+    urne_results::export_nist_json(&s, "2024-11-05T20:00:00Z", &mut json).unwrap();
+    let back = urne_results::import_nist_json_bytes("luzerne.json", &json, &nist).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.snapshot, s);
+    let mut xml = Vec::new();
+    urne_results::export_nist_xml(&s, "2024-11-05T20:00:00Z", &mut xml).unwrap();
+    let back = urne_results::import_nist_xml_bytes("luzerne.xml", &xml, &nist).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.snapshot, s);
+}

@@ -38,6 +38,10 @@ fn snapshots(data: &Path) -> Vec<(String, ValidSnapshot)> {
     let options = CsvOptions::new("Georgia", "2024 General Election", "2024-11-05");
     let source = CsvSource { name: "ga-county".into(), reader: std::fs::File::open(csv).unwrap() };
     out.push(("ga-2024-county-csv".into(), import_openelections_csv(vec![source], &options).unwrap().snapshot));
+    let csv = data.join("openelections/pa-2024-general-precinct/20241105__pa__general__luzerne__precinct.csv");
+    let options = CsvOptions::new("Pennsylvania", "2024 General Election", "2024-11-05");
+    let source = CsvSource { name: "luzerne".into(), reader: std::fs::File::open(csv).unwrap() };
+    out.push(("pa-2024-luzerne-csv".into(), import_openelections_csv(vec![source], &options).unwrap().snapshot));
     let xml = data.join("vendor/clarity-enr-detailxml/ga-2018-12-18-hd14-special-primary-floyd-detail.xml");
     let clarity = import_clarity_xml("floyd", std::fs::File::open(xml).unwrap(), &ClarityOptions::default());
     out.push(("floyd-clarity".into(), clarity.unwrap().snapshot));
