@@ -266,17 +266,17 @@ impl OtherCount {
 impl Snapshot {
     /// Sorts every collection into canonical order. Importers call this before validating.
     pub fn normalize(&mut self) {
-        self.parties.sort_by(|a, b| a.id.cmp(&b.id));
-        self.units.sort_by(|a, b| a.id.cmp(&b.id));
+        self.parties.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.units.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for unit in &mut self.units {
             unit.children.sort();
             unit.children.dedup();
         }
-        self.contests.sort_by(|a, b| a.id.cmp(&b.id));
+        self.contests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for contest in &mut self.contests {
-            contest.choices.sort_by(|a, b| a.id.cmp(&b.id));
-            contest.counts.sort_by(|a, b| a.key().cmp(&b.key()));
-            contest.other_counts.sort_by(|a, b| a.key().cmp(&b.key()));
+            contest.choices.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            contest.counts.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+            contest.other_counts.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         }
     }
 

@@ -196,12 +196,17 @@ struct Ids {
 }
 
 impl Ids {
-    /// Index for `key`, creating it with an id made from `prefix` + slug of `name`.
-    fn get(&mut self, key: &str, prefix: &str, name: &str, ids: &mut Vec<String>) -> (usize, bool) {
+    /// Index for `key`, creating it with the id `base()` (made unique) if new.
+    fn get(
+        &mut self,
+        key: &str,
+        base: impl FnOnce() -> String,
+        ids: &mut Vec<String>,
+    ) -> (usize, bool) {
         if let Some(&i) = self.by_key.get(key) {
             return (i, false);
         }
-        let base = format!("{prefix}{}", slug(name));
+        let base = base();
         let n = self.used.entry(base.clone()).or_insert(0);
         *n += 1;
         let id = if *n == 1 { base } else { format!("{base}-{n}") };
@@ -278,7 +283,7 @@ pub fn import_openelections_csv<R: Read>(
     options: &CsvOptions,
 ) -> Result<Imported, ImportError> {
     let mut acc = Acc::default();
-    acc.unit_ids.get(STATE_UNIT_ID, "", STATE_UNIT_ID, &mut acc.unit_id_list);
+    acc.unit_ids.get(STATE_UNIT_ID, || STATE_UNIT_ID.to_owned(), &mut acc.unit_id_list);
     acc.units.push(Unit {
         id: STATE_UNIT_ID.to_owned(),
         name: options.state_name.clone(),
@@ -513,13 +518,19 @@ fn row(
     acc.key.push_str(office);
     acc.key.push('\u{1f}');
     acc.key.push_str(district);
-    let label = if district.is_empty() { office.to_owned() } else { format!("{office} {district}") };
-    let (ci, new) = acc.contest_ids.get(&acc.key, "c-", &label, &mut acc.contest_id_list);
+    let label = || {
+        if district.is_empty() {
+            format!("c-{}", slug(office))
+        } else {
+            format!("c-{}", slug(&format!("{office} {district}")))
+        }
+    };
+    let (ci, new) = acc.contest_ids.get(&acc.key, label, &mut acc.contest_id_list);
     if new {
         let name = if district.is_empty() { office.to_owned() } else { format!("{office}, {district}") };
         acc.contests.push((name, ContestAcc::default()));
     }
-    let contest_id = acc.contest_id_list[ci].clone();
+    let contest_id = &acc.contest_id_list[ci];
     let Acc { contests, parties, party_ids, party_id_list, key, .. } = acc;
     let c = &mut contests[ci].1;
     let kind_line = line_kind(candidate);
@@ -531,14 +542,19 @@ fn row(
             key.push_str(candidate);
             key.push('\u{1f}');
             key.push_str(party);
-            let label = if party.is_empty() { candidate.to_owned() } else { format!("{candidate} {party}") };
-            let (chi, new) =
-                c.choice_ids.get(key, &format!("{contest_id}."), &label, &mut c.choice_id_list);
+            let label = || {
+                if party.is_empty() {
+                    format!("{contest_id}.{}", slug(candidate))
+                } else {
+                    format!("{contest_id}.{}", slug(&format!("{candidate} {party}")))
+                }
+            };
+            let (chi, new) = c.choice_ids.get(key, label, &mut c.choice_id_list);
             if new {
                 let party_id = if party.is_empty() {
                     None
                 } else {
-                    let (pi, new) = party_ids.get(party, "party-", party, party_id_list);
+                    let (pi, new) = party_ids.get(party, || format!("party-{}", slug(party)), party_id_list);
                     if new {
                         parties.push(Party {
                             id: party_id_list[pi].clone(),
@@ -582,7 +598,8 @@ fn row(
 fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     acc.key.clear();
     acc.key.push_str(county);
-    let (cu, new) = acc.unit_ids.get(&acc.key, "county-", county, &mut acc.unit_id_list);
+    let (cu, new) =
+        acc.unit_ids.get(&acc.key, || format!("county-{}", slug(county)), &mut acc.unit_id_list);
     if new {
         acc.units.push(Unit {
             id: acc.unit_id_list[cu].clone(),
@@ -599,8 +616,8 @@ fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     }
     acc.key.push('\u{1f}');
     acc.key.push_str(precinct);
-    let label = format!("{county} {precinct}");
-    let (pu, new) = acc.unit_ids.get(&acc.key, "p-", &label, &mut acc.unit_id_list);
+    let label = || format!("p-{}", slug(&format!("{county} {precinct}")));
+    let (pu, new) = acc.unit_ids.get(&acc.key, label, &mut acc.unit_id_list);
     if new {
         acc.units.push(Unit {
             id: acc.unit_id_list[pu].clone(),

@@ -116,6 +116,22 @@ fn check_limits(s: &Snapshot, limits: &Limits, problems: &mut Problems) {
     for c in &s.contests {
         limit("choices in one contest", c.choices.len(), limits.choices_per_contest_max);
     }
+    let mut texts: Vec<&str> = vec![&s.election.name, &s.election.scope_unit];
+    texts.extend(s.parties.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]));
+    texts.extend(s.units.iter().flat_map(|u| [u.id.as_str(), u.name.as_str()]));
+    for c in &s.contests {
+        texts.extend([c.id.as_str(), c.name.as_str(), c.district.as_str()]);
+        texts.extend(c.choices.iter().flat_map(|ch| [ch.id.as_str(), ch.name.as_str()]));
+    }
+    for t in texts {
+        if t.len() as u64 > limits.text_bytes_max {
+            let head: String = t.chars().take(40).collect();
+            problems.push(
+                Location::Model(format!("text starting {head:?}")),
+                ProblemKind::Limit { what: "text bytes", count: t.len() as u64, max: limits.text_bytes_max },
+            );
+        }
+    }
 }
 
 fn check_ids(s: &Snapshot, problems: &mut Problems) {
@@ -197,12 +213,16 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
                 unknown(format!("contest {:?}, choice {:?}", c.id, ch.id), "party", p);
             }
         }
-        for vc in &c.counts {
-            if !unit(&vc.unit) {
+        // Counts are sorted by unit: look each unit up once.
+        for group in c.counts.chunk_by(|a, b| a.unit == b.unit) {
+            if !unit(&group[0].unit) {
+                let vc = &group[0];
                 unknown(format!("contest {:?}, {}", c.id, count_label(vc)), "unit", &vc.unit);
             }
-            if c.choice(&vc.choice).is_none() {
-                unknown(format!("contest {:?}, {}", c.id, count_label(vc)), "choice", &vc.choice);
+            for vc in group {
+                if c.choice(&vc.choice).is_none() {
+                    unknown(format!("contest {:?}, {}", c.id, count_label(vc)), "choice", &vc.choice);
+                }
             }
         }
         for oc in &c.other_counts {
@@ -451,8 +471,8 @@ fn check_aggregates(s: &Snapshot, contest: &Contest, problems: &mut Problems) {
 fn warn_units_without_votes(s: &Snapshot, warnings: &mut Vec<Warning>) {
     let mut with_votes: HashSet<&str> = HashSet::new();
     for c in &s.contests {
-        for vc in &c.counts {
-            with_votes.insert(&vc.unit);
+        for group in c.counts.chunk_by(|a, b| a.unit == b.unit) {
+            with_votes.insert(&group[0].unit);
         }
     }
     if with_votes.is_empty() {
