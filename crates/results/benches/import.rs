@@ -22,7 +22,11 @@ fn data_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        let _ = writeln!(std::io::stderr(), "SKIPPED benches: no data at {}", dir.display());
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED benches: no data at {}",
+            dir.display()
+        );
         None
     }
 }
@@ -36,7 +40,12 @@ fn load(dir: &Path) -> Vec<(String, Vec<u8>)> {
     paths.sort();
     paths
         .into_iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -44,7 +53,9 @@ fn raw_records(files: &[(String, Vec<u8>)]) -> u64 {
     let mut n = 0;
     let mut record = csv::ByteRecord::new();
     for (_, bytes) in files {
-        let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(&bytes[..]);
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&bytes[..]);
         while r.read_byte_record(&mut record).unwrap() {
             n += record.len() as u64;
         }
@@ -55,7 +66,10 @@ fn raw_records(files: &[(String, Vec<u8>)]) -> u64 {
 fn ours(files: &[(String, Vec<u8>)], options: &CsvOptions) -> usize {
     let sources = files
         .iter()
-        .map(|(name, bytes)| CsvSource { name: name.clone(), reader: &bytes[..] })
+        .map(|(name, bytes)| CsvSource {
+            name: name.clone(),
+            reader: &bytes[..],
+        })
         .collect();
     let imported = import_openelections_csv(sources, options).unwrap();
     imported.snapshot.contests.len()
@@ -79,15 +93,25 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("csv/{name}"));
         g.sample_size(10);
         g.throughput(Throughput::Bytes(bytes as u64));
-        g.bench_function("baseline csv ByteRecord", |b| b.iter(|| black_box(raw_records(files))));
+        g.bench_function("baseline csv ByteRecord", |b| {
+            b.iter(|| black_box(raw_records(files)))
+        });
         g.bench_function("urne import (typed, validated)", |b| {
             b.iter(|| black_box(ours(files, &options)))
         });
         g.finish();
     }
 
-    let sources = pa.iter().map(|(n, b)| CsvSource { name: n.clone(), reader: &b[..] }).collect();
-    let snapshot = import_openelections_csv(sources, &pa_options()).unwrap().snapshot;
+    let sources = pa
+        .iter()
+        .map(|(n, b)| CsvSource {
+            name: n.clone(),
+            reader: &b[..],
+        })
+        .collect();
+    let snapshot = import_openelections_csv(sources, &pa_options())
+        .unwrap()
+        .snapshot;
     let mut json = Vec::new();
     export_nist_json(&snapshot, "2024-11-05T20:00:00Z", &mut json).unwrap();
     let mut g = c.benchmark_group("nist-json/pa-2024");
@@ -97,7 +121,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(&json).unwrap()))
     });
     g.bench_function("urne import (typed, validated)", |b| {
-        b.iter(|| black_box(import_nist_json_bytes("pa.json", &json, &NistOptions::default()).unwrap()))
+        b.iter(|| {
+            black_box(import_nist_json_bytes("pa.json", &json, &NistOptions::default()).unwrap())
+        })
     });
     g.finish();
     drop(snapshot);
@@ -144,10 +170,21 @@ fn synthetic_state(pa: &[(String, Vec<u8>)]) {
     let n = raw_records(&files);
     let raw = t.elapsed();
     let t = Instant::now();
-    let sources = files.iter().map(|(n, b)| CsvSource { name: n.clone(), reader: &b[..] }).collect();
+    let sources = files
+        .iter()
+        .map(|(n, b)| CsvSource {
+            name: n.clone(),
+            reader: &b[..],
+        })
+        .collect();
     let imported = import_openelections_csv(sources, &pa_options()).unwrap();
     let ours = t.elapsed();
-    let counts: usize = imported.snapshot.contests.iter().map(|c| c.counts.len()).sum();
+    let counts: usize = imported
+        .snapshot
+        .contests
+        .iter()
+        .map(|c| c.counts.len())
+        .sum();
     let after = peak_rss_mib().unwrap_or(0.0);
     println!(
         "synthetic 10x PA: {:.1} MB, {n} fields; baseline ByteRecord {:.2?}, urne import {:.2?} ({counts} counts); peak RSS {:.0} MiB (before import {:.0} MiB)",

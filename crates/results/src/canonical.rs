@@ -38,7 +38,9 @@ pub const VERSION: u16 = 1;
 /// Encodes a validated snapshot canonically (see the module docs for the layout).
 pub fn encode(snapshot: &ValidSnapshot) -> Vec<u8> {
     let s: &Snapshot = snapshot;
-    let mut out = Encoder { buf: Vec::with_capacity(1024) };
+    let mut out = Encoder {
+        buf: Vec::with_capacity(1024),
+    };
     out.buf.extend_from_slice(MAGIC);
     out.buf.extend_from_slice(&VERSION.to_be_bytes());
     out.str(&s.election.name);
@@ -55,7 +57,9 @@ pub fn encode(snapshot: &ValidSnapshot) -> Vec<u8> {
     }
     let unit_index = |id: &str| -> u32 {
         // Validation guarantees every reference resolves.
-        s.units.binary_search_by(|u| u.id.as_str().cmp(id)).map_or(u32::MAX, |i| i as u32)
+        s.units
+            .binary_search_by(|u| u.id.as_str().cmp(id))
+            .map_or(u32::MAX, |i| i as u32)
     };
     out.len(s.units.len());
     for u in &s.units {
@@ -84,7 +88,9 @@ pub fn encode(snapshot: &ValidSnapshot) -> Vec<u8> {
             out.str(&ch.id);
             out.str(&ch.name);
             let party = ch.party.as_deref().map(|p| {
-                s.parties.binary_search_by(|x| x.id.as_str().cmp(p)).map_or(u32::MAX, |i| i as u32)
+                s.parties
+                    .binary_search_by(|x| x.id.as_str().cmp(p))
+                    .map_or(u32::MAX, |i| i as u32)
             });
             out.opt(party, Encoder::u32);
             out.buf.push(u8::from(ch.write_in));
@@ -96,7 +102,9 @@ pub fn encode(snapshot: &ValidSnapshot) -> Vec<u8> {
                 last_unit = (&vc.unit, unit_index(&vc.unit));
             }
             out.u32(last_unit.1);
-            let choice = c.choices.binary_search_by(|x| x.id.as_str().cmp(&vc.choice));
+            let choice = c
+                .choices
+                .binary_search_by(|x| x.id.as_str().cmp(&vc.choice));
             out.u32(choice.map_or(u32::MAX, |i| i as u32));
             out.str(vc.kind.as_str());
             out.opt(vc.round, Encoder::u32);

@@ -88,9 +88,18 @@ pub fn import_clarity_xml(
     let root = parse(source_name, &bytes)?;
     let mut p = Problems::default();
     let mut warnings = Vec::new();
-    let loc = |e: &Element, path: &str| Location::XmlElement { path: path.to_owned(), byte: Some(e.byte) };
+    let loc = |e: &Element, path: &str| Location::XmlElement {
+        path: path.to_owned(),
+        byte: Some(e.byte),
+    };
     if root.name != "ElectionResult" {
-        p.push(loc(&root, &root.name), ProblemKind::UnknownValue { what: "root element", value: root.name.clone() });
+        p.push(
+            loc(&root, &root.name),
+            ProblemKind::UnknownValue {
+                what: "root element",
+                value: root.name.clone(),
+            },
+        );
         return Err(p.into_error(source_name));
     }
     let count = |p: &mut Problems, e: &Element, path: &str, attr: &str| -> Option<u64> {
@@ -98,7 +107,12 @@ pub fn import_clarity_xml(
         match v.trim().parse::<u64>() {
             Ok(v) => Some(v),
             Err(_) => {
-                p.push(loc(e, &format!("{path}/@{attr}")), ProblemKind::BadCount { value: v.to_owned() });
+                p.push(
+                    loc(e, &format!("{path}/@{attr}")),
+                    ProblemKind::BadCount {
+                        value: v.to_owned(),
+                    },
+                );
                 None
             }
         }
@@ -109,22 +123,41 @@ pub fn import_clarity_xml(
         (UnitKind::Precinct, "Precinct", t.child("Precincts"))
     } else {
         let t = root.child("ElectionVoterTurnout");
-        (UnitKind::County, "County", t.and_then(|t| t.child("Counties")))
+        (
+            UnitKind::County,
+            "County",
+            t.and_then(|t| t.child("Counties")),
+        )
     };
     let mut units = vec![Unit {
         id: REGION_UNIT_ID.to_owned(),
         name: root.child_text("Region").unwrap_or("").to_owned(),
-        kind: if sub_kind == UnitKind::Precinct { UnitKind::County } else { UnitKind::State },
+        kind: if sub_kind == UnitKind::Precinct {
+            UnitKind::County
+        } else {
+            UnitKind::State
+        },
         children: Vec::new(),
         facts: UnitFacts::default(),
     }];
     let mut by_name: HashMap<String, String> = HashMap::new();
-    let prefix = if sub_kind == UnitKind::Precinct { "p-" } else { "county-" };
+    let prefix = if sub_kind == UnitKind::Precinct {
+        "p-"
+    } else {
+        "county-"
+    };
     if let Some(t) = root.child("VoterTurnout") {
-        units[0].facts.registered_voters = count(&mut p, t, "/ElectionResult/VoterTurnout", "totalVoters");
-        units[0].facts.ballots_cast = count(&mut p, t, "/ElectionResult/VoterTurnout", "ballotsCast");
+        units[0].facts.registered_voters =
+            count(&mut p, t, "/ElectionResult/VoterTurnout", "totalVoters");
+        units[0].facts.ballots_cast =
+            count(&mut p, t, "/ElectionResult/VoterTurnout", "ballotsCast");
     }
-    for (i, e) in list.map(|l| l.children_named(sub_tag).collect::<Vec<_>>()).unwrap_or_default().into_iter().enumerate() {
+    for (i, e) in list
+        .map(|l| l.children_named(sub_tag).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
         let path = format!("/ElectionResult/.../{sub_tag}[{}]", i + 1);
         let name = e.attr("name").unwrap_or("").to_owned();
         let mut id = format!("{prefix}{}", slug(&name));
@@ -132,7 +165,13 @@ pub fn import_clarity_xml(
             id = format!("{id}-{}", i + 1);
         }
         if by_name.insert(name.clone(), id.clone()).is_some() {
-            p.push(loc(e, &path), ProblemKind::DuplicateId { what: "unit name", id: name.clone() });
+            p.push(
+                loc(e, &path),
+                ProblemKind::DuplicateId {
+                    what: "unit name",
+                    id: name.clone(),
+                },
+            );
             continue;
         }
         let facts = UnitFacts {
@@ -141,7 +180,13 @@ pub fn import_clarity_xml(
             ..UnitFacts::default()
         };
         units[0].children.push(id.clone());
-        units.push(Unit { id, name, kind: sub_kind, children: Vec::new(), facts });
+        units.push(Unit {
+            id,
+            name,
+            kind: sub_kind,
+            children: Vec::new(),
+            facts,
+        });
     }
 
     let mut parties: Vec<Party> = Vec::new();
@@ -153,7 +198,11 @@ pub fn import_clarity_xml(
         let mut contest = Contest {
             id: id.clone(),
             name: ce.attr("text").unwrap_or("").to_owned(),
-            kind: if ce.attr("isQuestion") == Some("true") { ContestKind::BallotMeasure } else { ContestKind::Candidate },
+            kind: if ce.attr("isQuestion") == Some("true") {
+                ContestKind::BallotMeasure
+            } else {
+                ContestKind::Candidate
+            },
             district: REGION_UNIT_ID.to_owned(),
             votes_allowed: ce.attr("voteFor").and_then(|v| v.trim().parse().ok()),
             variation: None,
@@ -178,11 +227,18 @@ pub fn import_clarity_xml(
                 }
             };
             let region_total = count(&mut p, ve, &vpath, "votes");
-            let mut sub: Vec<(String, Option<u64>)> = vec![(REGION_UNIT_ID.to_owned(), region_total)];
+            let mut sub: Vec<(String, Option<u64>)> =
+                vec![(REGION_UNIT_ID.to_owned(), region_total)];
             for (si, se) in ve.children_named(sub_tag).enumerate() {
                 let spath = format!("{vpath}/{sub_tag}[{}]", si + 1);
                 let Some(uid) = by_name.get(se.attr("name").unwrap_or("")) else {
-                    p.push(loc(se, &spath), ProblemKind::UnknownReference { what: "unit", id: se.attr("name").unwrap_or("").to_owned() });
+                    p.push(
+                        loc(se, &spath),
+                        ProblemKind::UnknownReference {
+                            what: "unit",
+                            id: se.attr("name").unwrap_or("").to_owned(),
+                        },
+                    );
                     continue;
                 };
                 sub.push((uid.clone(), count(&mut p, se, &spath, "votes")));
@@ -194,34 +250,60 @@ pub fn import_clarity_xml(
         }
         contest.other_counts = others
             .into_iter()
-            .map(|(unit, (overvotes, undervotes))| OtherCount { unit, kind: CountType::Total, overvotes, undervotes })
+            .map(|(unit, (overvotes, undervotes))| OtherCount {
+                unit,
+                kind: CountType::Total,
+                overvotes,
+                undervotes,
+            })
             .collect();
         for (chi, che) in ce.children_named("Choice").enumerate() {
             let chpath = format!("{cpath}/Choice[{}]", chi + 1);
             let choice_id = format!("{id}.{}", slug(che.attr("key").unwrap_or("")));
-            let party = che.attr("party").map(str::trim).filter(|s| !s.is_empty()).map(|name| {
-                let pid = format!("party-{}", slug(name));
-                if !parties.iter().any(|x| x.id == pid) {
-                    parties.push(Party { id: pid.clone(), name: name.to_owned(), abbreviation: None });
-                }
-                pid
-            });
+            let party = che
+                .attr("party")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|name| {
+                    let pid = format!("party-{}", slug(name));
+                    if !parties.iter().any(|x| x.id == pid) {
+                        parties.push(Party {
+                            id: pid.clone(),
+                            name: name.to_owned(),
+                            abbreviation: None,
+                        });
+                    }
+                    pid
+                });
             let name = che.attr("text").unwrap_or("").to_owned();
             // Clarity lists the write-in total ("Write-in") and then, without a party, the
             // write-ins it resolved to names (Luzerne 2024: "SCATTER", named people), whose
             // votes the total already holds. All of those are write-in lines.
             let write_in = name.to_ascii_lowercase().starts_with("write-in")
                 || (party.is_none() && contest.choices.iter().any(|c| c.write_in));
-            contest.choices.push(Choice { id: choice_id.clone(), name, party, write_in });
+            contest.choices.push(Choice {
+                id: choice_id.clone(),
+                name,
+                party,
+                write_in,
+            });
             if let Some(t) = count(&mut p, che, &chpath, "totalVotes") {
-                contest.counts.push(vc(REGION_UNIT_ID, &choice_id, CountType::Total, t));
+                contest
+                    .counts
+                    .push(vc(REGION_UNIT_ID, &choice_id, CountType::Total, t));
             }
             let mut sub_totals: HashMap<String, u64> = HashMap::new();
             for (vi, ve) in che.children_named("VoteType").enumerate() {
                 let vpath = format!("{chpath}/VoteType[{}]", vi + 1);
                 let tname = ve.attr("name").unwrap_or("");
                 let Some(kind) = vote_type(tname) else {
-                    p.push(loc(ve, &vpath), ProblemKind::UnknownValue { what: "vote type", value: tname.to_owned() });
+                    p.push(
+                        loc(ve, &vpath),
+                        ProblemKind::UnknownValue {
+                            what: "vote type",
+                            value: tname.to_owned(),
+                        },
+                    );
                     continue;
                 };
                 if let Some(v) = count(&mut p, ve, &vpath, "votes") {
@@ -230,10 +312,18 @@ pub fn import_clarity_xml(
                 for (si, se) in ve.children_named(sub_tag).enumerate() {
                     let spath = format!("{vpath}/{sub_tag}[{}]", si + 1);
                     let Some(uid) = by_name.get(se.attr("name").unwrap_or("")) else {
-                        p.push(loc(se, &spath), ProblemKind::UnknownReference { what: "unit", id: se.attr("name").unwrap_or("").to_owned() });
+                        p.push(
+                            loc(se, &spath),
+                            ProblemKind::UnknownReference {
+                                what: "unit",
+                                id: se.attr("name").unwrap_or("").to_owned(),
+                            },
+                        );
                         continue;
                     };
-                    let Some(v) = count(&mut p, se, &spath, "votes") else { continue };
+                    let Some(v) = count(&mut p, se, &spath, "votes") else {
+                        continue;
+                    };
                     contest.counts.push(vc(uid, &choice_id, kind, v));
                     let t = sub_totals.entry(uid.clone()).or_insert(0);
                     match t.checked_add(v) {
@@ -243,7 +333,9 @@ pub fn import_clarity_xml(
                 }
             }
             for (uid, t) in sub_totals {
-                contest.counts.push(vc(&uid, &choice_id, CountType::Total, t));
+                contest
+                    .counts
+                    .push(vc(&uid, &choice_id, CountType::Total, t));
             }
         }
         contests.push(contest);
@@ -270,5 +362,11 @@ pub fn import_clarity_xml(
 }
 
 fn vc(unit: &str, choice: &str, kind: CountType, votes: u64) -> VoteCount {
-    VoteCount { unit: unit.to_owned(), choice: choice.to_owned(), kind, round: None, votes }
+    VoteCount {
+        unit: unit.to_owned(),
+        choice: choice.to_owned(),
+        kind,
+        round: None,
+        votes,
+    }
 }

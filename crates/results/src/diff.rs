@@ -57,7 +57,11 @@ pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
     let mut out = SnapshotDiff {
         metadata_changed: old.status != new.status
             || old.units.len() != new.units.len()
-            || old.units.iter().zip(&new.units).any(|(a, b)| a.id != b.id || a.facts != b.facts),
+            || old
+                .units
+                .iter()
+                .zip(&new.units)
+                .any(|(a, b)| a.id != b.id || a.facts != b.facts),
         ..SnapshotDiff::default()
     };
     let mut units = std::collections::BTreeSet::new();
@@ -71,8 +75,12 @@ pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
             out.contests_added.push(c.id.clone());
         }
     }
-    let ids: std::collections::BTreeSet<&str> =
-        old.contests.iter().chain(&new.contests).map(|c| c.id.as_str()).collect();
+    let ids: std::collections::BTreeSet<&str> = old
+        .contests
+        .iter()
+        .chain(&new.contests)
+        .map(|c| c.id.as_str())
+        .collect();
     for id in ids {
         let mut both: BTreeMap<Key, (Option<u64>, Option<u64>)> = BTreeMap::new();
         for (side, snap) in [(0, old), (1, new)] {
@@ -91,7 +99,15 @@ pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
         for ((unit, choice, kind, round), (o, n)) in both {
             if o != n {
                 units.insert(unit.clone());
-                out.changes.push(CountChange { contest: id.to_owned(), unit, choice, kind, round, old: o, new: n });
+                out.changes.push(CountChange {
+                    contest: id.to_owned(),
+                    unit,
+                    choice,
+                    kind,
+                    round,
+                    old: o,
+                    new: n,
+                });
             }
         }
     }
@@ -107,18 +123,30 @@ pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
 pub fn reconcile(a: &ValidSnapshot, b: &ValidSnapshot, kind: UnitKind) -> Vec<CountChange> {
     let mut out = Vec::new();
     for ca in &a.contests {
-        let Some(cb) = b.contest(&ca.id) else { continue };
+        let Some(cb) = b.contest(&ca.id) else {
+            continue;
+        };
         for unit in a.units.iter().filter(|u| u.kind == kind) {
             if b.unit(&unit.id).is_none() {
                 continue;
             }
-            let ta = unit_totals(a, ca, &unit.id).ok().flatten().unwrap_or_default();
-            let tb = unit_totals(b, cb, &unit.id).ok().flatten().unwrap_or_default();
+            let ta = unit_totals(a, ca, &unit.id)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let tb = unit_totals(b, cb, &unit.id)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             if ta.is_empty() && tb.is_empty() {
                 continue;
             }
             let pick = |t: &crate::validate::Totals| -> BTreeMap<String, u64> {
-                let first = t.keys().filter(|k| k.1 == CountType::Total).map(|k| k.2).min();
+                let first = t
+                    .keys()
+                    .filter(|k| k.1 == CountType::Total)
+                    .map(|k| k.2)
+                    .min();
                 t.iter()
                     .filter(|(k, _)| k.1 == CountType::Total && Some(k.2) == first)
                     .map(|(k, v)| (k.0.clone(), *v))

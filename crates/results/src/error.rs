@@ -22,10 +22,16 @@ pub enum Location {
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::Line { line, column: Some(c) } => write!(f, "line {line}, column {c:?}"),
+            Location::Line {
+                line,
+                column: Some(c),
+            } => write!(f, "line {line}, column {c:?}"),
             Location::Line { line, column: None } => write!(f, "line {line}"),
             Location::JsonPath(p) => write!(f, "JSON path {p}"),
-            Location::XmlElement { path, byte: Some(b) } => write!(f, "element {path} (byte {b})"),
+            Location::XmlElement {
+                path,
+                byte: Some(b),
+            } => write!(f, "element {path} (byte {b})"),
             Location::XmlElement { path, byte: None } => write!(f, "element {path}"),
             Location::Model(m) => f.write_str(m),
             Location::Whole => f.write_str("whole file"),
@@ -52,17 +58,29 @@ pub enum ProblemKind {
     #[error("count overflows 64 bits")]
     Overflow,
     #[error("{votes} votes exceed {ballots} ballots cast x {votes_allowed} votes allowed")]
-    VotesExceedBallots { votes: u64, ballots: u64, votes_allowed: u32 },
+    VotesExceedBallots {
+        votes: u64,
+        ballots: u64,
+        votes_allowed: u32,
+    },
     #[error("total {total} differs from the sum of the vote types {sum}")]
     TotalMismatch { total: u64, sum: u64 },
-    #[error(
-        "unit {unit:?} gives {given} for {key} but its {child_kind} units add up to {sum}"
-    )]
-    AggregateMismatch { unit: String, key: String, child_kind: String, given: u64, sum: u64 },
+    #[error("unit {unit:?} gives {given} for {key} but its {child_kind} units add up to {sum}")]
+    AggregateMismatch {
+        unit: String,
+        key: String,
+        child_kind: String,
+        given: u64,
+        sum: u64,
+    },
     #[error("unit {0:?} contains itself")]
     UnitCycle(String),
     #[error("{what} count {count} exceeds the limit {max}")]
-    Limit { what: &'static str, count: u64, max: u64 },
+    Limit {
+        what: &'static str,
+        count: u64,
+        max: u64,
+    },
     #[error("duplicate count for {0}")]
     DuplicateCount(String),
     #[error("empty {0}")]
@@ -91,11 +109,18 @@ pub const PROBLEMS_LISTED_MAX: usize = 100;
 pub enum ImportError {
     /// The source could not be read at all (I/O error from the reader).
     #[error("{source_name}: read failed: {message}")]
-    Read { source_name: String, message: String },
+    Read {
+        source_name: String,
+        message: String,
+    },
     /// The source was read but is wrong; at least one problem, at most
     /// [`PROBLEMS_LISTED_MAX`] listed, `more` not listed.
     #[error("{source_name}: {}", DisplayProblems(problems, *more))]
-    Invalid { source_name: String, problems: Vec<Problem>, more: usize },
+    Invalid {
+        source_name: String,
+        problems: Vec<Problem>,
+        more: usize,
+    },
 }
 
 struct DisplayProblems<'a>(&'a [Problem], usize);
@@ -133,7 +158,10 @@ impl ImportError {
     }
 
     pub(crate) fn read(source_name: &str, e: impl fmt::Display) -> Self {
-        ImportError::Read { source_name: source_name.to_owned(), message: e.to_string() }
+        ImportError::Read {
+            source_name: source_name.to_owned(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -159,7 +187,11 @@ impl Problems {
 
     /// The error for these problems (call only when some were pushed).
     pub fn into_error(self, source_name: &str) -> ImportError {
-        ImportError::Invalid { source_name: source_name.to_owned(), problems: self.list, more: self.more }
+        ImportError::Invalid {
+            source_name: source_name.to_owned(),
+            problems: self.list,
+            more: self.more,
+        }
     }
 
     pub fn into_result(self, source_name: &str) -> Result<(), ImportError> {

@@ -9,7 +9,10 @@ use crate::validate::{ValidSnapshot, unit_totals};
 pub(crate) fn counts_by_choice(contest: &Contest) -> Vec<Vec<&VoteCount>> {
     let mut out: Vec<Vec<&VoteCount>> = vec![Vec::new(); contest.choices.len()];
     for vc in &contest.counts {
-        if let Ok(i) = contest.choices.binary_search_by(|c| c.id.as_str().cmp(&vc.choice)) {
+        if let Ok(i) = contest
+            .choices
+            .binary_search_by(|c| c.id.as_str().cmp(&vc.choice))
+        {
             out[i].push(vc);
         }
     }
@@ -39,7 +42,9 @@ pub fn export_flat_csv(snapshot: &ValidSnapshot, writer: impl Write) -> Result<(
         for vc in &c.counts {
             let unit = snapshot.unit(&vc.unit);
             let choice = c.choice(&vc.choice);
-            let party = choice.and_then(|ch| ch.party.as_deref()).and_then(|p| snapshot.party(p));
+            let party = choice
+                .and_then(|ch| ch.party.as_deref())
+                .and_then(|p| snapshot.party(p));
             let round = vc.round.map(|r| r.to_string()).unwrap_or_default();
             let votes = vc.votes.to_string();
             w.write_record([
@@ -62,8 +67,15 @@ pub fn export_flat_csv(snapshot: &ValidSnapshot, writer: impl Write) -> Result<(
 }
 
 /// Header of [`export_summary_csv`].
-pub const SUMMARY_CSV_HEADER: [&str; 7] =
-    ["contest_id", "contest", "district", "choice_id", "choice", "party", "votes"];
+pub const SUMMARY_CSV_HEADER: [&str; 7] = [
+    "contest_id",
+    "contest",
+    "district",
+    "choice_id",
+    "choice",
+    "party",
+    "votes",
+];
 
 /// One row per contest × choice: the total votes in the contest's district, aggregated
 /// exactly from the units below it where the district itself has no counts (first round for
@@ -72,8 +84,15 @@ pub fn export_summary_csv(snapshot: &ValidSnapshot, writer: impl Write) -> Resul
     let mut w = csv::Writer::from_writer(writer);
     w.write_record(SUMMARY_CSV_HEADER)?;
     for c in &snapshot.contests {
-        let totals = unit_totals(snapshot, c, &c.district).ok().flatten().unwrap_or_default();
-        let first_round = totals.keys().filter(|k| k.1 == CountType::Total).map(|k| k.2).min();
+        let totals = unit_totals(snapshot, c, &c.district)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let first_round = totals
+            .keys()
+            .filter(|k| k.1 == CountType::Total)
+            .map(|k| k.2)
+            .min();
         for ch in &c.choices {
             let votes = first_round
                 .and_then(|r| totals.get(&(ch.id.clone(), CountType::Total, r)))

@@ -275,30 +275,46 @@ impl Snapshot {
         self.contests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for contest in &mut self.contests {
             contest.choices.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-            contest.counts.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
-            contest.other_counts.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+            contest
+                .counts
+                .sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+            contest
+                .other_counts
+                .sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         }
     }
 
     /// The unit with this id, if any (binary search: units are sorted).
     pub fn unit(&self, id: &str) -> Option<&Unit> {
-        self.units.binary_search_by(|u| u.id.as_str().cmp(id)).ok().map(|i| &self.units[i])
+        self.units
+            .binary_search_by(|u| u.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.units[i])
     }
 
     /// The contest with this id, if any.
     pub fn contest(&self, id: &str) -> Option<&Contest> {
-        self.contests.binary_search_by(|c| c.id.as_str().cmp(id)).ok().map(|i| &self.contests[i])
+        self.contests
+            .binary_search_by(|c| c.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.contests[i])
     }
 
     /// The party with this id, if any.
     pub fn party(&self, id: &str) -> Option<&Party> {
-        self.parties.binary_search_by(|p| p.id.as_str().cmp(id)).ok().map(|i| &self.parties[i])
+        self.parties
+            .binary_search_by(|p| p.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.parties[i])
     }
 }
 
 impl Contest {
     /// The choice with this id, if any.
     pub fn choice(&self, id: &str) -> Option<&Choice> {
-        self.choices.binary_search_by(|c| c.id.as_str().cmp(id)).ok().map(|i| &self.choices[i])
+        self.choices
+            .binary_search_by(|c| c.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.choices[i])
     }
 }

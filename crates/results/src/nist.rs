@@ -80,8 +80,13 @@ pub(crate) struct LangD {
 impl TextD {
     /// English if present, else the first text, else empty.
     fn pick(&self) -> String {
-        let en = self.text.iter().find(|t| t.language.eq_ignore_ascii_case("en"));
-        en.or(self.text.first()).map(|t| t.content.clone()).unwrap_or_default()
+        let en = self
+            .text
+            .iter()
+            .find(|t| t.language.eq_ignore_ascii_case("en"));
+        en.or(self.text.first())
+            .map(|t| t.content.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -301,7 +306,10 @@ impl Dialect {
                     s.push('/');
                     s.push_str(l);
                 }
-                Location::XmlElement { path: s, byte: None }
+                Location::XmlElement {
+                    path: s,
+                    byte: None,
+                }
             }
         }
     }
@@ -321,18 +329,24 @@ pub(crate) fn convert(
         (_, Some(true)) => ReportStatus::Test,
         (Some(s), _) if s != ReportStatus::Test => s,
         _ => {
-            p.push(at(&[], Some("Status")), ProblemKind::UnknownValue {
-                what: "ResultsStatus",
-                value: doc.status.clone(),
-            });
+            p.push(
+                at(&[], Some("Status")),
+                ProblemKind::UnknownValue {
+                    what: "ResultsStatus",
+                    value: doc.status.clone(),
+                },
+            );
             ReportStatus::PreElection
         }
     };
     if doc.election.len() != 1 {
-        p.push(at(&[], Some("Election")), ProblemKind::UnknownValue {
-            what: "number of Election elements (exactly one is supported)",
-            value: doc.election.len().to_string(),
-        });
+        p.push(
+            at(&[], Some("Election")),
+            ProblemKind::UnknownValue {
+                what: "number of Election elements (exactly one is supported)",
+                value: doc.election.len().to_string(),
+            },
+        );
         return Err(p.into_error(source_name));
     }
 
@@ -365,10 +379,13 @@ pub(crate) fn convert(
             continue;
         }
         let kind = UnitKind::from_nist(&g.kind).unwrap_or_else(|| {
-            p.push(at(&[("GpUnit", i)], Some("Type")), ProblemKind::UnknownValue {
-                what: "ReportingUnitType",
-                value: g.kind.clone(),
-            });
+            p.push(
+                at(&[("GpUnit", i)], Some("Type")),
+                ProblemKind::UnknownValue {
+                    what: "ReportingUnitType",
+                    value: g.kind.clone(),
+                },
+            );
             UnitKind::Other
         });
         let mut facts = UnitFacts::default();
@@ -393,24 +410,34 @@ pub(crate) fn convert(
     for (i, bc) in election_d.ballot_counts.iter().enumerate() {
         let segs = [("Election", 0), ("BallotCounts", i)];
         let Some(&ui) = unit_index.get(&bc.gp_unit_id) else {
-            p.push(at(&segs, Some("GpUnitId")), ProblemKind::UnknownReference {
-                what: "GpUnit",
-                id: bc.gp_unit_id.clone(),
-            });
+            p.push(
+                at(&segs, Some("GpUnitId")),
+                ProblemKind::UnknownReference {
+                    what: "GpUnit",
+                    id: bc.gp_unit_id.clone(),
+                },
+            );
             continue;
         };
         if bc.kind != "total" || bc.round.is_some() {
             warnings.push(Warning {
                 kind: WarningKind::Dropped,
                 location: at(&segs, None),
-                detail: format!("ballot counts of type {:?} left out (only total kept)", bc.kind),
+                detail: format!(
+                    "ballot counts of type {:?} left out (only total kept)",
+                    bc.kind
+                ),
             });
             continue;
         }
         let facts = &mut units[ui].facts;
         for (field, value, slot) in [
             ("BallotsCast", &bc.ballots_cast, &mut facts.ballots_cast),
-            ("BallotsOutstanding", &bc.ballots_outstanding, &mut facts.ballots_outstanding),
+            (
+                "BallotsOutstanding",
+                &bc.ballots_outstanding,
+                &mut facts.ballots_outstanding,
+            ),
         ] {
             if let Some(v) = value {
                 match v.value() {
@@ -438,13 +465,23 @@ pub(crate) fn convert(
             }
         }
     }
-    let candidates: HashMap<&str, &CandidateD> =
-        election_d.candidate.iter().map(|c| (c.id.as_str(), c)).collect();
+    let candidates: HashMap<&str, &CandidateD> = election_d
+        .candidate
+        .iter()
+        .map(|c| (c.id.as_str(), c))
+        .collect();
     for (i, c) in election_d.candidate.iter().enumerate() {
-        dup(&mut ids, &mut p, &c.id, at(&[("Election", 0), ("Candidate", i)], None));
+        dup(
+            &mut ids,
+            &mut p,
+            &c.id,
+            at(&[("Election", 0), ("Candidate", i)], None),
+        );
     }
-    let party_names: HashMap<&str, &str> =
-        parties.iter().map(|x| (x.id.as_str(), x.name.as_str())).collect();
+    let party_names: HashMap<&str, &str> = parties
+        .iter()
+        .map(|x| (x.id.as_str(), x.name.as_str()))
+        .collect();
 
     let mut contests = Vec::with_capacity(election_d.contest.len());
     for (ci, cd) in election_d.contest.iter().enumerate() {
@@ -456,10 +493,13 @@ pub(crate) fn convert(
             "RetentionContest" => ContestKind::Retention,
             "PartyContest" => ContestKind::Party,
             other => {
-                p.push(at(&cseg, None), ProblemKind::UnknownValue {
-                    what: "contest type",
-                    value: other.to_owned(),
-                });
+                p.push(
+                    at(&cseg, None),
+                    ProblemKind::UnknownValue {
+                        what: "contest type",
+                        value: other.to_owned(),
+                    },
+                );
                 continue;
             }
         };
@@ -468,10 +508,13 @@ pub(crate) fn convert(
             Some(v) => match VoteVariation::from_nist(v) {
                 Some(v) => Some(v),
                 None => {
-                    p.push(at(&cseg, Some("VoteVariation")), ProblemKind::UnknownValue {
-                        what: "VoteVariation",
-                        value: v.clone(),
-                    });
+                    p.push(
+                        at(&cseg, Some("VoteVariation")),
+                        ProblemKind::UnknownValue {
+                            what: "VoteVariation",
+                            value: v.clone(),
+                        },
+                    );
                     None
                 }
             },
@@ -501,10 +544,13 @@ pub(crate) fn convert(
             if let Some(cid) = &cd.candidate_id
                 && !candidates.contains_key(cid.as_str())
             {
-                p.push(at(&cseg, Some("CandidateId")), ProblemKind::UnknownReference {
-                    what: "Candidate",
-                    id: cid.clone(),
-                });
+                p.push(
+                    at(&cseg, Some("CandidateId")),
+                    ProblemKind::UnknownReference {
+                        what: "Candidate",
+                        id: cid.clone(),
+                    },
+                );
             }
         }
         for (si, sd) in cd.contest_selection.iter().enumerate() {
@@ -537,10 +583,13 @@ pub(crate) fn convert(
                     ("VoteCounts", vi),
                 ];
                 let Some(kind) = CountType::from_nist(&vc.kind) else {
-                    p.push(at(&vseg, Some("Type")), ProblemKind::UnknownValue {
-                        what: "CountItemType",
-                        value: vc.kind.clone(),
-                    });
+                    p.push(
+                        at(&vseg, Some("Type")),
+                        ProblemKind::UnknownValue {
+                            what: "CountItemType",
+                            value: vc.kind.clone(),
+                        },
+                    );
                     continue;
                 };
                 let votes = match vc.count.as_ref().map(CountD::value) {
@@ -585,16 +634,23 @@ pub(crate) fn convert(
         contests.push(contest);
     }
     let kind = ElectionKind::from_nist(&election_d.kind).unwrap_or_else(|| {
-        p.push(at(&[("Election", 0)], Some("Type")), ProblemKind::UnknownValue {
-            what: "ElectionType",
-            value: election_d.kind.clone(),
-        });
+        p.push(
+            at(&[("Election", 0)], Some("Type")),
+            ProblemKind::UnknownValue {
+                what: "ElectionType",
+                value: election_d.kind.clone(),
+            },
+        );
         ElectionKind::Other
     });
     p.into_result(source_name)?;
     let snapshot = Snapshot {
         election: Election {
-            name: election_d.name.as_ref().map(TextD::pick).unwrap_or_default(),
+            name: election_d
+                .name
+                .as_ref()
+                .map(TextD::pick)
+                .unwrap_or_default(),
             kind,
             start_date: election_d.start_date.clone(),
             end_date: election_d.end_date.clone(),
@@ -624,7 +680,10 @@ fn selection_name(
             match party_names.get(pid.as_str()) {
                 Some(n) => names.push((*n).to_owned()),
                 None => problem(
-                    ProblemKind::UnknownReference { what: "Party", id: pid.clone() },
+                    ProblemKind::UnknownReference {
+                        what: "Party",
+                        id: pid.clone(),
+                    },
                     "PartyIds",
                 ),
             }
@@ -642,7 +701,10 @@ fn selection_name(
                 }
             }
             None => problem(
-                ProblemKind::UnknownReference { what: "Candidate", id: cid.clone() },
+                ProblemKind::UnknownReference {
+                    what: "Candidate",
+                    id: cid.clone(),
+                },
                 "CandidateIds",
             ),
         }
@@ -656,7 +718,13 @@ fn selection_name(
 /// Records `id` as used; a second use is a problem (NIST ids are xs:ID, unique per document).
 fn dup(ids: &mut HashSet<String>, p: &mut Problems, id: &str, loc: Location) -> bool {
     if !ids.insert(id.to_owned()) {
-        p.push(loc, ProblemKind::DuplicateId { what: "object", id: id.to_owned() });
+        p.push(
+            loc,
+            ProblemKind::DuplicateId {
+                what: "object",
+                id: id.to_owned(),
+            },
+        );
         return true;
     }
     false

@@ -21,11 +21,15 @@ pub(crate) fn read_limited(
         .read_to_end(&mut buf)
         .map_err(|e| ImportError::read(source_name, e))?;
     if buf.len() as u64 > bytes_max {
-        return Err(ImportError::one(source_name, Location::Whole, ProblemKind::Limit {
-            what: "source bytes",
-            count: buf.len() as u64,
-            max: bytes_max,
-        }));
+        return Err(ImportError::one(
+            source_name,
+            Location::Whole,
+            ProblemKind::Limit {
+                what: "source bytes",
+                count: buf.len() as u64,
+                max: bytes_max,
+            },
+        ));
     }
     Ok(buf)
 }
@@ -51,7 +55,11 @@ pub fn import_nist_json_bytes(
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = format!("{inner} (line {}, column {})", inner.line(), inner.column());
-        ImportError::one(source_name, Location::JsonPath(path), ProblemKind::Syntax(message))
+        ImportError::one(
+            source_name,
+            Location::JsonPath(path),
+            ProblemKind::Syntax(message),
+        )
     })?;
     convert(source_name, doc, Dialect::Json, options)
 }
@@ -130,12 +138,18 @@ fn to_value(s: &Snapshot, generated: &str) -> Value {
                     }
                 }
                 ContestKind::BallotMeasure | ContestKind::Retention => {
-                    sel.insert("@type".into(), json!("ElectionResults.BallotMeasureSelection"));
+                    sel.insert(
+                        "@type".into(),
+                        json!("ElectionResults.BallotMeasureSelection"),
+                    );
                     sel.insert("Selection".into(), text(&ch.name));
                 }
                 ContestKind::Party => {
                     sel.insert("@type".into(), json!("ElectionResults.PartySelection"));
-                    sel.insert("PartyIds".into(), json!([ch.party.clone().unwrap_or_default()]));
+                    sel.insert(
+                        "PartyIds".into(),
+                        json!([ch.party.clone().unwrap_or_default()]),
+                    );
                 }
             }
             if !counts.is_empty() {
@@ -239,7 +253,8 @@ fn to_value(s: &Snapshot, generated: &str) -> Value {
         .parties
         .iter()
         .map(|p| {
-            let mut m = json!({"@type": "ElectionResults.Party", "@id": p.id, "Name": text(&p.name)});
+            let mut m =
+                json!({"@type": "ElectionResults.Party", "@id": p.id, "Name": text(&p.name)});
             if let Some(a) = &p.abbreviation {
                 m["Abbreviation"] = json!(a);
             }

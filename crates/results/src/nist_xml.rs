@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use crate::error::{ImportError, Location, ProblemKind, Problems};
 use crate::model::{ContestKind, CountType, Snapshot};
 use crate::nist::{
-    BallotCountsD, CandidateD, ContestD, CountD, CountStatusD, Dialect, Doc, ElectionD, ExternalIdD, GpUnitD,
-    VOTES_ALLOWED_UNKNOWN,
-    LangD, NistOptions, OtherCountsD, PartyD, SelectionD, TextD, VoteCountsD, convert,
+    BallotCountsD, CandidateD, ContestD, CountD, CountStatusD, Dialect, Doc, ElectionD,
+    ExternalIdD, GpUnitD, LangD, NistOptions, OtherCountsD, PartyD, SelectionD, TextD,
+    VOTES_ALLOWED_UNKNOWN, VoteCountsD, convert,
 };
 use crate::nist_json::{candidate_id, nist_status, read_limited};
 use crate::validate::{Imported, ValidSnapshot};
@@ -36,8 +36,14 @@ pub fn import_nist_xml_bytes(
     if root.name != "ElectionReport" {
         return Err(ImportError::one(
             source_name,
-            Location::XmlElement { path: format!("/{}", root.name), byte: Some(root.byte) },
-            ProblemKind::UnknownValue { what: "root element", value: root.name.clone() },
+            Location::XmlElement {
+                path: format!("/{}", root.name),
+                byte: Some(root.byte),
+            },
+            ProblemKind::UnknownValue {
+                what: "root element",
+                value: root.name.clone(),
+            },
         ));
     }
     let mut p = Problems::default();
@@ -61,7 +67,9 @@ fn text_d(e: Option<&Element>) -> Option<TextD> {
 }
 
 fn s(e: &Element, name: &str) -> String {
-    e.child_text(name).map(|t| t.trim().to_owned()).unwrap_or_default()
+    e.child_text(name)
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_default()
 }
 
 fn opt_s(e: &Element, name: &str) -> Option<String> {
@@ -70,7 +78,9 @@ fn opt_s(e: &Element, name: &str) -> Option<String> {
 
 fn ids(e: &Element, name: &str) -> Vec<String> {
     // IDREFS: a whitespace-separated list; some producers repeat the element instead.
-    e.children_named(name).flat_map(|c| c.text.split_whitespace().map(str::to_owned)).collect()
+    e.children_named(name)
+        .flat_map(|c| c.text.split_whitespace().map(str::to_owned))
+        .collect()
 }
 
 fn count(e: &Element, name: &str) -> Option<CountD> {
@@ -83,8 +93,13 @@ fn small(e: &Element, name: &str, p: &mut Problems) -> Option<u32> {
         Ok(v) => Some(v),
         Err(_) => {
             p.push(
-                Location::XmlElement { path: name.to_owned(), byte: Some(c.byte) },
-                ProblemKind::BadCount { value: c.text.clone() },
+                Location::XmlElement {
+                    path: name.to_owned(),
+                    byte: Some(c.byte),
+                },
+                ProblemKind::BadCount {
+                    value: c.text.clone(),
+                },
             );
             None
         }
@@ -93,7 +108,10 @@ fn small(e: &Element, name: &str, p: &mut Problems) -> Option<u32> {
 
 fn doc(root: &Element, p: &mut Problems) -> Doc {
     Doc {
-        election: root.children_named("Election").map(|e| election(e, p)).collect(),
+        election: root
+            .children_named("Election")
+            .map(|e| election(e, p))
+            .collect(),
         gp_unit: root
             .children_named("GpUnit")
             .map(|g| GpUnitD {
@@ -105,7 +123,10 @@ fn doc(root: &Element, p: &mut Problems) -> Doc {
                 voters_registered: count(g, "VotersRegistered"),
                 count_status: g
                     .children_named("CountStatus")
-                    .map(|c| CountStatusD { status: s(c, "Status"), kind: s(c, "Type") })
+                    .map(|c| CountStatusD {
+                        status: s(c, "Status"),
+                        kind: s(c, "Type"),
+                    })
                     .collect(),
             })
             .collect(),
@@ -118,7 +139,9 @@ fn doc(root: &Element, p: &mut Problems) -> Doc {
             })
             .collect(),
         status: s(root, "Status"),
-        is_test: root.child_text("IsTest").map(|t| t.trim() == "true" || t.trim() == "1"),
+        is_test: root
+            .child_text("IsTest")
+            .map(|t| t.trim() == "true" || t.trim() == "1"),
     }
 }
 
@@ -162,7 +185,11 @@ fn contest(c: &Element, p: &mut Problems) -> ContestD {
         candidate_id: opt_s(c, "CandidateId"),
         external_identifier: c
             .children_named("ExternalIdentifier")
-            .map(|e| ExternalIdD { kind: s(e, "Type"), other_type: opt_s(e, "OtherType"), value: s(e, "Value") })
+            .map(|e| ExternalIdD {
+                kind: s(e, "Type"),
+                other_type: opt_s(e, "OtherType"),
+                value: s(e, "Value"),
+            })
             .collect(),
         contest_selection: c
             .children_named("ContestSelection")
@@ -171,7 +198,9 @@ fn contest(c: &Element, p: &mut Problems) -> ContestD {
                 candidate_ids: ids(x, "CandidateIds"),
                 party_ids: ids(x, "PartyIds"),
                 selection: text_d(x.child("Selection")),
-                is_write_in: x.child_text("IsWriteIn").map(|t| t.trim() == "true" || t.trim() == "1"),
+                is_write_in: x
+                    .child_text("IsWriteIn")
+                    .map(|t| t.trim() == "true" || t.trim() == "1"),
                 vote_counts: x
                     .children_named("VoteCounts")
                     .map(|v| VoteCountsD {
@@ -207,7 +236,11 @@ pub fn export_nist_xml(
 }
 
 fn intl(w: &mut impl Write, tag: &str, text: &str) -> std::io::Result<()> {
-    write!(w, "<{tag}><Text Language=\"en\">{}</Text></{tag}>", escape(text))
+    write!(
+        w,
+        "<{tag}><Text Language=\"en\">{}</Text></{tag}>",
+        escape(text)
+    )
 }
 
 fn write_report(s: &Snapshot, generated: &str, w: &mut impl Write) -> std::io::Result<()> {
@@ -221,13 +254,25 @@ fn write_report(s: &Snapshot, generated: &str, w: &mut impl Write) -> std::io::R
     writeln!(w, "<Format>precinct-level</Format>")?;
     writeln!(w, "<GeneratedDate>{}</GeneratedDate>", escape(generated))?;
     for u in &s.units {
-        write!(w, "<GpUnit ObjectId=\"{}\" xsi:type=\"ReportingUnit\">", escape(&u.id))?;
+        write!(
+            w,
+            "<GpUnit ObjectId=\"{}\" xsi:type=\"ReportingUnit\">",
+            escape(&u.id)
+        )?;
         if !u.children.is_empty() {
-            write!(w, "<ComposingGpUnitIds>{}</ComposingGpUnitIds>", escape(&u.children.join(" ")))?;
+            write!(
+                w,
+                "<ComposingGpUnitIds>{}</ComposingGpUnitIds>",
+                escape(&u.children.join(" "))
+            )?;
         }
         intl(w, "Name", &u.name)?;
         if let Some(r) = u.facts.reporting {
-            write!(w, "<CountStatus><Status>{}</Status><Type>total</Type></CountStatus>", r.as_str())?;
+            write!(
+                w,
+                "<CountStatus><Status>{}</Status><Type>total</Type></CountStatus>",
+                r.as_str()
+            )?;
         }
         write!(w, "<Type>{}</Type>", u.kind.as_str())?;
         if let Some(v) = u.facts.registered_voters {
@@ -235,7 +280,10 @@ fn write_report(s: &Snapshot, generated: &str, w: &mut impl Write) -> std::io::R
         }
         writeln!(w, "</GpUnit>")?;
     }
-    writeln!(w, "<Issuer>urne</Issuer><IssuerAbbreviation>urne</IssuerAbbreviation>")?;
+    writeln!(
+        w,
+        "<Issuer>urne</Issuer><IssuerAbbreviation>urne</IssuerAbbreviation>"
+    )?;
     if is_test {
         writeln!(w, "<IsTest>true</IsTest>")?;
     }
@@ -247,7 +295,10 @@ fn write_report(s: &Snapshot, generated: &str, w: &mut impl Write) -> std::io::R
         intl(w, "Name", &p.name)?;
         writeln!(w, "</Party>")?;
     }
-    writeln!(w, "<SequenceStart>1</SequenceStart><SequenceEnd>1</SequenceEnd>")?;
+    writeln!(
+        w,
+        "<SequenceStart>1</SequenceStart><SequenceEnd>1</SequenceEnd>"
+    )?;
     writeln!(w, "<Status>{status}</Status>")?;
     writeln!(
         w,
@@ -263,7 +314,11 @@ fn write_election(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
         if u.facts.ballots_cast.is_none() && u.facts.ballots_outstanding.is_none() {
             continue;
         }
-        write!(w, "<BallotCounts><GpUnitId>{}</GpUnitId><Type>total</Type>", escape(&u.id))?;
+        write!(
+            w,
+            "<BallotCounts><GpUnitId>{}</GpUnitId><Type>total</Type>",
+            escape(&u.id)
+        )?;
         if let Some(v) = u.facts.ballots_cast {
             write!(w, "<BallotsCast>{v}</BallotsCast>")?;
         }
@@ -275,7 +330,11 @@ fn write_election(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
     for c in &s.contests {
         if c.kind == ContestKind::Candidate {
             for ch in &c.choices {
-                write!(w, "<Candidate ObjectId=\"{}\">", escape(&candidate_id(&ch.id)))?;
+                write!(
+                    w,
+                    "<Candidate ObjectId=\"{}\">",
+                    escape(&candidate_id(&ch.id))
+                )?;
                 intl(w, "BallotName", &ch.name)?;
                 if let Some(p) = &ch.party {
                     write!(w, "<PartyId>{}</PartyId>", escape(p))?;
@@ -283,7 +342,11 @@ fn write_election(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
                 writeln!(w, "</Candidate>")?;
             }
         } else if c.kind == ContestKind::Retention {
-            write!(w, "<Candidate ObjectId=\"{}\">", escape(&candidate_id(&c.id)))?;
+            write!(
+                w,
+                "<Candidate ObjectId=\"{}\">",
+                escape(&candidate_id(&c.id))
+            )?;
             intl(w, "BallotName", &c.name)?;
             writeln!(w, "</Candidate>")?;
         }
@@ -291,7 +354,11 @@ fn write_election(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
     for c in &s.contests {
         write_contest(c, w)?;
     }
-    write!(w, "<ElectionScopeId>{}</ElectionScopeId>", escape(&s.election.scope_unit))?;
+    write!(
+        w,
+        "<ElectionScopeId>{}</ElectionScopeId>",
+        escape(&s.election.scope_unit)
+    )?;
     intl(w, "Name", &s.election.name)?;
     writeln!(
         w,
@@ -310,7 +377,11 @@ fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Resu
         ContestKind::Retention => "RetentionContest",
         ContestKind::Party => "PartyContest",
     };
-    writeln!(w, "<Contest ObjectId=\"{}\" xsi:type=\"{ty}\">", escape(&c.id))?;
+    writeln!(
+        w,
+        "<Contest ObjectId=\"{}\" xsi:type=\"{ty}\">",
+        escape(&c.id)
+    )?;
     let by_choice = crate::export::counts_by_choice(c);
     for (ch, counts) in c.choices.iter().zip(by_choice) {
         let sty = match c.kind {
@@ -318,17 +389,30 @@ fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Resu
             ContestKind::BallotMeasure | ContestKind::Retention => "BallotMeasureSelection",
             ContestKind::Party => "PartySelection",
         };
-        write!(w, "<ContestSelection ObjectId=\"{}\" xsi:type=\"{sty}\">", escape(&ch.id))?;
+        write!(
+            w,
+            "<ContestSelection ObjectId=\"{}\" xsi:type=\"{sty}\">",
+            escape(&ch.id)
+        )?;
         for vc in counts {
             write!(w, "<VoteCounts><GpUnitId>{}</GpUnitId>", escape(&vc.unit))?;
             if let Some(r) = vc.round {
                 write!(w, "<Round>{r}</Round>")?;
             }
-            write!(w, "<Type>{}</Type><Count>{}</Count></VoteCounts>", vc.kind.as_str(), vc.votes)?;
+            write!(
+                w,
+                "<Type>{}</Type><Count>{}</Count></VoteCounts>",
+                vc.kind.as_str(),
+                vc.votes
+            )?;
         }
         match c.kind {
             ContestKind::Candidate => {
-                write!(w, "<CandidateIds>{}</CandidateIds>", escape(&candidate_id(&ch.id)))?;
+                write!(
+                    w,
+                    "<CandidateIds>{}</CandidateIds>",
+                    escape(&candidate_id(&ch.id))
+                )?;
                 if ch.write_in {
                     write!(w, "<IsWriteIn>true</IsWriteIn>")?;
                 }
@@ -342,7 +426,11 @@ fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Resu
         }
         writeln!(w, "</ContestSelection>")?;
     }
-    write!(w, "<ElectionDistrictId>{}</ElectionDistrictId>", escape(&c.district))?;
+    write!(
+        w,
+        "<ElectionDistrictId>{}</ElectionDistrictId>",
+        escape(&c.district)
+    )?;
     if c.votes_allowed.is_none() {
         write!(
             w,
@@ -364,10 +452,16 @@ fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Resu
         write!(w, "<VoteVariation>{}</VoteVariation>", v.as_str())?;
     }
     match c.kind {
-        ContestKind::Candidate => write!(w, "<VotesAllowed>{}</VotesAllowed>", c.votes_allowed.unwrap_or(1))?,
-        ContestKind::Retention => {
-            write!(w, "<CandidateId>{}</CandidateId>", escape(&candidate_id(&c.id)))?
-        }
+        ContestKind::Candidate => write!(
+            w,
+            "<VotesAllowed>{}</VotesAllowed>",
+            c.votes_allowed.unwrap_or(1)
+        )?,
+        ContestKind::Retention => write!(
+            w,
+            "<CandidateId>{}</CandidateId>",
+            escape(&candidate_id(&c.id))
+        )?,
         _ => {}
     }
     writeln!(w, "</Contest>")

@@ -13,8 +13,8 @@ use std::io::Read;
 
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
 use crate::model::{
-    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party, ReportStatus,
-    Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party,
+    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
 use crate::validate::{Imported, Limits, validate};
 
@@ -85,14 +85,22 @@ fn column(name: &str, seen_office: bool) -> Option<Col> {
         "candidate" => Col::Candidate,
         "votes" | "total_votes" => Col::Total,
         "election_day" | "election_day_votes" => Col::Type(CountType::ElectionDay),
-        "absentee_by_mail" | "absentee_by_mail_votes" | "mail" | "mail_in" | "mail-in"
-        | "absentee" | "absentee/mail-in" | "absentee/mail" | "mail_in_/_absentee" => {
-            Col::Type(CountType::AbsenteeMail)
-        }
-        "advance_in_person" | "advance_in_person_1" | "advance_in_person_2"
-        | "advance_in_person_3" | "advanced_votes" | "early_voting" | "early" => {
-            Col::Type(CountType::Early)
-        }
+        "absentee_by_mail"
+        | "absentee_by_mail_votes"
+        | "mail"
+        | "mail_in"
+        | "mail-in"
+        | "absentee"
+        | "absentee/mail-in"
+        | "absentee/mail"
+        | "mail_in_/_absentee" => Col::Type(CountType::AbsenteeMail),
+        "advance_in_person"
+        | "advance_in_person_1"
+        | "advance_in_person_2"
+        | "advance_in_person_3"
+        | "advanced_votes"
+        | "early_voting"
+        | "early" => Col::Type(CountType::Early),
         "provisional" | "provisional_votes" => Col::Type(CountType::Provisional),
         "uocava" => Col::Type(CountType::Uocava),
         _ => return None,
@@ -119,7 +127,10 @@ fn header(record: &csv::StringRecord, p: &mut Problems, w: &mut Vec<Warning>, sr
         let col = column(name, seen_office).unwrap_or_else(|| {
             w.push(Warning {
                 kind: WarningKind::Dropped,
-                location: Location::Line { line: 1, column: Some(name.to_owned()) },
+                location: Location::Line {
+                    line: 1,
+                    column: Some(name.to_owned()),
+                },
                 detail: format!("{src}: unknown column {name:?} left out"),
             });
             Col::Ignored
@@ -139,16 +150,28 @@ fn header(record: &csv::StringRecord, p: &mut Problems, w: &mut Vec<Warning>, sr
         }
         h.cols.push(col);
     }
-    for (slot, name) in found.iter().zip(["county", "precinct", "office", "candidate"]) {
+    for (slot, name) in found
+        .iter()
+        .zip(["county", "precinct", "office", "candidate"])
+    {
         if slot.is_none() {
             p.push(
-                Location::Line { line: 1, column: Some(name.to_owned()) },
+                Location::Line {
+                    line: 1,
+                    column: Some(name.to_owned()),
+                },
                 ProblemKind::Missing("column"),
             );
         }
     }
     if h.total.is_none() && !h.cols.iter().any(|c| matches!(c, Col::Type(_))) {
-        p.push(Location::Line { line: 1, column: Some("votes".into()) }, ProblemKind::Missing("column"));
+        p.push(
+            Location::Line {
+                line: 1,
+                column: Some("votes".into()),
+            },
+            ProblemKind::Missing("column"),
+        );
     }
     [h.county, h.precinct, h.office, h.candidate] = found.map(|x| x.unwrap_or(0));
     h
@@ -164,12 +187,19 @@ fn parse_count(s: &str) -> Result<(u64, bool), ProblemKind> {
     let grouped = groups.len() > 1
         && (1..=3).contains(&groups[0].len())
         && groups[1..].iter().all(|g| g.len() == 3)
-        && groups.iter().all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()));
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()));
     if grouped {
         let digits: String = groups.concat();
-        return digits.parse::<u64>().map(|v| (v, true)).map_err(|_| ProblemKind::Overflow);
+        return digits
+            .parse::<u64>()
+            .map(|v| (v, true))
+            .map_err(|_| ProblemKind::Overflow);
     }
-    Err(ProblemKind::BadCount { value: t.to_owned() })
+    Err(ProblemKind::BadCount {
+        value: t.to_owned(),
+    })
 }
 
 /// Lowercase letters and digits, runs of anything else as one `-` (an XML NCName once prefixed).
@@ -268,11 +298,17 @@ enum Line {
 }
 
 fn line_kind(candidate: &str) -> Line {
-    let c: String = candidate.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    let c: String = candidate
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
     match c.as_str() {
         "overvotes" | "overvote" => Line::Over,
         "undervotes" | "undervote" => Line::Under,
-        "writeins" | "writein" | "writeinvotes" | "writeintotals" => Line::Choice { write_in: true },
+        "writeins" | "writein" | "writeinvotes" | "writeintotals" => {
+            Line::Choice { write_in: true }
+        }
         _ => Line::Choice { write_in: false },
     }
 }
@@ -283,7 +319,11 @@ pub fn import_openelections_csv<R: Read>(
     options: &CsvOptions,
 ) -> Result<Imported, ImportError> {
     let mut acc = Acc::default();
-    acc.unit_ids.get(STATE_UNIT_ID, || STATE_UNIT_ID.to_owned(), &mut acc.unit_id_list);
+    acc.unit_ids.get(
+        STATE_UNIT_ID,
+        || STATE_UNIT_ID.to_owned(),
+        &mut acc.unit_id_list,
+    );
     acc.units.push(Unit {
         id: STATE_UNIT_ID.to_owned(),
         name: options.state_name.clone(),
@@ -293,7 +333,13 @@ pub fn import_openelections_csv<R: Read>(
     });
     let mut warnings = Vec::new();
     for source in sources {
-        read_file(&source.name, source.reader, options, &mut acc, &mut warnings)?;
+        read_file(
+            &source.name,
+            source.reader,
+            options,
+            &mut acc,
+            &mut warnings,
+        )?;
     }
     let set_name = "OpenElections CSV set";
     let snapshot = finish(acc, options, &mut warnings);
@@ -311,13 +357,18 @@ struct LineCounter {
 
 impl LineCounter {
     fn line_at(&mut self, bytes: &[u8], start: u64) -> u64 {
-        let mut start = usize::try_from(start).unwrap_or(bytes.len()).min(bytes.len());
+        let mut start = usize::try_from(start)
+            .unwrap_or(bytes.len())
+            .min(bytes.len());
         // A record "starting" on line-end bytes really starts after them.
         while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
             start += 1;
         }
         if start >= self.byte {
-            self.newlines += bytes[self.byte..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.newlines += bytes[self.byte..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
             self.byte = start;
         }
         self.newlines + 1
@@ -338,31 +389,50 @@ fn read_file(
     warnings: &mut Vec<Warning>,
 ) -> Result<(), ImportError> {
     let bytes = crate::nist_json::read_limited(src, reader, options.limits.source_bytes_max)?;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&bytes[..]);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[..]);
     let mut record = csv::StringRecord::new();
     let mut p = Problems::default();
     let read_err = |e: csv::Error| {
         let line = e.position().map_or(0, |pos| pos.line());
-        ImportError::one(src, Location::Line { line, column: None }, ProblemKind::Syntax(e.to_string()))
+        ImportError::one(
+            src,
+            Location::Line { line, column: None },
+            ProblemKind::Syntax(e.to_string()),
+        )
     };
     if !rdr.read_record(&mut record).map_err(read_err)? {
-        return Err(ImportError::one(src, Location::Whole, ProblemKind::Empty("file")));
+        return Err(ImportError::one(
+            src,
+            Location::Whole,
+            ProblemKind::Empty("file"),
+        ));
     }
     let h = header(&record, &mut p, warnings, src);
     if !p.is_empty() {
         return Err(p.into_error(src));
     }
-    let mut sum = Summary { thousands: (0, 0), dropped_pseudo: (0, 0), skipped: 0 };
+    let mut sum = Summary {
+        thousands: (0, 0),
+        dropped_pseudo: (0, 0),
+        skipped: 0,
+    };
     let mut lines = LineCounter::default();
     while rdr.read_record(&mut record).map_err(read_err)? {
         let line = lines.line_at(&bytes, record.position().map_or(0, |pos| pos.byte()));
         acc.rows += 1;
         if acc.rows > options.limits.rows_max {
-            return Err(ImportError::one(src, Location::Line { line, column: None }, ProblemKind::Limit {
-                what: "rows",
-                count: acc.rows,
-                max: options.limits.rows_max,
-            }));
+            return Err(ImportError::one(
+                src,
+                Location::Line { line, column: None },
+                ProblemKind::Limit {
+                    what: "rows",
+                    count: acc.rows,
+                    max: options.limits.rows_max,
+                },
+            ));
         }
         let mut row_p = Problems::default();
         row(&record, line, &h, acc, &mut row_p, &mut sum);
@@ -389,15 +459,27 @@ fn read_file(
     if sum.thousands.0 > 0 {
         warnings.push(Warning {
             kind: WarningKind::ThousandsSeparator,
-            location: Location::Line { line: sum.thousands.1, column: None },
-            detail: format!("{src}: {} counts written with thousands separators (first here)", sum.thousands.0),
+            location: Location::Line {
+                line: sum.thousands.1,
+                column: None,
+            },
+            detail: format!(
+                "{src}: {} counts written with thousands separators (first here)",
+                sum.thousands.0
+            ),
         });
     }
     if sum.dropped_pseudo.0 > 0 {
         warnings.push(Warning {
             kind: WarningKind::Dropped,
-            location: Location::Line { line: sum.dropped_pseudo.1, column: None },
-            detail: format!("{src}: {} \"Ballots Cast Blank\" rows left out (first here)", sum.dropped_pseudo.0),
+            location: Location::Line {
+                line: sum.dropped_pseudo.1,
+                column: None,
+            },
+            detail: format!(
+                "{src}: {} \"Ballots Cast Blank\" rows left out (first here)",
+                sum.dropped_pseudo.0
+            ),
         });
     }
     Ok(())
@@ -411,13 +493,19 @@ fn row(
     p: &mut Problems,
     sum: &mut Summary,
 ) {
-    let at = |col: &str| Location::Line { line, column: Some(col.to_owned()) };
+    let at = |col: &str| Location::Line {
+        line,
+        column: Some(col.to_owned()),
+    };
     if r.len() != h.cols.len() {
-        p.push(Location::Line { line, column: None }, ProblemKind::Syntax(format!(
-            "{} fields, the header has {}",
-            r.len(),
-            h.cols.len()
-        )));
+        p.push(
+            Location::Line { line, column: None },
+            ProblemKind::Syntax(format!(
+                "{} fields, the header has {}",
+                r.len(),
+                h.cols.len()
+            )),
+        );
         return;
     }
     let field = |i: usize| r.get(i).unwrap_or("").trim();
@@ -492,7 +580,13 @@ fn row(
     };
     let total = match total {
         Some(t) if !given.is_empty() && t != type_sum => {
-            p.push(at("votes"), ProblemKind::TotalMismatch { total: t, sum: type_sum });
+            p.push(
+                at("votes"),
+                ProblemKind::TotalMismatch {
+                    total: t,
+                    sum: type_sum,
+                },
+            );
             return;
         }
         Some(t) => t,
@@ -525,13 +619,26 @@ fn row(
             format!("c-{}", slug(&format!("{office} {district}")))
         }
     };
-    let (ci, new) = acc.contest_ids.get(&acc.key, label, &mut acc.contest_id_list);
+    let (ci, new) = acc
+        .contest_ids
+        .get(&acc.key, label, &mut acc.contest_id_list);
     if new {
-        let name = if district.is_empty() { office.to_owned() } else { format!("{office}, {district}") };
+        let name = if district.is_empty() {
+            office.to_owned()
+        } else {
+            format!("{office}, {district}")
+        };
         acc.contests.push((name, ContestAcc::default()));
     }
     let contest_id = &acc.contest_id_list[ci];
-    let Acc { contests, parties, party_ids, party_id_list, key, .. } = acc;
+    let Acc {
+        contests,
+        parties,
+        party_ids,
+        party_id_list,
+        key,
+        ..
+    } = acc;
     let c = &mut contests[ci].1;
     let kind_line = line_kind(candidate);
     let mut entries: Vec<(CountType, u64)> = vec![(CountType::Total, total)];
@@ -554,7 +661,8 @@ fn row(
                 let party_id = if party.is_empty() {
                     None
                 } else {
-                    let (pi, new) = party_ids.get(party, || format!("party-{}", slug(party)), party_id_list);
+                    let (pi, new) =
+                        party_ids.get(party, || format!("party-{}", slug(party)), party_id_list);
                     if new {
                         parties.push(Party {
                             id: party_id_list[pi].clone(),
@@ -583,11 +691,18 @@ fn row(
         Line::Over | Line::Under => {
             for (kind, v) in entries {
                 let e = c.other.entry((unit, kind)).or_default();
-                let slot = if kind_line == Line::Over { &mut e.0 } else { &mut e.1 };
+                let slot = if kind_line == Line::Over {
+                    &mut e.0
+                } else {
+                    &mut e.1
+                };
                 if slot.replace(v).is_some() {
-                    p.push(Location::Line { line, column: None }, ProblemKind::DuplicateCount(format!(
-                        "{county:?} {precinct:?} {office:?} {district:?} {candidate:?}"
-                    )));
+                    p.push(
+                        Location::Line { line, column: None },
+                        ProblemKind::DuplicateCount(format!(
+                            "{county:?} {precinct:?} {office:?} {district:?} {candidate:?}"
+                        )),
+                    );
                     return;
                 }
             }
@@ -598,8 +713,11 @@ fn row(
 fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     acc.key.clear();
     acc.key.push_str(county);
-    let (cu, new) =
-        acc.unit_ids.get(&acc.key, || format!("county-{}", slug(county)), &mut acc.unit_id_list);
+    let (cu, new) = acc.unit_ids.get(
+        &acc.key,
+        || format!("county-{}", slug(county)),
+        &mut acc.unit_id_list,
+    );
     if new {
         acc.units.push(Unit {
             id: acc.unit_id_list[cu].clone(),
@@ -632,15 +750,34 @@ fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     pu
 }
 
+/// Position of each id in sorted order, so counts can be emitted already in canonical order
+/// (sorting integers here is much cheaper than sorting by strings later).
+fn ranks(ids: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_unstable_by(|&a, &b| ids[a].cmp(&ids[b]));
+    let mut rank = vec![0; ids.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        rank[i] = r;
+    }
+    rank
+}
+
 fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapshot {
     let mut contests = Vec::with_capacity(acc.contests.len());
+    let unit_rank = ranks(&acc.unit_id_list);
     for (ci, (name, c)) in acc.contests.into_iter().enumerate() {
         let id = acc.contest_id_list[ci].clone();
         warn_variants(&id, &c.choices, warnings);
-        let counts = c
+        let choice_rank = ranks(&c.choice_id_list);
+        let mut keyed: Vec<(usize, usize, CountType, usize, usize, u64)> = c
             .counts
             .into_iter()
-            .map(|((u, ch, kind), (votes, _))| VoteCount {
+            .map(|((u, ch, kind), (votes, _))| (unit_rank[u], choice_rank[ch], kind, u, ch, votes))
+            .collect();
+        keyed.sort_unstable_by_key(|k| (k.0, k.1, k.2));
+        let counts = keyed
+            .into_iter()
+            .map(|(_, _, kind, u, ch, votes)| VoteCount {
                 unit: acc.unit_id_list[u].clone(),
                 choice: c.choice_id_list[ch].clone(),
                 kind,
@@ -688,7 +825,12 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
 fn warn_variants(contest: &str, choices: &[Choice], warnings: &mut Vec<Warning>) {
     let mut by_norm: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for ch in choices {
-        let norm: String = ch.name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+        let norm: String = ch
+            .name
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
         let names = by_norm.entry(norm).or_default();
         if !names.contains(&ch.name.as_str()) {
             names.push(&ch.name);

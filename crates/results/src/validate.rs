@@ -106,29 +106,60 @@ pub fn validate(
 fn check_limits(s: &Snapshot, limits: &Limits, problems: &mut Problems) {
     let mut limit = |what, count: usize, max: u64| {
         if count as u64 > max {
-            problems.push(Location::Whole, ProblemKind::Limit { what, count: count as u64, max });
+            problems.push(
+                Location::Whole,
+                ProblemKind::Limit {
+                    what,
+                    count: count as u64,
+                    max,
+                },
+            );
         }
     };
     limit("contests", s.contests.len(), limits.contests_max);
     limit("units", s.units.len(), limits.units_max);
-    let counts: usize = s.contests.iter().map(|c| c.counts.len() + c.other_counts.len()).sum();
+    let counts: usize = s
+        .contests
+        .iter()
+        .map(|c| c.counts.len() + c.other_counts.len())
+        .sum();
     limit("counts", counts, limits.counts_max);
     for c in &s.contests {
-        limit("choices in one contest", c.choices.len(), limits.choices_per_contest_max);
+        limit(
+            "choices in one contest",
+            c.choices.len(),
+            limits.choices_per_contest_max,
+        );
     }
     let mut texts: Vec<&str> = vec![&s.election.name, &s.election.scope_unit];
-    texts.extend(s.parties.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]));
-    texts.extend(s.units.iter().flat_map(|u| [u.id.as_str(), u.name.as_str()]));
+    texts.extend(
+        s.parties
+            .iter()
+            .flat_map(|p| [p.id.as_str(), p.name.as_str()]),
+    );
+    texts.extend(
+        s.units
+            .iter()
+            .flat_map(|u| [u.id.as_str(), u.name.as_str()]),
+    );
     for c in &s.contests {
         texts.extend([c.id.as_str(), c.name.as_str(), c.district.as_str()]);
-        texts.extend(c.choices.iter().flat_map(|ch| [ch.id.as_str(), ch.name.as_str()]));
+        texts.extend(
+            c.choices
+                .iter()
+                .flat_map(|ch| [ch.id.as_str(), ch.name.as_str()]),
+        );
     }
     for t in texts {
         if t.len() as u64 > limits.text_bytes_max {
             let head: String = t.chars().take(40).collect();
             problems.push(
                 Location::Model(format!("text starting {head:?}")),
-                ProblemKind::Limit { what: "text bytes", count: t.len() as u64, max: limits.text_bytes_max },
+                ProblemKind::Limit {
+                    what: "text bytes",
+                    count: t.len() as u64,
+                    max: limits.text_bytes_max,
+                },
             );
         }
     }
@@ -139,22 +170,40 @@ fn check_ids(s: &Snapshot, problems: &mut Problems) {
         let mut prev: Option<&str> = None;
         for id in ids {
             if id.is_empty() {
-                problems.push(Location::Model(format!("a {what}")), ProblemKind::Empty("id"));
+                problems.push(
+                    Location::Model(format!("a {what}")),
+                    ProblemKind::Empty("id"),
+                );
             }
             if prev == Some(id) {
                 problems.push(
                     Location::Model(format!("{what} {id:?}")),
-                    ProblemKind::DuplicateId { what, id: id.to_owned() },
+                    ProblemKind::DuplicateId {
+                        what,
+                        id: id.to_owned(),
+                    },
                 );
             }
             prev = Some(id);
         }
     };
-    dup(problems, "party", &mut s.parties.iter().map(|p| p.id.as_str()));
+    dup(
+        problems,
+        "party",
+        &mut s.parties.iter().map(|p| p.id.as_str()),
+    );
     dup(problems, "unit", &mut s.units.iter().map(|p| p.id.as_str()));
-    dup(problems, "contest", &mut s.contests.iter().map(|p| p.id.as_str()));
+    dup(
+        problems,
+        "contest",
+        &mut s.contests.iter().map(|p| p.id.as_str()),
+    );
     for c in &s.contests {
-        dup(problems, "choice", &mut c.choices.iter().map(|p| p.id.as_str()));
+        dup(
+            problems,
+            "choice",
+            &mut c.choices.iter().map(|p| p.id.as_str()),
+        );
         for w in c.counts.windows(2) {
             if w[0].key() == w[1].key() {
                 problems.push(
@@ -179,7 +228,10 @@ fn check_ids(s: &Snapshot, problems: &mut Problems) {
 
 fn count_label(c: &VoteCount) -> String {
     match c.round {
-        Some(r) => format!("unit {:?}, choice {:?}, {}, round {r}", c.unit, c.choice, c.kind),
+        Some(r) => format!(
+            "unit {:?}, choice {:?}, {}, round {r}",
+            c.unit, c.choice, c.kind
+        ),
         None => format!("unit {:?}, choice {:?}, {}", c.unit, c.choice, c.kind),
     }
 }
@@ -189,7 +241,10 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
     let mut unknown = |place: String, what, id: &str| {
         problems.push(
             Location::Model(place),
-            ProblemKind::UnknownReference { what, id: id.to_owned() },
+            ProblemKind::UnknownReference {
+                what,
+                id: id.to_owned(),
+            },
         )
     };
     if !unit(&s.election.scope_unit) {
@@ -210,24 +265,40 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
             if let Some(p) = &ch.party
                 && s.party(p).is_none()
             {
-                unknown(format!("contest {:?}, choice {:?}", c.id, ch.id), "party", p);
+                unknown(
+                    format!("contest {:?}, choice {:?}", c.id, ch.id),
+                    "party",
+                    p,
+                );
             }
         }
         // Counts are sorted by unit: look each unit up once.
         for group in c.counts.chunk_by(|a, b| a.unit == b.unit) {
             if !unit(&group[0].unit) {
                 let vc = &group[0];
-                unknown(format!("contest {:?}, {}", c.id, count_label(vc)), "unit", &vc.unit);
+                unknown(
+                    format!("contest {:?}, {}", c.id, count_label(vc)),
+                    "unit",
+                    &vc.unit,
+                );
             }
             for vc in group {
                 if c.choice(&vc.choice).is_none() {
-                    unknown(format!("contest {:?}, {}", c.id, count_label(vc)), "choice", &vc.choice);
+                    unknown(
+                        format!("contest {:?}, {}", c.id, count_label(vc)),
+                        "choice",
+                        &vc.choice,
+                    );
                 }
             }
         }
         for oc in &c.other_counts {
             if !unit(&oc.unit) {
-                unknown(format!("contest {:?} over/undervotes", c.id), "unit", &oc.unit);
+                unknown(
+                    format!("contest {:?} over/undervotes", c.id),
+                    "unit",
+                    &oc.unit,
+                );
             }
         }
     }
@@ -235,8 +306,12 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
 
 fn check_cycles(s: &Snapshot, problems: &mut Problems) {
     // Iterative depth-first search; colour 1 = on the stack, 2 = done.
-    let index: HashMap<&str, usize> =
-        s.units.iter().enumerate().map(|(i, u)| (u.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = s
+        .units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.id.as_str(), i))
+        .collect();
     let mut colour = vec![0u8; s.units.len()];
     for start in 0..s.units.len() {
         if colour[start] != 0 {
@@ -251,7 +326,9 @@ fn check_cycles(s: &Snapshot, problems: &mut Problems) {
                 continue;
             }
             stack.push((node, next + 1));
-            let Some(&child) = index.get(children[next].as_str()) else { continue };
+            let Some(&child) = index.get(children[next].as_str()) else {
+                continue;
+            };
             match colour[child] {
                 0 => {
                     colour[child] = 1;
@@ -270,12 +347,18 @@ fn check_cycles(s: &Snapshot, problems: &mut Problems) {
 /// Count types that partition the ballots of a unit (NIST `CountItemType`); `absentee` is
 /// left out when its sub-types are present.
 fn is_breakdown(kind: CountType) -> bool {
-    !matches!(kind, CountType::Total | CountType::WriteIn | CountType::Seats | CountType::Other)
+    !matches!(
+        kind,
+        CountType::Total | CountType::WriteIn | CountType::Seats | CountType::Other
+    )
 }
 
 fn check_breakdowns(contest: &Contest, problems: &mut Problems, warnings: &mut Vec<Warning>) {
     // Counts are sorted by (unit, choice, kind, round): group by (unit, choice), then by round.
-    for group in contest.counts.chunk_by(|a, b| a.unit == b.unit && a.choice == b.choice) {
+    for group in contest
+        .counts
+        .chunk_by(|a, b| a.unit == b.unit && a.choice == b.choice)
+    {
         let mut by_round: BTreeMap<Option<u32>, (Option<u64>, u64, bool, bool)> = BTreeMap::new();
         for vc in group {
             let e = by_round.entry(vc.round).or_default();
@@ -292,7 +375,10 @@ fn check_breakdowns(contest: &Contest, problems: &mut Problems, warnings: &mut V
             let Some(total) = total else { continue };
             let mut sum = 0u64;
             let mut any = false;
-            for vc in group.iter().filter(|vc| vc.round == round && is_breakdown(vc.kind)) {
+            for vc in group
+                .iter()
+                .filter(|vc| vc.round == round && is_breakdown(vc.kind))
+            {
                 if vc.kind == CountType::Absentee && has_sub {
                     continue;
                 }
@@ -334,20 +420,34 @@ fn total_votes<'a>(counts: impl Iterator<Item = &'a VoteCount>) -> Option<u64> {
 
 fn unit_range<'a>(contest: &'a Contest, unit: &str) -> &'a [VoteCount] {
     let start = contest.counts.partition_point(|vc| vc.unit.as_str() < unit);
-    let end = contest.counts.partition_point(|vc| vc.unit.as_str() <= unit);
+    let end = contest
+        .counts
+        .partition_point(|vc| vc.unit.as_str() <= unit);
     &contest.counts[start..end]
 }
 
-fn check_ballots(s: &Snapshot, contest: &Contest, problems: &mut Problems, warnings: &mut Vec<Warning>) {
+fn check_ballots(
+    s: &Snapshot,
+    contest: &Contest,
+    problems: &mut Problems,
+    warnings: &mut Vec<Warning>,
+) {
     for group in contest.counts.chunk_by(|a, b| a.unit == b.unit) {
         let unit = &group[0].unit;
-        let Some(ballots) = s.unit(unit).and_then(|u| u.facts.ballots_cast) else { continue };
+        let Some(ballots) = s.unit(unit).and_then(|u| u.facts.ballots_cast) else {
+            continue;
+        };
         // Write-in lines are left out: exports commonly give the write-in total and the names
         // it resolved to (Clarity "SCATTER", OpenElections "Not Assigned"), counting those
         // votes twice. Named choices alone must still fit in the ballots.
-        let named = group.iter().filter(|vc| contest.choice(&vc.choice).is_some_and(|c| !c.write_in));
+        let named = group
+            .iter()
+            .filter(|vc| contest.choice(&vc.choice).is_some_and(|c| !c.write_in));
         let Some(votes) = total_votes(named) else {
-            problems.push(Location::Model(format!("contest {:?}", contest.id)), ProblemKind::Overflow);
+            problems.push(
+                Location::Model(format!("contest {:?}", contest.id)),
+                ProblemKind::Overflow,
+            );
             continue;
         };
         let allowed = contest.votes_allowed.unwrap_or(1);
@@ -355,7 +455,11 @@ fn check_ballots(s: &Snapshot, contest: &Contest, problems: &mut Problems, warni
             continue;
         }
         let location = Location::Model(format!("contest {:?}, unit {unit:?}", contest.id));
-        let kind = ProblemKind::VotesExceedBallots { votes, ballots, votes_allowed: allowed };
+        let kind = ProblemKind::VotesExceedBallots {
+            votes,
+            ballots,
+            votes_allowed: allowed,
+        };
         match contest.votes_allowed {
             Some(_) => problems.push(location, kind),
             // The source does not say how many votes a ballot may give: this may be legal.
@@ -401,10 +505,19 @@ fn totals_inner(
         return Ok(Some(t));
     }
     if depth >= UNIT_DEPTH_MAX {
-        return Err(ProblemKind::Limit { what: "unit depth", count: depth as u64, max: UNIT_DEPTH_MAX as u64 });
+        return Err(ProblemKind::Limit {
+            what: "unit depth",
+            count: depth as u64,
+            max: UNIT_DEPTH_MAX as u64,
+        });
     }
-    let Some(u) = s.unit(unit) else { return Ok(None) };
-    Ok(child_groups(s, contest, &u.children, depth)?.into_iter().next().map(|(_, _, t)| t))
+    let Some(u) = s.unit(unit) else {
+        return Ok(None);
+    };
+    Ok(child_groups(s, contest, &u.children, depth)?
+        .into_iter()
+        .next()
+        .map(|(_, _, t)| t))
 }
 
 /// Children with data, summed per unit kind; best group first.
@@ -417,7 +530,9 @@ fn child_groups(
     let mut groups: BTreeMap<String, (usize, Totals)> = BTreeMap::new();
     for child in children {
         let Some(cu) = s.unit(child) else { continue };
-        let Some(t) = totals_inner(s, contest, child, depth + 1)? else { continue };
+        let Some(t) = totals_inner(s, contest, child, depth + 1)? else {
+            continue;
+        };
         let g = groups.entry(cu.kind.as_str().to_owned()).or_default();
         g.0 += 1;
         for (k, v) in t {
@@ -434,7 +549,9 @@ fn check_aggregates(s: &Snapshot, contest: &Contest, problems: &mut Problems) {
     let mut seen = HashSet::new();
     for group in contest.counts.chunk_by(|a, b| a.unit == b.unit) {
         let unit_id = group[0].unit.as_str();
-        let Some(unit) = s.unit(unit_id) else { continue };
+        let Some(unit) = s.unit(unit_id) else {
+            continue;
+        };
         if unit.children.is_empty() || !seen.insert(unit_id) {
             continue;
         }
@@ -484,7 +601,9 @@ fn warn_units_without_votes(s: &Snapshot, warnings: &mut Vec<Warning>) {
     while changed {
         changed = false;
         for u in &s.units {
-            if !covered.contains(u.id.as_str()) && u.children.iter().any(|c| covered.contains(c.as_str())) {
+            if !covered.contains(u.id.as_str())
+                && u.children.iter().any(|c| covered.contains(c.as_str()))
+            {
                 covered.insert(&u.id);
                 changed = true;
             }

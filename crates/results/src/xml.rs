@@ -21,7 +21,10 @@ pub(crate) struct Element {
 
 impl Element {
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
@@ -56,7 +59,13 @@ fn start(e: &BytesStart<'_>, byte: u64) -> Result<Element, String> {
         let v = a.unescape_value().map_err(|e| e.to_string())?;
         attrs.push((local(key), v.into_owned()));
     }
-    Ok(Element { name: local(e.name().as_ref()), attrs, text: String::new(), children: Vec::new(), byte })
+    Ok(Element {
+        name: local(e.name().as_ref()),
+        attrs,
+        text: String::new(),
+        children: Vec::new(),
+        byte,
+    })
 }
 
 /// Parses a whole document into its root element.
@@ -67,20 +76,29 @@ pub(crate) fn parse(source_name: &str, bytes: &[u8]) -> Result<Element, ImportEr
     let err = |path: &[String], byte: u64, msg: String| {
         ImportError::one(
             source_name,
-            Location::XmlElement { path: format!("/{}", path.join("/")), byte: Some(byte) },
+            Location::XmlElement {
+                path: format!("/{}", path.join("/")),
+                byte: Some(byte),
+            },
             ProblemKind::Syntax(msg),
         )
     };
     let mut buf = Vec::new();
     loop {
         let byte = reader.buffer_position();
-        let ev = reader.read_event_into(&mut buf).map_err(|e| err(&path, byte, e.to_string()))?;
+        let ev = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| err(&path, byte, e.to_string()))?;
         match ev {
             Event::Start(e) => {
                 let el = start(&e, byte).map_err(|m| err(&path, byte, m))?;
                 path.push(el.name.clone());
                 if stack.len() >= XML_DEPTH_MAX {
-                    return Err(err(&path, byte, format!("nested deeper than {XML_DEPTH_MAX}")));
+                    return Err(err(
+                        &path,
+                        byte,
+                        format!("nested deeper than {XML_DEPTH_MAX}"),
+                    ));
                 }
                 stack.push(el);
             }

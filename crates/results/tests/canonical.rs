@@ -37,7 +37,11 @@ fn small() -> Snapshot {
             scope_unit: "c".into(),
         },
         status: ReportStatus::UnofficialPartial,
-        parties: vec![Party { id: "d".into(), name: "Dem".into(), abbreviation: Some("D".into()) }],
+        parties: vec![Party {
+            id: "d".into(),
+            name: "Dem".into(),
+            abbreviation: Some("D".into()),
+        }],
         units: vec![
             unit("p2", UnitKind::Precinct, &[], Some(9)),
             unit("c", UnitKind::County, &["p1", "p2"], None),
@@ -51,8 +55,18 @@ fn small() -> Snapshot {
             votes_allowed: Some(1),
             variation: None,
             choices: vec![
-                Choice { id: "ann".into(), name: "Ann".into(), party: Some("d".into()), write_in: false },
-                Choice { id: "wi".into(), name: "Write-in".into(), party: None, write_in: true },
+                Choice {
+                    id: "ann".into(),
+                    name: "Ann".into(),
+                    party: Some("d".into()),
+                    write_in: false,
+                },
+                Choice {
+                    id: "wi".into(),
+                    name: "Write-in".into(),
+                    party: None,
+                    write_in: true,
+                },
             ],
             counts: vec![
                 vc("p2", "ann", CountType::Total, 7),
@@ -75,8 +89,10 @@ fn hex(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(16) {
         let h: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-        let a: String =
-            chunk.iter().map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }).collect();
+        let a: String = chunk
+            .iter()
+            .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' })
+            .collect();
         out.push_str(&format!("{:<48} {a}\n", h.join(" ")));
     }
     out
@@ -122,7 +138,8 @@ fn golden_bytes_v1() {
         00 00 00 00 00 00 05 74 6f 74 61 6c 00 00 00 00  .......total....
         00 00 00 00 07 00 00 00 01 00 00 00 01 00 00 00  ................
         05 74 6f 74 61 6c 01 00 00 00 00 00 00 00 00 00  .total..........
-    "#]].assert_eq(&hex(&canonical::encode(&s)));
+    "#]]
+    .assert_eq(&hex(&canonical::encode(&s)));
 }
 
 #[test]
@@ -149,14 +166,16 @@ fn flat_and_summary_csv() {
         mayor,Mayor,p1,P1,precinct,ann,Ann,Dem,absentee-mail,,1
         mayor,Mayor,p1,P1,precinct,wi,Write-in,,total,,1
         mayor,Mayor,p2,P2,precinct,ann,Ann,Dem,total,,7
-    "#]].assert_eq(std::str::from_utf8(&flat).unwrap());
+    "#]]
+    .assert_eq(std::str::from_utf8(&flat).unwrap());
     let mut summary = Vec::new();
     export_summary_csv(&s, &mut summary).unwrap();
     expect![[r#"
         contest_id,contest,district,choice_id,choice,party,votes
         mayor,Mayor,c,ann,Ann,Dem,11
         mayor,Mayor,c,wi,Write-in,,1
-    "#]].assert_eq(std::str::from_utf8(&summary).unwrap());
+    "#]]
+    .assert_eq(std::str::from_utf8(&summary).unwrap());
 }
 
 #[test]
@@ -184,5 +203,6 @@ fn diff_reports_changes_and_decreases() {
         units changed: ["p1", "p2"]
         mayor p1 wi total: Some(1) -> Some(0) decrease=true
         mayor p2 ann total: Some(7) -> Some(9) decrease=false
-    "#]].assert_eq(&out);
+    "#]]
+    .assert_eq(&out);
 }

@@ -14,7 +14,9 @@ use urne_results::{
 
 #[test]
 fn every_clarity_file_imports() {
-    let Some(data) = common::data_dir("every_clarity_file_imports") else { return };
+    let Some(data) = common::data_dir("every_clarity_file_imports") else {
+        return;
+    };
     let mut report = String::new();
     for path in common::files(&data.join("vendor/clarity-enr-detailxml"), ".xml") {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -23,7 +25,14 @@ fn every_clarity_file_imports() {
             Ok(i) => {
                 let s = &i.snapshot;
                 let counts: usize = s.contests.iter().map(|c| c.counts.len()).sum();
-                writeln!(report, "{name}: contests={} units={} counts={counts} warnings={}", s.contests.len(), s.units.len(), i.warnings.len()).unwrap();
+                writeln!(
+                    report,
+                    "{name}: contests={} units={} counts={counts} warnings={}",
+                    s.contests.len(),
+                    s.units.len(),
+                    i.warnings.len()
+                )
+                .unwrap();
             }
             Err(e) => writeln!(report, "{e}").unwrap(),
         }
@@ -41,22 +50,50 @@ fn every_clarity_file_imports() {
 
 /// (unit name, choice name) -> total votes, for the contest named `contest`.
 fn by_name(s: &ValidSnapshot, contest: &str) -> BTreeMap<(String, String), u64> {
-    let c = s.contests.iter().find(|c| c.name == contest).unwrap_or_else(|| panic!("no {contest}"));
+    let c = s
+        .contests
+        .iter()
+        .find(|c| c.name == contest)
+        .unwrap_or_else(|| panic!("no {contest}"));
     c.counts
         .iter()
-        .filter(|vc| vc.kind == CountType::Total && s.unit(&vc.unit).unwrap().kind == urne_results::UnitKind::Precinct)
-        .map(|vc| ((s.unit(&vc.unit).unwrap().name.clone(), c.choice(&vc.choice).unwrap().name.clone()), vc.votes))
+        .filter(|vc| {
+            vc.kind == CountType::Total
+                && s.unit(&vc.unit).unwrap().kind == urne_results::UnitKind::Precinct
+        })
+        .map(|vc| {
+            (
+                (
+                    s.unit(&vc.unit).unwrap().name.clone(),
+                    c.choice(&vc.choice).unwrap().name.clone(),
+                ),
+                vc.votes,
+            )
+        })
         .collect()
 }
 
 #[test]
 fn luzerne_2024_president_matches_openelections_csv() {
-    let Some(data) = common::data_dir("luzerne_2024_president_matches_openelections_csv") else { return };
-    let xml = data.join("vendor/clarity-enr-detailxml/pa-2024-11-05-general-luzerne-county-detail.xml");
-    let clarity = import_clarity_xml("luzerne detail.xml", std::fs::File::open(xml).unwrap(), &ClarityOptions::default()).unwrap();
-    let csv = data.join("openelections/pa-2024-general-precinct/20241105__pa__general__luzerne__precinct.csv");
+    let Some(data) = common::data_dir("luzerne_2024_president_matches_openelections_csv") else {
+        return;
+    };
+    let xml =
+        data.join("vendor/clarity-enr-detailxml/pa-2024-11-05-general-luzerne-county-detail.xml");
+    let clarity = import_clarity_xml(
+        "luzerne detail.xml",
+        std::fs::File::open(xml).unwrap(),
+        &ClarityOptions::default(),
+    )
+    .unwrap();
+    let csv = data.join(
+        "openelections/pa-2024-general-precinct/20241105__pa__general__luzerne__precinct.csv",
+    );
     let options = CsvOptions::new("Pennsylvania", "2024 General Election", "2024-11-05");
-    let source = CsvSource { name: "luzerne.csv".into(), reader: std::fs::File::open(csv).unwrap() };
+    let source = CsvSource {
+        name: "luzerne.csv".into(),
+        reader: std::fs::File::open(csv).unwrap(),
+    };
     let oe = import_openelections_csv(vec![source], &options).unwrap();
     let a = by_name(&clarity.snapshot, "Presidential Electors");
     let b = by_name(&oe.snapshot, "President");

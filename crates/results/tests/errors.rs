@@ -8,7 +8,10 @@ use urne_results::{
 
 fn check_csv(csv: &str, expect: Expect) {
     let options = CsvOptions::new("Testland", "Test Election", "2024-11-05");
-    let source = CsvSource { name: "t.csv".to_owned(), reader: csv.as_bytes() };
+    let source = CsvSource {
+        name: "t.csv".to_owned(),
+        reader: csv.as_bytes(),
+    };
     let got = match import_openelections_csv(vec![source], &options) {
         Ok(i) => {
             let mut out = String::from("ok");
@@ -34,27 +37,46 @@ fn csv_bad_count_names_file_line_and_column() {
 
 #[test]
 fn csv_negative_count_is_refused() {
-    check_csv(&format!("{H}A,P1,Mayor,,DEM,Ann,-3,,\n"), expect![[r#"t.csv: line 2, column "votes": count "-3" is not a non-negative whole number"#]]);
+    check_csv(
+        &format!("{H}A,P1,Mayor,,DEM,Ann,-3,,\n"),
+        expect![[
+            r#"t.csv: line 2, column "votes": count "-3" is not a non-negative whole number"#
+        ]],
+    );
 }
 
 #[test]
 fn csv_vote_types_must_add_up_to_the_total() {
-    check_csv(&format!("{H}A,P1,Mayor,,DEM,Ann,4,1,2\n"), expect![[r#"t.csv: line 2, column "votes": total 4 differs from the sum of the vote types 3"#]]);
+    check_csv(
+        &format!("{H}A,P1,Mayor,,DEM,Ann,4,1,2\n"),
+        expect![[
+            r#"t.csv: line 2, column "votes": total 4 differs from the sum of the vote types 3"#
+        ]],
+    );
 }
 
 #[test]
 fn csv_duplicate_row_is_refused() {
-    check_csv(&format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P1,Mayor,,DEM,Ann,3,1,2\n"), expect![[r#"t.csv: line 3: duplicate count for "A" "P1" "Mayor" "" "Ann" "DEM""#]]);
+    check_csv(
+        &format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P1,Mayor,,DEM,Ann,3,1,2\n"),
+        expect![[r#"t.csv: line 3: duplicate count for "A" "P1" "Mayor" "" "Ann" "DEM""#]],
+    );
 }
 
 #[test]
 fn csv_missing_column_is_refused() {
-    check_csv("county,precinct,party,candidate,votes\nA,P1,DEM,Ann,3\n", expect![[r#"t.csv: line 1, column "office": missing required column"#]]);
+    check_csv(
+        "county,precinct,party,candidate,votes\nA,P1,DEM,Ann,3\n",
+        expect![[r#"t.csv: line 1, column "office": missing required column"#]],
+    );
 }
 
 #[test]
 fn csv_ragged_row_is_refused() {
-    check_csv(&format!("{H}A,P1,Mayor,,DEM,Ann,3,1\n"), expect!["t.csv: line 2: malformed input: 8 fields, the header has 9"]);
+    check_csv(
+        &format!("{H}A,P1,Mayor,,DEM,Ann,3,1\n"),
+        expect!["t.csv: line 2: malformed input: 8 fields, the header has 9"],
+    );
 }
 
 #[test]
@@ -73,8 +95,12 @@ fn csv_pseudo_contests_become_unit_facts_and_votes_over_ballots_warn() {
 #[test]
 fn csv_county_total_must_match_its_precincts() {
     check_csv(
-        &format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P2,Mayor,,DEM,Ann,4,2,2\nA,,Mayor,,DEM,Ann,8,3,5\n"),
-        expect![[r#"OpenElections CSV set: contest "c-mayor": unit "county-a" gives 8 for choice "c-mayor.ann-dem", total but its precinct units add up to 7; contest "c-mayor": unit "county-a" gives 5 for choice "c-mayor.ann-dem", absentee-mail but its precinct units add up to 4"#]],
+        &format!(
+            "{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P2,Mayor,,DEM,Ann,4,2,2\nA,,Mayor,,DEM,Ann,8,3,5\n"
+        ),
+        expect![[
+            r#"OpenElections CSV set: contest "c-mayor": unit "county-a" gives 8 for choice "c-mayor.ann-dem", total but its precinct units add up to 7; contest "c-mayor": unit "county-a" gives 5 for choice "c-mayor.ann-dem", absentee-mail but its precinct units add up to 4"#
+        ]],
     );
 }
 
@@ -108,54 +134,102 @@ fn contest(counts_a: &str) -> String {
 }
 
 fn vc(unit: &str, count: &str) -> String {
-    format!(r#"{{"@type":"ElectionResults.VoteCounts","GpUnitId":"{unit}","Type":"total","Count":{count}}}"#)
+    format!(
+        r#"{{"@type":"ElectionResults.VoteCounts","GpUnitId":"{unit}","Type":"total","Count":{count}}}"#
+    )
 }
 
 #[test]
 fn json_good_report_loads() {
-    check_json(&report(&contest(&[vc("p1", "3"), vc("p2", "4"), vc("city", "7")].join(","))), expect!["ok, 0 warnings"]);
+    check_json(
+        &report(&contest(
+            &[vc("p1", "3"), vc("p2", "4"), vc("city", "7")].join(","),
+        )),
+        expect!["ok, 0 warnings"],
+    );
 }
 
 #[test]
 fn json_negative_count_names_the_path() {
-    check_json(&report(&contest(&vc("p1", "-3"))), expect![[r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].Count: count "-3" is not a non-negative whole number"#]]);
+    check_json(
+        &report(&contest(&vc("p1", "-3"))),
+        expect![[
+            r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].Count: count "-3" is not a non-negative whole number"#
+        ]],
+    );
 }
 
 #[test]
 fn json_fractional_count_is_refused() {
-    check_json(&report(&contest(&vc("p1", "2.5"))), expect![[r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].Count: count "2.5" is not a non-negative whole number"#]]);
+    check_json(
+        &report(&contest(&vc("p1", "2.5"))),
+        expect![[
+            r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].Count: count "2.5" is not a non-negative whole number"#
+        ]],
+    );
 }
 
 #[test]
 fn json_unknown_unit_is_refused() {
-    check_json(&report(&contest(&vc("p9", "3"))), expect![[r#"t.json: contest "m", unit "p9", choice "m-yes", total: unknown unit "p9" referenced"#]]);
+    check_json(
+        &report(&contest(&vc("p9", "3"))),
+        expect![[
+            r#"t.json: contest "m", unit "p9", choice "m-yes", total: unknown unit "p9" referenced"#
+        ]],
+    );
 }
 
 #[test]
 fn json_votes_over_ballots_is_refused() {
-    check_json(&report(&contest(&vc("p1", "6"))), expect![[r#"t.json: contest "m", unit "p1": 6 votes exceed 5 ballots cast x 1 votes allowed"#]]);
+    check_json(
+        &report(&contest(&vc("p1", "6"))),
+        expect![[
+            r#"t.json: contest "m", unit "p1": 6 votes exceed 5 ballots cast x 1 votes allowed"#
+        ]],
+    );
 }
 
 #[test]
 fn json_parent_total_must_equal_children() {
-    check_json(&report(&contest(&[vc("p1", "3"), vc("p2", "4"), vc("city", "8")].join(","))), expect![[r#"t.json: contest "m": unit "city" gives 8 for choice "m-yes", total but its precinct units add up to 7"#]]);
+    check_json(
+        &report(&contest(
+            &[vc("p1", "3"), vc("p2", "4"), vc("city", "8")].join(","),
+        )),
+        expect![[
+            r#"t.json: contest "m": unit "city" gives 8 for choice "m-yes", total but its precinct units add up to 7"#
+        ]],
+    );
 }
 
 #[test]
 fn json_wrong_type_names_the_path() {
-    check_json(&report(&contest(&vc("p1", "\"three\""))), expect![[r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].Count: malformed input: invalid type: string "three", expected a JSON number at line 10 column 166 (line 10, column 166)"#]]);
+    check_json(
+        &report(&contest(&vc("p1", "\"three\""))),
+        expect![[
+            r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].Count: malformed input: invalid type: string "three", expected a JSON number at line 10 column 166 (line 10, column 166)"#
+        ]],
+    );
 }
 
 #[test]
 fn json_syntax_error_names_line_and_column() {
-    check_json("{\"Election\": [", expect!["t.json: JSON path Election: malformed input: EOF while parsing a list at line 1 column 14 (line 1, column 14)"]);
+    check_json(
+        "{\"Election\": [",
+        expect![
+            "t.json: JSON path Election: malformed input: EOF while parsing a list at line 1 column 14 (line 1, column 14)"
+        ],
+    );
 }
 
 #[test]
 fn xml_malformed_names_the_element() {
-    let got = import_nist_xml_bytes("t.xml", b"<ElectionReport><Election><Contest></Election>", &NistOptions::default())
-        .unwrap_err()
-        .to_string();
+    let got = import_nist_xml_bytes(
+        "t.xml",
+        b"<ElectionReport><Election><Contest></Election>",
+        &NistOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     expect!["t.xml: element /ElectionReport/Election/Contest (byte 35): malformed input: ill-formed document: expected `</Contest>`, but `</Election>` was found"].assert_eq(&got);
 }
 

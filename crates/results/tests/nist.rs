@@ -13,7 +13,10 @@ use urne_results::{
 
 const ERR: &str = "nist/election-results-reporting-sp1500-100-v2";
 
-fn import(path: &std::path::Path, options: &NistOptions) -> Result<urne_results::Imported, ImportError> {
+fn import(
+    path: &std::path::Path,
+    options: &NistOptions,
+) -> Result<urne_results::Imported, ImportError> {
     let bytes = std::fs::read(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     if name.ends_with(".json") {
@@ -37,7 +40,9 @@ fn round_trip(s: &ValidSnapshot) {
 
 #[test]
 fn every_err_example_loads_and_round_trips() {
-    let Some(data) = common::data_dir("every_err_example_loads_and_round_trips") else { return };
+    let Some(data) = common::data_dir("every_err_example_loads_and_round_trips") else {
+        return;
+    };
     let dir = data.join(ERR).join("examples/cdf-test-method");
     let mut report = String::new();
     let mut paths = common::files(&dir, ".json");
@@ -95,29 +100,59 @@ fn every_err_example_loads_and_round_trips() {
 
 #[test]
 fn json_and_xml_forms_of_one_example_agree() {
-    let Some(data) = common::data_dir("json_and_xml_forms_of_one_example_agree") else { return };
+    let Some(data) = common::data_dir("json_and_xml_forms_of_one_example_agree") else {
+        return;
+    };
     let dir = data.join(ERR).join("examples/cdf-test-method/synthetic");
-    for name in ["gen-01", "gen-02", "gen-03", "prim-01", "prim-02", "prim-03"] {
-        let j = import(&dir.join(format!("{name}/err_v2/err-{name}.json")), &NistOptions::default()).unwrap();
-        let x = import(&dir.join(format!("{name}/err_v2/err-{name}.xml")), &NistOptions::default()).unwrap();
-        assert_eq!(canonical::encode(&j.snapshot), canonical::encode(&x.snapshot), "{name}");
+    for name in [
+        "gen-01", "gen-02", "gen-03", "prim-01", "prim-02", "prim-03",
+    ] {
+        let j = import(
+            &dir.join(format!("{name}/err_v2/err-{name}.json")),
+            &NistOptions::default(),
+        )
+        .unwrap();
+        let x = import(
+            &dir.join(format!("{name}/err_v2/err-{name}.xml")),
+            &NistOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            canonical::encode(&j.snapshot),
+            canonical::encode(&x.snapshot),
+            "{name}"
+        );
     }
 }
 
 #[test]
 fn wyoming_duplicate_ids_are_refused_naming_the_id() {
-    let Some(data) = common::data_dir("wyoming_duplicate_ids_are_refused_naming_the_id") else { return };
-    let path = data.join(ERR).join("examples/electiondata/nist_v2_wy20g.xml");
+    let Some(data) = common::data_dir("wyoming_duplicate_ids_are_refused_naming_the_id") else {
+        return;
+    };
+    let path = data
+        .join(ERR)
+        .join("examples/electiondata/nist_v2_wy20g.xml");
     let err = import(&path, &NistOptions::default()).unwrap_err();
     let first = &err.problems()[0];
-    assert!(matches!(first.kind, ProblemKind::DuplicateId { .. }), "{err}");
+    assert!(
+        matches!(first.kind, ProblemKind::DuplicateId { .. }),
+        "{err}"
+    );
     expect![[r#"element /ElectionReport/Election[1]/Contest[2]/ContestSelection[3]: duplicate object id "oid114211""#]].assert_eq(&first.to_string());
 
-    let lenient = NistOptions { danger_rename_duplicate_selection_ids: true, ..NistOptions::default() };
+    let lenient = NistOptions {
+        danger_rename_duplicate_selection_ids: true,
+        ..NistOptions::default()
+    };
     let imported = import(&path, &lenient).unwrap_or_else(|e| panic!("{e}"));
     let s = &imported.snapshot;
     let counts: usize = s.contests.iter().map(|c| c.counts.len()).sum();
-    let renamed = imported.warnings.iter().filter(|w| w.kind == urne_results::WarningKind::Lenient).count();
+    let renamed = imported
+        .warnings
+        .iter()
+        .filter(|w| w.kind == urne_results::WarningKind::Lenient)
+        .count();
     expect!["contests=78 units=99 counts=5290 renamed=113"].assert_eq(&format!(
         "contests={} units={} counts={counts} renamed={renamed}",
         s.contests.len(),

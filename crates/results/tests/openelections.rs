@@ -35,13 +35,21 @@ fn import_file(path: &Path, options: &CsvOptions) -> Imported {
 
 fn state_totals(imported: &Imported, contest: &str) -> String {
     let s = &imported.snapshot;
-    let c = s.contest(contest).unwrap_or_else(|| panic!("no contest {contest}"));
+    let c = s
+        .contest(contest)
+        .unwrap_or_else(|| panic!("no contest {contest}"));
     let totals = unit_totals(s, c, "state").unwrap().unwrap();
     let mut out = String::new();
     for ((choice, kind, _), votes) in &totals {
         if *kind == CountType::Total {
             let ch = c.choice(choice).unwrap();
-            writeln!(out, "{} ({}): {votes}", ch.name, ch.party.as_deref().unwrap_or("")).unwrap();
+            writeln!(
+                out,
+                "{} ({}): {votes}",
+                ch.name,
+                ch.party.as_deref().unwrap_or("")
+            )
+            .unwrap();
         }
     }
     out
@@ -49,17 +57,23 @@ fn state_totals(imported: &Imported, contest: &str) -> String {
 
 #[test]
 fn ga_2018_governor_matches_certified_totals() {
-    let Some(data) = common::data_dir("ga_2018_governor_matches_certified_totals") else { return };
+    let Some(data) = common::data_dir("ga_2018_governor_matches_certified_totals") else {
+        return;
+    };
     let options = CsvOptions::new("Georgia", "2018 General Election", "2018-11-06");
-    let imported = import_dir(&data.join("openelections/ga-2018-general-precinct"), &options)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let imported = import_dir(
+        &data.join("openelections/ga-2018-general-precinct"),
+        &options,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let s = &imported.snapshot;
     expect![[r#"
         BRIAN KEMP (party-rep): 1978408
         STACEY ABRAMS (party-dem): 1923685
         T. METZ (party-l): 1059
         TED METZ (party-lib): 36176
-    "#]].assert_eq(&state_totals(&imported, "c-governor"));
+    "#]]
+    .assert_eq(&state_totals(&imported, "c-governor"));
     let counts: usize = s.contests.iter().map(|c| c.counts.len()).sum();
     let mut kinds: std::collections::BTreeMap<WarningKind, usize> = Default::default();
     for w in &imported.warnings {
@@ -79,8 +93,14 @@ fn ga_2024_county_file_reconciles_with_precinct_file() {
     };
     let dir = data.join("openelections/ga-2024-general");
     let options = CsvOptions::new("Georgia", "2024 General Election", "2024-11-05");
-    let county = import_file(&dir.join("20241105__ga__general__county-level.csv"), &options);
-    let precinct = import_file(&dir.join("20241105__ga__general__precinct-level.csv"), &options);
+    let county = import_file(
+        &dir.join("20241105__ga__general__county-level.csv"),
+        &options,
+    );
+    let precinct = import_file(
+        &dir.join("20241105__ga__general__precinct-level.csv"),
+        &options,
+    );
     expect![[r#"
         Chase Oliver (party-libertarian): 20684
         Claudia De la Cruz (party-independent): 13
@@ -88,7 +108,8 @@ fn ga_2024_county_file_reconciles_with_precinct_file() {
         Donald J. Trump (party-republican): 2663110
         Jill Stein (party-green): 18229
         Kamala D. Harris (party-democrat): 2548006
-    "#]].assert_eq(&state_totals(&precinct, "c-president"));
+    "#]]
+    .assert_eq(&state_totals(&precinct, "c-president"));
     let diffs = reconcile(&county.snapshot, &precinct.snapshot, UnitKind::County);
     let mut report = format!("{} county x candidate totals differ\n", diffs.len());
     for d in &diffs {
@@ -151,7 +172,8 @@ fn ga_2024_county_file_reconciles_with_precinct_file() {
 
 #[test]
 fn pa_2024_set_is_refused_by_line_then_imports_leniently() {
-    let Some(data) = common::data_dir("pa_2024_set_is_refused_by_line_then_imports_leniently") else {
+    let Some(data) = common::data_dir("pa_2024_set_is_refused_by_line_then_imports_leniently")
+    else {
         return;
     };
     let dir = data.join("openelections/pa-2024-general-precinct");
@@ -159,7 +181,10 @@ fn pa_2024_set_is_refused_by_line_then_imports_leniently() {
     let err = import_dir(&dir, &options).unwrap_err();
     expect![[r#"20241105__pa__general__columbia__precinct.csv: line 907, column "votes": count "-" is not a non-negative whole number"#]].assert_eq(&err.to_string());
 
-    let lenient = CsvOptions { danger_skip_bad_rows: true, ..options };
+    let lenient = CsvOptions {
+        danger_skip_bad_rows: true,
+        ..options
+    };
     let imported = import_dir(&dir, &lenient).unwrap_or_else(|e| panic!("{e}"));
     let s = &imported.snapshot;
     let counts: usize = s.contests.iter().map(|c| c.counts.len()).sum();
@@ -169,7 +194,10 @@ fn pa_2024_set_is_refused_by_line_then_imports_leniently() {
         s.units.len()
     );
     for w in &imported.warnings {
-        if matches!(w.kind, WarningKind::Lenient | WarningKind::NameVariants | WarningKind::Dropped) {
+        if matches!(
+            w.kind,
+            WarningKind::Lenient | WarningKind::NameVariants | WarningKind::Dropped
+        ) {
             writeln!(report, "{w}").unwrap();
         }
     }
@@ -838,16 +866,20 @@ fn csv_snapshot_round_trips_through_nist_json_and_xml() {
     let Some(data) = common::data_dir("csv_snapshot_round_trips_through_nist_json_and_xml") else {
         return;
     };
-    let path = data.join("openelections/pa-2024-general-precinct/20241105__pa__general__luzerne__precinct.csv");
+    let path = data.join(
+        "openelections/pa-2024-general-precinct/20241105__pa__general__luzerne__precinct.csv",
+    );
     let options = CsvOptions::new("Pennsylvania", "2024 General Election", "2024-11-05");
     let s = import_file(&path, &options).snapshot;
     let nist = urne_results::NistOptions::default();
     let mut json = Vec::new();
     urne_results::export_nist_json(&s, "2024-11-05T20:00:00Z", &mut json).unwrap();
-    let back = urne_results::import_nist_json_bytes("luzerne.json", &json, &nist).unwrap_or_else(|e| panic!("{e}"));
+    let back = urne_results::import_nist_json_bytes("luzerne.json", &json, &nist)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(back.snapshot, s);
     let mut xml = Vec::new();
     urne_results::export_nist_xml(&s, "2024-11-05T20:00:00Z", &mut xml).unwrap();
-    let back = urne_results::import_nist_xml_bytes("luzerne.xml", &xml, &nist).unwrap_or_else(|e| panic!("{e}"));
+    let back = urne_results::import_nist_xml_bytes("luzerne.xml", &xml, &nist)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(back.snapshot, s);
 }

@@ -14,7 +14,10 @@ pub fn data_dir(test: &str) -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("{test}: shared data directory {} missing (CI is set)", dir.display());
+        panic!(
+            "{test}: shared data directory {} missing (CI is set)",
+            dir.display()
+        );
     }
     let _ = writeln!(
         std::io::stderr(),
