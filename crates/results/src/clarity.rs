@@ -176,7 +176,10 @@ pub fn import_clarity_xml(
         }
         let facts = UnitFacts {
             registered_voters: count(&mut p, e, &path, "totalVoters"),
-            ballots_cast: count(&mut p, e, &path, "ballotsCast"),
+            // Clarity writes ballotsCast="0" where turnout was not reported (GA 2018 runoff,
+            // Arkansas 2014: every county 0 with thousands of votes). Zero is read as unknown;
+            // a unit that really had no ballots has no votes either, so no check is lost.
+            ballots_cast: count(&mut p, e, &path, "ballotsCast").filter(|&b| b > 0),
             ..UnitFacts::default()
         };
         units[0].children.push(id.clone());

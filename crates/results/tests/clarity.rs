@@ -38,9 +38,9 @@ fn every_clarity_file_imports() {
         }
     }
     expect![[r#"
-        county.xml: contest "c-100", unit "county-newton": 1923 votes exceed 0 ballots cast x 1 votes allowed; contest "c-100": unit "region" gives 477734 for choice "c-100.001", total but its county units add up to 462123
+        county.xml: contest "c-100": unit "region" gives 477734 for choice "c-100.001", total but its county units add up to 462123
         precinct.xml: contests=1 units=34 counts=340 warnings=0
-        ga-2018-07-24-primary-runoff-statewide-detail.xml: contests=18 units=160 counts=6840 warnings=666
+        ga-2018-07-24-primary-runoff-statewide-detail.xml: contests=18 units=160 counts=6840 warnings=0
         ga-2018-12-18-hd14-special-primary-bartow-detail.xml: contests=1 units=9 counts=180 warnings=2
         ga-2018-12-18-hd14-special-primary-floyd-detail.xml: contests=1 units=6 counts=120 warnings=2
         ga-2020-11-03-general-statewide-detail.xml: contests=298 units=160 counts=39625 warnings=0
@@ -104,4 +104,30 @@ fn luzerne_2024_president_matches_openelections_csv() {
         *totals.entry(choice).or_default() += v;
     }
     expect![[r#"5580 precinct x choice totals equal; {"Alix C. Toulme Jr.": 1, "Andre Ramon McNeil Sr.": 0, "Angela Dwyer": 0, "Carol Ashwer": 0, "Chris Franklin": 0, "Christin Powers": 0, "Christopher Stried": 0, "Doug Bell": 0, "Edward Shlikas": 0, "HARRIS / WALZ": 62504, "Jay J. Bowman": 0, "Jimmy Giles": 0, "John E. Diaz": 0, "OLIVER / MAAT": 640, "Patrick Christian": 0, "Paul Vincent Catanese": 0, "Perry Jones": 0, "Rich Marin": 0, "Richard Root": 0, "SCATTER": 281, "STEIN / WARE": 562, "Sethatina Newman": 0, "Shiva Ayyadurai": 0, "Shondra Irving": 0, "Susan Maude Buchser": 0, "Suzie Scott": 0, "TRUMP / VANCE": 92444, "William Cody Nalbach": 0, "William Peterson": 0, "Write-in": 282}"#]].assert_eq(&format!("{} precinct x choice totals equal; {totals:?}", a.len()));
+}
+
+#[test]
+fn ga_2020_president_summary_matches_published_totals() {
+    let Some(data) = common::data_dir("ga_2020_president_summary_matches_published_totals") else {
+        return;
+    };
+    let path = data.join("vendor/clarity-enr-detailxml/ga-2020-11-03-general-statewide-detail.xml");
+    let i = import_clarity_xml(
+        "ga-2020",
+        std::fs::File::open(path).unwrap(),
+        &ClarityOptions::default(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    urne_results::export_summary_csv(&i.snapshot, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let president: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("President of the United States"))
+        .collect();
+    expect![[r#"
+        c-5000,President of the United States,region,c-5000.1,Donald J. Trump (I) (Rep),NP,2461837
+        c-5000,President of the United States,region,c-5000.2,Joseph R. Biden (Dem),NP,2474507
+        c-5000,President of the United States,region,c-5000.3,Jo Jorgensen (Lib),NP,62138"#]]
+    .assert_eq(&president.join("\n"));
 }
