@@ -362,6 +362,9 @@ pub(crate) fn convert(
             abbreviation: pd.abbreviation.clone(),
         });
     }
+    // The contests are consumed (counts move into the snapshot rather than being copied).
+    let mut doc = doc;
+    let contests_d = std::mem::take(&mut doc.election[0].contest);
     let election_d = &doc.election[0];
     let mut units = Vec::with_capacity(doc.gp_unit.len());
     let mut unit_index: HashMap<String, usize> = HashMap::new();
@@ -483,8 +486,8 @@ pub(crate) fn convert(
         .map(|x| (x.id.as_str(), x.name.as_str()))
         .collect();
 
-    let mut contests = Vec::with_capacity(election_d.contest.len());
-    for (ci, cd) in election_d.contest.iter().enumerate() {
+    let mut contests = Vec::with_capacity(contests_d.len());
+    for (ci, mut cd) in contests_d.into_iter().enumerate() {
         let cseg = [("Election", 0), ("Contest", ci)];
         dup(&mut ids, &mut p, &cd.id, at(&cseg, None));
         let kind = match cd.ty.rsplit(['.', ':']).next().unwrap_or("") {
@@ -553,7 +556,7 @@ pub(crate) fn convert(
                 );
             }
         }
-        for (si, sd) in cd.contest_selection.iter().enumerate() {
+        for (si, sd) in std::mem::take(&mut cd.contest_selection).into_iter().enumerate() {
             let sseg = [("Election", 0), ("Contest", ci), ("ContestSelection", si)];
             let mut id = sd.id.clone();
             if ids.contains(&id) && options.danger_rename_duplicate_selection_ids {
@@ -566,7 +569,7 @@ pub(crate) fn convert(
                 id = renamed;
             }
             dup(&mut ids, &mut p, &id, at(&sseg, None));
-            let (name, party) = selection_name(sd, &candidates, &party_names, |k, leaf| {
+            let (name, party) = selection_name(&sd, &candidates, &party_names, |k, leaf| {
                 p.push(at(&sseg, Some(leaf)), k)
             });
             contest.choices.push(Choice {
@@ -575,7 +578,7 @@ pub(crate) fn convert(
                 party,
                 write_in: sd.is_write_in.unwrap_or(false),
             });
-            for (vi, vc) in sd.vote_counts.iter().enumerate() {
+            for (vi, vc) in sd.vote_counts.into_iter().enumerate() {
                 let vseg = [
                     ("Election", 0),
                     ("Contest", ci),
@@ -604,7 +607,7 @@ pub(crate) fn convert(
                     }
                 };
                 contest.counts.push(VoteCount {
-                    unit: vc.gp_unit_id.clone(),
+                    unit: vc.gp_unit_id,
                     choice: id.clone(),
                     kind,
                     round: vc.round,
