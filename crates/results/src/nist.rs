@@ -556,7 +556,10 @@ pub(crate) fn convert(
                 );
             }
         }
-        for (si, sd) in std::mem::take(&mut cd.contest_selection).into_iter().enumerate() {
+        for (si, sd) in std::mem::take(&mut cd.contest_selection)
+            .into_iter()
+            .enumerate()
+        {
             let sseg = [("Election", 0), ("Contest", ci), ("ContestSelection", si)];
             let mut id = sd.id.clone();
             if ids.contains(&id) && options.danger_rename_duplicate_selection_ids {

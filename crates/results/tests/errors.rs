@@ -240,3 +240,37 @@ fn csv_crlf_line_numbers_are_physical_lines() {
         expect![[r#"t.csv: line 3, column "votes": count "x" is not a non-negative whole number"#]],
     );
 }
+
+#[test]
+fn csv_row_limit_is_named() {
+    let mut options = CsvOptions::new("Testland", "Test Election", "2024-11-05");
+    options.limits.rows_max = 1;
+    let csv = format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P1,Mayor,,REP,Bob,3,1,2\n");
+    let source = CsvSource {
+        name: "t.csv".to_owned(),
+        reader: csv.as_bytes(),
+    };
+    let err = import_openelections_csv(vec![source], &options).unwrap_err();
+    expect!["t.csv: line 3: rows count 2 exceeds the limit 1"].assert_eq(&err.to_string());
+}
+
+#[test]
+fn json_unit_cycle_is_refused() {
+    let json = report(&contest(&vc("p1", "3"))).replace(
+        r#""@id":"p1","Type":"precinct""#,
+        r#""@id":"p1","Type":"precinct","ComposingGpUnitIds":["city"]"#,
+    );
+    check_json(
+        &json,
+        expect![[r#"t.json: unit "city": unit "city" contains itself"#]],
+    );
+}
+
+#[test]
+fn json_duplicate_id_is_refused() {
+    let json = report(&contest(&vc("p1", "3"))).replace(r#""@id":"p2""#, r#""@id":"p1""#);
+    check_json(
+        &json,
+        expect![[r#"t.json: JSON path GpUnit[2]: duplicate object id "p1""#]],
+    );
+}
