@@ -1,0 +1,375 @@
+//! Clarity ENR (Scytl / SOE Software) `detail.xml`.
+//!
+//! `ElectionResult` > `VoterTurnout/Precincts/Precinct` (or `ElectionVoterTurnout/Counties/
+//! County`) gives the sub-units of the `Region` with registered voters and ballots cast; each
+//! `Contest` > `Choice` > `VoteType` > `Precinct|County` gives votes by vote type. The region's
+//! own totals (`Choice@totalVotes`, `VoteType@votes`) are kept as counts of the region unit, so
+//! validation checks them against the sum of the sub-units. Contest-level `VoteType`s
+//! "Undervotes" / "Overvotes" become over/undervotes.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
+use crate::model::{
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party,
+    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
+};
+use crate::nist_json::read_limited;
+use crate::validate::{Imported, Limits, validate};
+use crate::xml::{Element, parse};
+
+/// What `detail.xml` does not say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClarityOptions {
+    pub limits: Limits,
+    pub election_kind: ElectionKind,
+    pub status: ReportStatus,
+}
+
+impl Default for ClarityOptions {
+    fn default() -> Self {
+        ClarityOptions {
+            limits: Limits::DEFAULT,
+            election_kind: ElectionKind::General,
+            status: ReportStatus::UnofficialComplete,
+        }
+    }
+}
+
+/// Id of the region (root) unit.
+pub const REGION_UNIT_ID: &str = "region";
+
+/// Clarity vote type names seen in the wild, mapped to NIST count types.
+fn vote_type(name: &str) -> Option<CountType> {
+    let n = name.trim().to_ascii_lowercase();
+    Some(match n.as_str() {
+        "election day" | "election day votes" | "election" => CountType::ElectionDay,
+        "absentee by mail" | "absentee by mail votes" | "mail in / absentee" | "mail-in" => {
+            CountType::AbsenteeMail
+        }
+        "absentee" => CountType::Absentee,
+        "advance in person" | "advanced voting votes" | "early vote" | "early voting" => {
+            CountType::Early
+        }
+        "provisional" | "provisional votes" => CountType::Provisional,
+        _ => return None,
+    })
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ch.is_alphanumeric() {
+            out.extend(ch.to_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// `M/D/YYYY` to `YYYY-MM-DD`; anything else is kept as given.
+fn iso_date(d: &str) -> String {
+    let parts: Vec<&str> = d.trim().split('/').collect();
+    match parts.as_slice() {
+        [m, day, y] if y.len() == 4 => format!("{y}-{:0>2}-{:0>2}", m, day),
+        _ => d.trim().to_owned(),
+    }
+}
+
+/// Imports a Clarity `detail.xml`.
+pub fn import_clarity_xml(
+    source_name: &str,
+    reader: impl Read,
+    options: &ClarityOptions,
+) -> Result<Imported, ImportError> {
+    let bytes = read_limited(source_name, reader, options.limits.source_bytes_max)?;
+    let root = parse(source_name, &bytes)?;
+    let mut p = Problems::default();
+    let mut warnings = Vec::new();
+    let loc = |e: &Element, path: &str| Location::XmlElement {
+        path: path.to_owned(),
+        byte: Some(e.byte),
+    };
+    if root.name != "ElectionResult" {
+        p.push(
+            loc(&root, &root.name),
+            ProblemKind::UnknownValue {
+                what: "root element",
+                value: root.name.clone(),
+            },
+        );
+        return Err(p.into_error(source_name));
+    }
+    let count = |p: &mut Problems, e: &Element, path: &str, attr: &str| -> Option<u64> {
+        let v = e.attr(attr)?;
+        match v.trim().parse::<u64>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                p.push(
+                    loc(e, &format!("{path}/@{attr}")),
+                    ProblemKind::BadCount {
+                        value: v.to_owned(),
+                    },
+                );
+                None
+            }
+        }
+    };
+
+    // Sub-units: precincts of a county file, or counties of a state file.
+    let (sub_kind, sub_tag, list) = if let Some(t) = root.child("VoterTurnout") {
+        (UnitKind::Precinct, "Precinct", t.child("Precincts"))
+    } else {
+        let t = root.child("ElectionVoterTurnout");
+        (
+            UnitKind::County,
+            "County",
+            t.and_then(|t| t.child("Counties")),
+        )
+    };
+    let mut units = vec![Unit {
+        id: REGION_UNIT_ID.to_owned(),
+        name: root.child_text("Region").unwrap_or("").to_owned(),
+        kind: if sub_kind == UnitKind::Precinct {
+            UnitKind::County
+        } else {
+            UnitKind::State
+        },
+        children: Vec::new(),
+        facts: UnitFacts::default(),
+    }];
+    let mut by_name: HashMap<String, String> = HashMap::new();
+    let prefix = if sub_kind == UnitKind::Precinct {
+        "p-"
+    } else {
+        "county-"
+    };
+    if let Some(t) = root.child("VoterTurnout") {
+        units[0].facts.registered_voters =
+            count(&mut p, t, "/ElectionResult/VoterTurnout", "totalVoters");
+        units[0].facts.ballots_cast =
+            count(&mut p, t, "/ElectionResult/VoterTurnout", "ballotsCast");
+    }
+    for (i, e) in list
+        .map(|l| l.children_named(sub_tag).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let path = format!("/ElectionResult/.../{sub_tag}[{}]", i + 1);
+        let name = e.attr("name").unwrap_or("").to_owned();
+        let mut id = format!("{prefix}{}", slug(&name));
+        if by_name.values().any(|v| *v == id) {
+            id = format!("{id}-{}", i + 1);
+        }
+        if by_name.insert(name.clone(), id.clone()).is_some() {
+            p.push(
+                loc(e, &path),
+                ProblemKind::DuplicateId {
+                    what: "unit name",
+                    id: name.clone(),
+                },
+            );
+            continue;
+        }
+        let facts = UnitFacts {
+            registered_voters: count(&mut p, e, &path, "totalVoters"),
+            // Clarity writes ballotsCast="0" where turnout was not reported (GA 2018 runoff,
+            // Arkansas 2014: every county 0 with thousands of votes). Zero is read as unknown;
+            // a unit that really had no ballots has no votes either, so no check is lost.
+            ballots_cast: count(&mut p, e, &path, "ballotsCast").filter(|&b| b > 0),
+            ..UnitFacts::default()
+        };
+        units[0].children.push(id.clone());
+        units.push(Unit {
+            id,
+            name,
+            kind: sub_kind,
+            children: Vec::new(),
+            facts,
+        });
+    }
+
+    let mut parties: Vec<Party> = Vec::new();
+    let mut contests = Vec::new();
+    for (ci, ce) in root.children_named("Contest").enumerate() {
+        let cpath = format!("/ElectionResult/Contest[{}]", ci + 1);
+        let key = ce.attr("key").unwrap_or("").trim();
+        let id = format!("c-{}", slug(key));
+        let mut contest = Contest {
+            id: id.clone(),
+            name: ce.attr("text").unwrap_or("").to_owned(),
+            kind: if ce.attr("isQuestion") == Some("true") {
+                ContestKind::BallotMeasure
+            } else {
+                ContestKind::Candidate
+            },
+            district: REGION_UNIT_ID.to_owned(),
+            votes_allowed: ce.attr("voteFor").and_then(|v| v.trim().parse().ok()),
+            variation: None,
+            choices: Vec::new(),
+            counts: Vec::new(),
+            other_counts: Vec::new(),
+        };
+        let mut others: HashMap<String, (Option<u64>, Option<u64>)> = HashMap::new();
+        for (vi, ve) in ce.children_named("VoteType").enumerate() {
+            let vpath = format!("{cpath}/VoteType[{}]", vi + 1);
+            let name = ve.attr("name").unwrap_or("");
+            let over = match name.trim().to_ascii_lowercase().as_str() {
+                "overvotes" => true,
+                "undervotes" => false,
+                _ => {
+                    warnings.push(Warning {
+                        kind: WarningKind::Dropped,
+                        location: loc(ve, &vpath),
+                        detail: format!("contest-level vote type {name:?} left out"),
+                    });
+                    continue;
+                }
+            };
+            let region_total = count(&mut p, ve, &vpath, "votes");
+            let mut sub: Vec<(String, Option<u64>)> =
+                vec![(REGION_UNIT_ID.to_owned(), region_total)];
+            for (si, se) in ve.children_named(sub_tag).enumerate() {
+                let spath = format!("{vpath}/{sub_tag}[{}]", si + 1);
+                let Some(uid) = by_name.get(se.attr("name").unwrap_or("")) else {
+                    p.push(
+                        loc(se, &spath),
+                        ProblemKind::UnknownReference {
+                            what: "unit",
+                            id: se.attr("name").unwrap_or("").to_owned(),
+                        },
+                    );
+                    continue;
+                };
+                sub.push((uid.clone(), count(&mut p, se, &spath, "votes")));
+            }
+            for (uid, v) in sub {
+                let e = others.entry(uid).or_default();
+                if over { e.0 = v } else { e.1 = v }
+            }
+        }
+        contest.other_counts = others
+            .into_iter()
+            .map(|(unit, (overvotes, undervotes))| OtherCount {
+                unit,
+                kind: CountType::Total,
+                overvotes,
+                undervotes,
+            })
+            .collect();
+        for (chi, che) in ce.children_named("Choice").enumerate() {
+            let chpath = format!("{cpath}/Choice[{}]", chi + 1);
+            let choice_id = format!("{id}.{}", slug(che.attr("key").unwrap_or("")));
+            let party = che
+                .attr("party")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|name| {
+                    let pid = format!("party-{}", slug(name));
+                    if !parties.iter().any(|x| x.id == pid) {
+                        parties.push(Party {
+                            id: pid.clone(),
+                            name: name.to_owned(),
+                            abbreviation: None,
+                        });
+                    }
+                    pid
+                });
+            let name = che.attr("text").unwrap_or("").to_owned();
+            // Clarity lists the write-in total ("Write-in") and then, without a party, the
+            // write-ins it resolved to names (Luzerne 2024: "SCATTER", named people), whose
+            // votes the total already holds. All of those are write-in lines.
+            let write_in = name.to_ascii_lowercase().starts_with("write-in")
+                || (party.is_none() && contest.choices.iter().any(|c| c.write_in));
+            contest.choices.push(Choice {
+                id: choice_id.clone(),
+                name,
+                party,
+                write_in,
+            });
+            if let Some(t) = count(&mut p, che, &chpath, "totalVotes") {
+                contest
+                    .counts
+                    .push(vc(REGION_UNIT_ID, &choice_id, CountType::Total, t));
+            }
+            let mut sub_totals: HashMap<String, u64> = HashMap::new();
+            for (vi, ve) in che.children_named("VoteType").enumerate() {
+                let vpath = format!("{chpath}/VoteType[{}]", vi + 1);
+                let tname = ve.attr("name").unwrap_or("");
+                let Some(kind) = vote_type(tname) else {
+                    p.push(
+                        loc(ve, &vpath),
+                        ProblemKind::UnknownValue {
+                            what: "vote type",
+                            value: tname.to_owned(),
+                        },
+                    );
+                    continue;
+                };
+                if let Some(v) = count(&mut p, ve, &vpath, "votes") {
+                    contest.counts.push(vc(REGION_UNIT_ID, &choice_id, kind, v));
+                }
+                for (si, se) in ve.children_named(sub_tag).enumerate() {
+                    let spath = format!("{vpath}/{sub_tag}[{}]", si + 1);
+                    let Some(uid) = by_name.get(se.attr("name").unwrap_or("")) else {
+                        p.push(
+                            loc(se, &spath),
+                            ProblemKind::UnknownReference {
+                                what: "unit",
+                                id: se.attr("name").unwrap_or("").to_owned(),
+                            },
+                        );
+                        continue;
+                    };
+                    let Some(v) = count(&mut p, se, &spath, "votes") else {
+                        continue;
+                    };
+                    contest.counts.push(vc(uid, &choice_id, kind, v));
+                    let t = sub_totals.entry(uid.clone()).or_insert(0);
+                    match t.checked_add(v) {
+                        Some(x) => *t = x,
+                        None => p.push(loc(se, &spath), ProblemKind::Overflow),
+                    }
+                }
+            }
+            for (uid, t) in sub_totals {
+                contest
+                    .counts
+                    .push(vc(&uid, &choice_id, CountType::Total, t));
+            }
+        }
+        contests.push(contest);
+    }
+    if !p.is_empty() {
+        return Err(p.into_error(source_name));
+    }
+    let date = iso_date(root.child_text("ElectionDate").unwrap_or(""));
+    let snapshot = Snapshot {
+        election: Election {
+            name: root.child_text("ElectionName").unwrap_or("").to_owned(),
+            kind: options.election_kind,
+            start_date: date.clone(),
+            end_date: date,
+            scope_unit: REGION_UNIT_ID.to_owned(),
+        },
+        status: options.status,
+        parties,
+        units,
+        contests,
+    };
+    let snapshot = validate(source_name, snapshot, &options.limits, &mut warnings)?;
+    Ok(Imported { snapshot, warnings })
+}
+
+fn vc(unit: &str, choice: &str, kind: CountType, votes: u64) -> VoteCount {
+    VoteCount {
+        unit: unit.to_owned(),
+        choice: choice.to_owned(),
+        kind,
+        round: None,
+        votes,
+    }
+}

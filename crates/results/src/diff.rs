@@ -1,0 +1,174 @@
+//! Differences between two snapshots: what changed between two releases, and how two
+//! snapshots of the same election at different levels (county file vs precinct file) disagree.
+
+use std::collections::BTreeMap;
+
+use crate::model::{CountType, UnitKind};
+use crate::validate::{ValidSnapshot, unit_totals};
+
+/// One count that differs. `None` means absent on that side.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CountChange {
+    pub contest: String,
+    pub unit: String,
+    pub choice: String,
+    pub kind: CountType,
+    pub round: Option<u32>,
+    pub old: Option<u64>,
+    pub new: Option<u64>,
+}
+
+impl CountChange {
+    /// `new - old`, absent counted as zero.
+    pub fn delta(&self) -> i128 {
+        i128::from(self.new.unwrap_or(0)) - i128::from(self.old.unwrap_or(0))
+    }
+
+    /// A count that went down or disappeared. Publishing one needs a correction reason.
+    pub fn is_decrease(&self) -> bool {
+        self.delta() < 0
+    }
+}
+
+/// What changed from `old` to `new`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotDiff {
+    /// Every count that differs, in (contest, unit, choice, kind, round) order.
+    pub changes: Vec<CountChange>,
+    /// Units with at least one changed count, sorted, unique.
+    pub units_changed: Vec<String>,
+    pub contests_added: Vec<String>,
+    pub contests_removed: Vec<String>,
+    /// True when the report status or a unit's facts changed.
+    pub metadata_changed: bool,
+}
+
+impl SnapshotDiff {
+    /// The changes that lower a count (the publish step requires a correction reason).
+    pub fn decreases(&self) -> impl Iterator<Item = &CountChange> {
+        self.changes.iter().filter(|c| c.is_decrease())
+    }
+}
+
+type Key = (String, String, CountType, Option<u32>);
+
+/// Compares two releases count by count.
+pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
+    let mut out = SnapshotDiff {
+        metadata_changed: old.status != new.status
+            || old.units.len() != new.units.len()
+            || old
+                .units
+                .iter()
+                .zip(&new.units)
+                .any(|(a, b)| a.id != b.id || a.facts != b.facts),
+        ..SnapshotDiff::default()
+    };
+    let mut units = std::collections::BTreeSet::new();
+    for c in &old.contests {
+        if new.contest(&c.id).is_none() {
+            out.contests_removed.push(c.id.clone());
+        }
+    }
+    for c in &new.contests {
+        if old.contest(&c.id).is_none() {
+            out.contests_added.push(c.id.clone());
+        }
+    }
+    let ids: std::collections::BTreeSet<&str> = old
+        .contests
+        .iter()
+        .chain(&new.contests)
+        .map(|c| c.id.as_str())
+        .collect();
+    for id in ids {
+        let mut both: BTreeMap<Key, (Option<u64>, Option<u64>)> = BTreeMap::new();
+        for (side, snap) in [(0, old), (1, new)] {
+            let Some(c) = snap.contest(id) else { continue };
+            for vc in &c.counts {
+                let e = both
+                    .entry((vc.unit.clone(), vc.choice.clone(), vc.kind, vc.round))
+                    .or_default();
+                if side == 0 {
+                    e.0 = Some(vc.votes);
+                } else {
+                    e.1 = Some(vc.votes);
+                }
+            }
+        }
+        for ((unit, choice, kind, round), (o, n)) in both {
+            if o != n {
+                units.insert(unit.clone());
+                out.changes.push(CountChange {
+                    contest: id.to_owned(),
+                    unit,
+                    choice,
+                    kind,
+                    round,
+                    old: o,
+                    new: n,
+                });
+            }
+        }
+    }
+    out.units_changed = units.into_iter().collect();
+    out
+}
+
+/// For every unit of `kind` and contest present in both snapshots, compares the exact totals
+/// (`Total` count type, first round) per choice: each side's own counts where it has them,
+/// else the sum of its sub-units. Returns the differing ones, `old` = `a`, `new` = `b`.
+///
+/// Used to reconcile a county-level file against the precinct file of the same election.
+pub fn reconcile(a: &ValidSnapshot, b: &ValidSnapshot, kind: UnitKind) -> Vec<CountChange> {
+    let mut out = Vec::new();
+    for ca in &a.contests {
+        let Some(cb) = b.contest(&ca.id) else {
+            continue;
+        };
+        for unit in a.units.iter().filter(|u| u.kind == kind) {
+            if b.unit(&unit.id).is_none() {
+                continue;
+            }
+            let ta = unit_totals(a, ca, &unit.id)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let tb = unit_totals(b, cb, &unit.id)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if ta.is_empty() && tb.is_empty() {
+                continue;
+            }
+            let pick = |t: &crate::validate::Totals| -> BTreeMap<String, u64> {
+                let first = t
+                    .keys()
+                    .filter(|k| k.1 == CountType::Total)
+                    .map(|k| k.2)
+                    .min();
+                t.iter()
+                    .filter(|(k, _)| k.1 == CountType::Total && Some(k.2) == first)
+                    .map(|(k, v)| (k.0.clone(), *v))
+                    .collect()
+            };
+            let (pa, pb) = (pick(&ta), pick(&tb));
+            let choices: std::collections::BTreeSet<&String> = pa.keys().chain(pb.keys()).collect();
+            for ch in choices {
+                let (x, y) = (pa.get(ch).copied(), pb.get(ch).copied());
+                if x != y {
+                    out.push(CountChange {
+                        contest: ca.id.clone(),
+                        unit: unit.id.clone(),
+                        choice: ch.clone(),
+                        kind: CountType::Total,
+                        round: None,
+                        old: x,
+                        new: y,
+                    });
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,320 @@
+//! The results snapshot: one election's contests, choices, reporting units and counts.
+//!
+//! Identifiers are the strings the source file used (NIST `@id`/`ObjectId`) or ones an
+//! importer derived from names (CSV). Collections are kept sorted by id so that two imports of
+//! the same results compare equal and encode to the same bytes.
+
+use std::fmt;
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum $name { $($(#[$vm])* $v),+ }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+            /// The NIST SP 1500-100 v2 spelling.
+            pub fn as_str(self) -> &'static str { match self { $($name::$v => $s),+ } }
+            /// Parses the NIST SP 1500-100 v2 spelling.
+            pub fn from_nist(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$v),)+ _ => None }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+string_enum! {
+    /// NIST `ResultsStatus`: how final a report is.
+    ReportStatus {
+        PreElection = "pre-election",
+        UnofficialPartial = "unofficial-partial",
+        UnofficialComplete = "unofficial-complete",
+        Certified = "certified",
+        Recount = "recount",
+        Correction = "correction",
+        /// Not a NIST value: test results (AP's "test"); exported to NIST as
+        /// `unofficial-partial` with `IsTest` true.
+        Test = "test",
+    }
+}
+
+string_enum! {
+    /// NIST `ElectionType`.
+    ElectionKind {
+        General = "general",
+        PartisanPrimaryClosed = "partisan-primary-closed",
+        PartisanPrimaryOpen = "partisan-primary-open",
+        Primary = "primary",
+        Runoff = "runoff",
+        Special = "special",
+        Other = "other",
+    }
+}
+
+string_enum! {
+    /// NIST `ReportingUnitType`.
+    UnitKind {
+        BallotBatch = "ballot-batch",
+        BallotStyleArea = "ballot-style-area",
+        Borough = "borough",
+        City = "city",
+        CityCouncil = "city-council",
+        CombinedPrecinct = "combined-precinct",
+        Congressional = "congressional",
+        Country = "country",
+        County = "county",
+        CountyCouncil = "county-council",
+        DropBox = "drop-box",
+        Judicial = "judicial",
+        Municipality = "municipality",
+        PollingPlace = "polling-place",
+        Precinct = "precinct",
+        School = "school",
+        Special = "special",
+        SplitPrecinct = "split-precinct",
+        State = "state",
+        StateHouse = "state-house",
+        StateSenate = "state-senate",
+        Town = "town",
+        Township = "township",
+        Utility = "utility",
+        Village = "village",
+        VoteCenter = "vote-center",
+        Ward = "ward",
+        Water = "water",
+        Other = "other",
+    }
+}
+
+string_enum! {
+    /// NIST `CountItemType`: how a ballot was cast. `Total` is the sum of the others.
+    CountType {
+        Total = "total",
+        ElectionDay = "election-day",
+        Early = "early",
+        Absentee = "absentee",
+        AbsenteeMail = "absentee-mail",
+        AbsenteeInPerson = "absentee-in-person",
+        AbsenteeFwab = "absentee-fwab",
+        Provisional = "provisional",
+        Uocava = "uocava",
+        WriteIn = "write-in",
+        Seats = "seats",
+        Other = "other",
+    }
+}
+
+string_enum! {
+    /// How far counting in a unit has got (NIST `CountItemStatus`).
+    ReportingStatus {
+        NotStarted = "not-processed",
+        Partial = "in-process",
+        Complete = "completed",
+    }
+}
+
+string_enum! {
+    /// What is being decided (NIST's Contest subtypes).
+    ContestKind {
+        Candidate = "candidate",
+        BallotMeasure = "ballot-measure",
+        Retention = "retention",
+        Party = "party",
+    }
+}
+
+string_enum! {
+    /// NIST `VoteVariation`.
+    VoteVariation {
+        Approval = "approval",
+        Borda = "borda",
+        Cumulative = "cumulative",
+        Majority = "majority",
+        NOfM = "n-of-m",
+        Plurality = "plurality",
+        Proportional = "proportional",
+        Range = "range",
+        Rcv = "rcv",
+        SuperMajority = "super-majority",
+        Other = "other",
+    }
+}
+
+/// The whole of one results release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub election: Election,
+    pub status: ReportStatus,
+    /// Sorted by id, ids unique.
+    pub parties: Vec<Party>,
+    /// Sorted by id, ids unique.
+    pub units: Vec<Unit>,
+    /// Sorted by id, ids unique.
+    pub contests: Vec<Contest>,
+}
+
+/// The election the results belong to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Election {
+    pub name: String,
+    pub kind: ElectionKind,
+    /// ISO 8601 date (`YYYY-MM-DD`), as the source gave it.
+    pub start_date: String,
+    pub end_date: String,
+    /// The unit the election covers (a state, a county, a city).
+    pub scope_unit: String,
+}
+
+/// A political party.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    pub id: String,
+    pub name: String,
+    pub abbreviation: Option<String>,
+}
+
+/// A reporting unit: precinct, vote center, district, county, state. Units nest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub id: String,
+    pub name: String,
+    pub kind: UnitKind,
+    /// Units this one is composed of (NIST `ComposingGpUnitIds`), sorted, unique. Children of
+    /// different kinds may overlap (a state is made of counties *and* of house districts).
+    pub children: Vec<String>,
+    pub facts: UnitFacts,
+}
+
+/// What is known about a unit apart from the votes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitFacts {
+    pub ballots_cast: Option<u64>,
+    pub registered_voters: Option<u64>,
+    pub reporting: Option<ReportingStatus>,
+    /// Ballots left to count, where the office knows.
+    pub ballots_outstanding: Option<u64>,
+}
+
+/// One contest with its choices and its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contest {
+    pub id: String,
+    pub name: String,
+    pub kind: ContestKind,
+    /// The unit the contest is decided in.
+    pub district: String,
+    /// How many choices a voter may mark (vote-for-N); 1 for measures. `None` when the source
+    /// does not say (CSV): the votes ≤ ballots check then only warns.
+    pub votes_allowed: Option<u32>,
+    pub variation: Option<VoteVariation>,
+    /// Sorted by id, ids unique within the contest.
+    pub choices: Vec<Choice>,
+    /// Sorted by (unit, choice, kind, round); no two with the same key.
+    pub counts: Vec<VoteCount>,
+    /// Sorted by (unit, kind); no two with the same key.
+    pub other_counts: Vec<OtherCount>,
+}
+
+/// A candidate (or ticket), a measure's yes/no, a party, a write-in line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub id: String,
+    /// The name exactly as the source spelled it (no fuzzy merging).
+    pub name: String,
+    pub party: Option<String>,
+    pub write_in: bool,
+}
+
+/// Votes for one choice in one unit, of one count type (and RCV round).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoteCount {
+    pub unit: String,
+    pub choice: String,
+    pub kind: CountType,
+    pub round: Option<u32>,
+    pub votes: u64,
+}
+
+/// Over- and undervotes for a contest in one unit, of one count type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherCount {
+    pub unit: String,
+    pub kind: CountType,
+    pub overvotes: Option<u64>,
+    pub undervotes: Option<u64>,
+}
+
+impl VoteCount {
+    /// The sort key that orders [`Contest::counts`].
+    pub fn key(&self) -> (&str, &str, CountType, Option<u32>) {
+        (&self.unit, &self.choice, self.kind, self.round)
+    }
+}
+
+impl OtherCount {
+    /// The sort key that orders [`Contest::other_counts`].
+    pub fn key(&self) -> (&str, CountType) {
+        (&self.unit, self.kind)
+    }
+}
+
+impl Snapshot {
+    /// Sorts every collection into canonical order. Importers call this before validating.
+    pub fn normalize(&mut self) {
+        self.parties.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.units.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        for unit in &mut self.units {
+            unit.children.sort();
+            unit.children.dedup();
+        }
+        self.contests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        for contest in &mut self.contests {
+            contest.choices.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            contest
+                .counts
+                .sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+            contest
+                .other_counts
+                .sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+        }
+    }
+
+    /// The unit with this id, if any (binary search: units are sorted).
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.units
+            .binary_search_by(|u| u.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.units[i])
+    }
+
+    /// The contest with this id, if any.
+    pub fn contest(&self, id: &str) -> Option<&Contest> {
+        self.contests
+            .binary_search_by(|c| c.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.contests[i])
+    }
+
+    /// The party with this id, if any.
+    pub fn party(&self, id: &str) -> Option<&Party> {
+        self.parties
+            .binary_search_by(|p| p.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.parties[i])
+    }
+}
+
+impl Contest {
+    /// The choice with this id, if any.
+    pub fn choice(&self, id: &str) -> Option<&Choice> {
+        self.choices
+            .binary_search_by(|c| c.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.choices[i])
+    }
+}

@@ -1,0 +1,846 @@
+//! OpenElections-style precinct CSV (`county,precinct,office,district,party,candidate,votes`
+//! plus optional vote-type columns), one or many files into one snapshot.
+//!
+//! Units: one state root, its counties, their precincts (a row whose precinct is empty or
+//! "not available" is about the county itself). Contests are (office, district); choices are
+//! (candidate, party) spelled exactly as in the file; names that differ only in case or
+//! punctuation stay apart and are reported as [`WarningKind::NameVariants`]. The pseudo-offices
+//! "Registered Voters" and "Ballots Cast" become unit facts; candidates named "Over Votes" /
+//! "Under Votes" become over/undervotes, "Write-ins" a write-in choice.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
+use crate::model::{
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party,
+    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
+};
+use crate::validate::{Imported, Limits, validate};
+
+/// One CSV file: its name (for messages) and its bytes.
+#[derive(Debug)]
+pub struct CsvSource<R> {
+    pub name: String,
+    pub reader: R,
+}
+
+/// What the CSV does not say, and how strict to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub limits: Limits,
+    pub election_name: String,
+    pub election_kind: ElectionKind,
+    /// `YYYY-MM-DD`.
+    pub election_date: String,
+    pub status: ReportStatus,
+    /// Name of the root unit (the state); its id is `state`.
+    pub state_name: String,
+    /// Skip rows that the strict import refuses (non-numeric counts, empty office, vote types
+    /// that do not add up, duplicate rows), each with a [`WarningKind::Lenient`] warning.
+    /// For exploring messy third-party files; never for publishing.
+    pub danger_skip_bad_rows: bool,
+}
+
+impl CsvOptions {
+    pub fn new(state_name: &str, election_name: &str, election_date: &str) -> Self {
+        CsvOptions {
+            limits: Limits::DEFAULT,
+            election_name: election_name.to_owned(),
+            election_kind: ElectionKind::General,
+            election_date: election_date.to_owned(),
+            status: ReportStatus::UnofficialComplete,
+            state_name: state_name.to_owned(),
+            danger_skip_bad_rows: false,
+        }
+    }
+}
+
+/// Id of the root unit.
+pub const STATE_UNIT_ID: &str = "state";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    County,
+    Precinct,
+    Office,
+    District,
+    Party,
+    Candidate,
+    Total,
+    Type(CountType),
+    Ignored,
+}
+
+fn column(name: &str, seen_office: bool) -> Option<Col> {
+    let n = name.trim().to_ascii_lowercase();
+    Some(match n.as_str() {
+        "county" => Col::County,
+        "precinct" => Col::Precinct,
+        // Wayne County PA's header says `office,office`: the second one is the district.
+        "office" if seen_office => Col::District,
+        "office" => Col::Office,
+        "district" => Col::District,
+        "party" => Col::Party,
+        "candidate" => Col::Candidate,
+        "votes" | "total_votes" => Col::Total,
+        "election_day" | "election_day_votes" => Col::Type(CountType::ElectionDay),
+        "absentee_by_mail"
+        | "absentee_by_mail_votes"
+        | "mail"
+        | "mail_in"
+        | "mail-in"
+        | "absentee"
+        | "absentee/mail-in"
+        | "absentee/mail"
+        | "mail_in_/_absentee" => Col::Type(CountType::AbsenteeMail),
+        "advance_in_person"
+        | "advance_in_person_1"
+        | "advance_in_person_2"
+        | "advance_in_person_3"
+        | "advanced_votes"
+        | "early_voting"
+        | "early" => Col::Type(CountType::Early),
+        "provisional" | "provisional_votes" => Col::Type(CountType::Provisional),
+        "uocava" => Col::Type(CountType::Uocava),
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Default)]
+struct Header {
+    cols: Vec<Col>,
+    county: usize,
+    precinct: usize,
+    office: usize,
+    district: Option<usize>,
+    party: Option<usize>,
+    candidate: usize,
+    total: Option<usize>,
+}
+
+fn header(record: &csv::StringRecord, p: &mut Problems, w: &mut Vec<Warning>, src: &str) -> Header {
+    let mut h = Header::default();
+    let mut found = [None::<usize>; 4];
+    let mut seen_office = false;
+    for (i, name) in record.iter().enumerate() {
+        let col = column(name, seen_office).unwrap_or_else(|| {
+            w.push(Warning {
+                kind: WarningKind::Dropped,
+                location: Location::Line {
+                    line: 1,
+                    column: Some(name.to_owned()),
+                },
+                detail: format!("{src}: unknown column {name:?} left out"),
+            });
+            Col::Ignored
+        });
+        match col {
+            Col::County => found[0] = Some(i),
+            Col::Precinct => found[1] = Some(i),
+            Col::Office => {
+                seen_office = true;
+                found[2] = Some(i)
+            }
+            Col::Candidate => found[3] = Some(i),
+            Col::District => h.district = Some(i),
+            Col::Party => h.party = Some(i),
+            Col::Total => h.total = Some(i),
+            _ => {}
+        }
+        h.cols.push(col);
+    }
+    for (slot, name) in found
+        .iter()
+        .zip(["county", "precinct", "office", "candidate"])
+    {
+        if slot.is_none() {
+            p.push(
+                Location::Line {
+                    line: 1,
+                    column: Some(name.to_owned()),
+                },
+                ProblemKind::Missing("column"),
+            );
+        }
+    }
+    if h.total.is_none() && !h.cols.iter().any(|c| matches!(c, Col::Type(_))) {
+        p.push(
+            Location::Line {
+                line: 1,
+                column: Some("votes".into()),
+            },
+            ProblemKind::Missing("column"),
+        );
+    }
+    [h.county, h.precinct, h.office, h.candidate] = found.map(|x| x.unwrap_or(0));
+    h
+}
+
+/// Parses a count: digits, optionally with US thousands separators (`1,159`, reported).
+fn parse_count(s: &str) -> Result<(u64, bool), ProblemKind> {
+    let t = s.trim();
+    if let Ok(v) = t.parse::<u64>() {
+        return Ok((v, false));
+    }
+    let groups: Vec<&str> = t.split(',').collect();
+    let grouped = groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()));
+    if grouped {
+        let digits: String = groups.concat();
+        return digits
+            .parse::<u64>()
+            .map(|v| (v, true))
+            .map_err(|_| ProblemKind::Overflow);
+    }
+    Err(ProblemKind::BadCount {
+        value: t.to_owned(),
+    })
+}
+
+/// Lowercase letters and digits, runs of anything else as one `-` (an XML NCName once prefixed).
+fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch.is_alphanumeric() {
+            out.extend(ch.to_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// Hands out ids derived from names, unique even when two names slug the same.
+#[derive(Debug, Default)]
+struct Ids {
+    by_key: HashMap<String, usize>,
+    used: HashMap<String, u32>,
+}
+
+impl Ids {
+    /// Index for `key`, creating it with the id `base()` (made unique) if new.
+    fn get(
+        &mut self,
+        key: &str,
+        base: impl FnOnce() -> String,
+        ids: &mut Vec<String>,
+    ) -> (usize, bool) {
+        if let Some(&i) = self.by_key.get(key) {
+            return (i, false);
+        }
+        let base = base();
+        let n = self.used.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let id = if *n == 1 { base } else { format!("{base}-{n}") };
+        let i = ids.len();
+        ids.push(id);
+        self.by_key.insert(key.to_owned(), i);
+        (i, true)
+    }
+}
+
+#[derive(Debug, Default)]
+struct ContestAcc {
+    choices: Vec<Choice>,
+    choice_ids: Ids,
+    choice_id_list: Vec<String>,
+    /// (unit index, choice index, kind) -> (votes, line).
+    counts: BTreeMap<(usize, usize, CountType), (u64, u64)>,
+    /// (unit index, kind) -> (over, under).
+    other: BTreeMap<(usize, CountType), (Option<u64>, Option<u64>)>,
+}
+
+#[derive(Debug, Default)]
+struct Acc {
+    units: Vec<Unit>,
+    unit_ids: Ids,
+    unit_id_list: Vec<String>,
+    contests: Vec<(String, ContestAcc)>,
+    contest_ids: Ids,
+    contest_id_list: Vec<String>,
+    parties: Vec<Party>,
+    party_ids: Ids,
+    party_id_list: Vec<String>,
+    rows: u64,
+    key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pseudo {
+    RegisteredVoters,
+    BallotsCast,
+    Dropped,
+}
+
+fn pseudo(office: &str) -> Option<Pseudo> {
+    let o = office.trim().to_ascii_lowercase();
+    match o.as_str() {
+        "registered voters" => Some(Pseudo::RegisteredVoters),
+        "ballots cast" => Some(Pseudo::BallotsCast),
+        "ballots cast blank" | "ballots cast - blank" => Some(Pseudo::Dropped),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Line {
+    Choice { write_in: bool },
+    Over,
+    Under,
+}
+
+fn line_kind(candidate: &str) -> Line {
+    let c: String = candidate
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    match c.as_str() {
+        "overvotes" | "overvote" => Line::Over,
+        "undervotes" | "undervote" => Line::Under,
+        "writeins" | "writein" | "writeinvotes" | "writeintotals" => {
+            Line::Choice { write_in: true }
+        }
+        _ => Line::Choice { write_in: false },
+    }
+}
+
+/// Imports OpenElections CSV files into one snapshot.
+pub fn import_openelections_csv<R: Read>(
+    sources: Vec<CsvSource<R>>,
+    options: &CsvOptions,
+) -> Result<Imported, ImportError> {
+    let mut acc = Acc::default();
+    acc.unit_ids.get(
+        STATE_UNIT_ID,
+        || STATE_UNIT_ID.to_owned(),
+        &mut acc.unit_id_list,
+    );
+    acc.units.push(Unit {
+        id: STATE_UNIT_ID.to_owned(),
+        name: options.state_name.clone(),
+        kind: UnitKind::State,
+        children: Vec::new(),
+        facts: UnitFacts::default(),
+    });
+    let mut warnings = Vec::new();
+    for source in sources {
+        read_file(
+            &source.name,
+            source.reader,
+            options,
+            &mut acc,
+            &mut warnings,
+        )?;
+    }
+    let set_name = "OpenElections CSV set";
+    let snapshot = finish(acc, options, &mut warnings);
+    let snapshot = validate(set_name, snapshot, &options.limits, &mut warnings)?;
+    Ok(Imported { snapshot, warnings })
+}
+
+/// Physical line numbers from byte offsets. The csv crate's own line count lags by one after a
+/// CRLF line end (the record starts at the `\n`), so we count newlines ourselves.
+#[derive(Debug, Default)]
+struct LineCounter {
+    byte: usize,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, bytes: &[u8], start: u64) -> u64 {
+        let mut start = usize::try_from(start)
+            .unwrap_or(bytes.len())
+            .min(bytes.len());
+        // A record "starting" on line-end bytes really starts after them.
+        while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.byte {
+            self.newlines += bytes[self.byte..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.byte = start;
+        }
+        self.newlines + 1
+    }
+}
+
+struct Summary {
+    thousands: (u64, u64),
+    dropped_pseudo: (u64, u64),
+    skipped: u64,
+}
+
+fn read_file(
+    src: &str,
+    reader: impl Read,
+    options: &CsvOptions,
+    acc: &mut Acc,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ImportError> {
+    let bytes = crate::nist_json::read_limited(src, reader, options.limits.source_bytes_max)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&bytes[..]);
+    let mut record = csv::StringRecord::new();
+    let mut p = Problems::default();
+    let read_err = |e: csv::Error| {
+        let line = e.position().map_or(0, |pos| pos.line());
+        ImportError::one(
+            src,
+            Location::Line { line, column: None },
+            ProblemKind::Syntax(e.to_string()),
+        )
+    };
+    if !rdr.read_record(&mut record).map_err(read_err)? {
+        return Err(ImportError::one(
+            src,
+            Location::Whole,
+            ProblemKind::Empty("file"),
+        ));
+    }
+    let h = header(&record, &mut p, warnings, src);
+    if !p.is_empty() {
+        return Err(p.into_error(src));
+    }
+    let mut sum = Summary {
+        thousands: (0, 0),
+        dropped_pseudo: (0, 0),
+        skipped: 0,
+    };
+    let mut lines = LineCounter::default();
+    while rdr.read_record(&mut record).map_err(read_err)? {
+        let line = lines.line_at(&bytes, record.position().map_or(0, |pos| pos.byte()));
+        acc.rows += 1;
+        if acc.rows > options.limits.rows_max {
+            return Err(ImportError::one(
+                src,
+                Location::Line { line, column: None },
+                ProblemKind::Limit {
+                    what: "rows",
+                    count: acc.rows,
+                    max: options.limits.rows_max,
+                },
+            ));
+        }
+        let mut row_p = Problems::default();
+        row(&record, line, &h, acc, &mut row_p, &mut sum);
+        if !row_p.is_empty() {
+            if options.danger_skip_bad_rows {
+                sum.skipped += 1;
+                for pr in row_p.list {
+                    warnings.push(Warning {
+                        kind: WarningKind::Lenient,
+                        location: pr.location,
+                        detail: format!("{src}: row skipped: {}", pr.kind),
+                    });
+                }
+            } else {
+                for pr in row_p.list {
+                    p.push(pr.location, pr.kind);
+                }
+            }
+        }
+    }
+    if !p.is_empty() {
+        return Err(p.into_error(src));
+    }
+    if sum.thousands.0 > 0 {
+        warnings.push(Warning {
+            kind: WarningKind::ThousandsSeparator,
+            location: Location::Line {
+                line: sum.thousands.1,
+                column: None,
+            },
+            detail: format!(
+                "{src}: {} counts written with thousands separators (first here)",
+                sum.thousands.0
+            ),
+        });
+    }
+    if sum.dropped_pseudo.0 > 0 {
+        warnings.push(Warning {
+            kind: WarningKind::Dropped,
+            location: Location::Line {
+                line: sum.dropped_pseudo.1,
+                column: None,
+            },
+            detail: format!(
+                "{src}: {} \"Ballots Cast Blank\" rows left out (first here)",
+                sum.dropped_pseudo.0
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn row(
+    r: &csv::StringRecord,
+    line: u64,
+    h: &Header,
+    acc: &mut Acc,
+    p: &mut Problems,
+    sum: &mut Summary,
+) {
+    let at = |col: &str| Location::Line {
+        line,
+        column: Some(col.to_owned()),
+    };
+    if r.len() != h.cols.len() {
+        p.push(
+            Location::Line { line, column: None },
+            ProblemKind::Syntax(format!(
+                "{} fields, the header has {}",
+                r.len(),
+                h.cols.len()
+            )),
+        );
+        return;
+    }
+    let field = |i: usize| r.get(i).unwrap_or("").trim();
+    let county = field(h.county);
+    let precinct = field(h.precinct);
+    let office = field(h.office);
+    let district = h.district.map_or("", field);
+    let party = h.party.map_or("", field);
+    let candidate = field(h.candidate);
+    if county.is_empty() {
+        p.push(at("county"), ProblemKind::Empty("county"));
+        return;
+    }
+    if office.is_empty() {
+        p.push(at("office"), ProblemKind::Empty("office"));
+        return;
+    }
+    // Counts first: a bad row must change nothing.
+    let mut total: Option<u64> = None;
+    let mut types: [(CountType, u64, bool); 5] = [
+        (CountType::ElectionDay, 0, false),
+        (CountType::Early, 0, false),
+        (CountType::AbsenteeMail, 0, false),
+        (CountType::Provisional, 0, false),
+        (CountType::Uocava, 0, false),
+    ];
+    for (i, col) in h.cols.iter().enumerate() {
+        let raw = field(i);
+        let (is_total, slot) = match col {
+            Col::Total => (true, None),
+            Col::Type(t) => (false, types.iter().position(|x| x.0 == *t)),
+            _ => continue,
+        };
+        if raw.is_empty() && !is_total {
+            continue; // A vote type this row does not report.
+        }
+        let v = match parse_count(raw) {
+            Ok((v, grouped)) => {
+                if grouped {
+                    sum.thousands.0 += 1;
+                    if sum.thousands.1 == 0 {
+                        sum.thousands.1 = line;
+                    }
+                }
+                v
+            }
+            Err(k) => {
+                let name = match col {
+                    Col::Total => "votes".to_owned(),
+                    Col::Type(t) => t.as_str().to_owned(),
+                    _ => String::new(),
+                };
+                p.push(at(&name), k);
+                return;
+            }
+        };
+        if is_total {
+            total = Some(v);
+        } else if let Some(s) = slot {
+            let Some(x) = types[s].1.checked_add(v) else {
+                p.push(at("votes"), ProblemKind::Overflow);
+                return;
+            };
+            types[s] = (types[s].0, x, true);
+        }
+    }
+    let given: Vec<(CountType, u64)> = types.iter().filter(|t| t.2).map(|t| (t.0, t.1)).collect();
+    let type_sum = given.iter().try_fold(0u64, |a, t| a.checked_add(t.1));
+    let Some(type_sum) = type_sum else {
+        p.push(at("votes"), ProblemKind::Overflow);
+        return;
+    };
+    let total = match total {
+        Some(t) if !given.is_empty() && t != type_sum => {
+            p.push(
+                at("votes"),
+                ProblemKind::TotalMismatch {
+                    total: t,
+                    sum: type_sum,
+                },
+            );
+            return;
+        }
+        Some(t) => t,
+        None => type_sum,
+    };
+
+    let unit = unit_index(acc, county, precinct);
+    if let Some(ps) = pseudo(office) {
+        let facts = &mut acc.units[unit].facts;
+        match ps {
+            Pseudo::RegisteredVoters => facts.registered_voters = Some(total),
+            Pseudo::BallotsCast => facts.ballots_cast = Some(total),
+            Pseudo::Dropped => {
+                sum.dropped_pseudo.0 += 1;
+                if sum.dropped_pseudo.1 == 0 {
+                    sum.dropped_pseudo.1 = line;
+                }
+            }
+        }
+        return;
+    }
+    acc.key.clear();
+    acc.key.push_str(office);
+    acc.key.push('\u{1f}');
+    acc.key.push_str(district);
+    let label = || {
+        if district.is_empty() {
+            format!("c-{}", slug(office))
+        } else {
+            format!("c-{}", slug(&format!("{office} {district}")))
+        }
+    };
+    let (ci, new) = acc
+        .contest_ids
+        .get(&acc.key, label, &mut acc.contest_id_list);
+    if new {
+        let name = if district.is_empty() {
+            office.to_owned()
+        } else {
+            format!("{office}, {district}")
+        };
+        acc.contests.push((name, ContestAcc::default()));
+    }
+    let contest_id = &acc.contest_id_list[ci];
+    let Acc {
+        contests,
+        parties,
+        party_ids,
+        party_id_list,
+        key,
+        ..
+    } = acc;
+    let c = &mut contests[ci].1;
+    let kind_line = line_kind(candidate);
+    let mut entries: Vec<(CountType, u64)> = vec![(CountType::Total, total)];
+    entries.extend(given);
+    match kind_line {
+        Line::Choice { write_in } => {
+            key.clear();
+            key.push_str(candidate);
+            key.push('\u{1f}');
+            key.push_str(party);
+            let label = || {
+                if party.is_empty() {
+                    format!("{contest_id}.{}", slug(candidate))
+                } else {
+                    format!("{contest_id}.{}", slug(&format!("{candidate} {party}")))
+                }
+            };
+            let (chi, new) = c.choice_ids.get(key, label, &mut c.choice_id_list);
+            if new {
+                let party_id = if party.is_empty() {
+                    None
+                } else {
+                    let (pi, new) =
+                        party_ids.get(party, || format!("party-{}", slug(party)), party_id_list);
+                    if new {
+                        parties.push(Party {
+                            id: party_id_list[pi].clone(),
+                            name: party.to_owned(),
+                            abbreviation: None,
+                        });
+                    }
+                    Some(party_id_list[pi].clone())
+                };
+                c.choices.push(Choice {
+                    id: c.choice_id_list[chi].clone(),
+                    name: candidate.to_owned(),
+                    party: party_id,
+                    write_in,
+                });
+            }
+            for (kind, v) in entries {
+                if c.counts.insert((unit, chi, kind), (v, line)).is_some() {
+                    p.push(Location::Line { line, column: None }, ProblemKind::DuplicateCount(format!(
+                        "{county:?} {precinct:?} {office:?} {district:?} {candidate:?} {party:?}"
+                    )));
+                    return;
+                }
+            }
+        }
+        Line::Over | Line::Under => {
+            for (kind, v) in entries {
+                let e = c.other.entry((unit, kind)).or_default();
+                let slot = if kind_line == Line::Over {
+                    &mut e.0
+                } else {
+                    &mut e.1
+                };
+                if slot.replace(v).is_some() {
+                    p.push(
+                        Location::Line { line, column: None },
+                        ProblemKind::DuplicateCount(format!(
+                            "{county:?} {precinct:?} {office:?} {district:?} {candidate:?}"
+                        )),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
+    acc.key.clear();
+    acc.key.push_str(county);
+    let (cu, new) = acc.unit_ids.get(
+        &acc.key,
+        || format!("county-{}", slug(county)),
+        &mut acc.unit_id_list,
+    );
+    if new {
+        acc.units.push(Unit {
+            id: acc.unit_id_list[cu].clone(),
+            name: county.to_owned(),
+            kind: UnitKind::County,
+            children: Vec::new(),
+            facts: UnitFacts::default(),
+        });
+        let id = acc.unit_id_list[cu].clone();
+        acc.units[0].children.push(id);
+    }
+    if precinct.is_empty() || precinct.eq_ignore_ascii_case("not available") {
+        return cu;
+    }
+    acc.key.push('\u{1f}');
+    acc.key.push_str(precinct);
+    let label = || format!("p-{}", slug(&format!("{county} {precinct}")));
+    let (pu, new) = acc.unit_ids.get(&acc.key, label, &mut acc.unit_id_list);
+    if new {
+        acc.units.push(Unit {
+            id: acc.unit_id_list[pu].clone(),
+            name: precinct.to_owned(),
+            kind: UnitKind::Precinct,
+            children: Vec::new(),
+            facts: UnitFacts::default(),
+        });
+        let id = acc.unit_id_list[pu].clone();
+        acc.units[cu].children.push(id);
+    }
+    pu
+}
+
+/// Position of each id in sorted order, so counts can be emitted already in canonical order
+/// (sorting integers here is much cheaper than sorting by strings later).
+fn ranks(ids: &[String]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_unstable_by(|&a, &b| ids[a].cmp(&ids[b]));
+    let mut rank = vec![0; ids.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        rank[i] = r;
+    }
+    rank
+}
+
+fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapshot {
+    let mut contests = Vec::with_capacity(acc.contests.len());
+    let unit_rank = ranks(&acc.unit_id_list);
+    for (ci, (name, c)) in acc.contests.into_iter().enumerate() {
+        let id = acc.contest_id_list[ci].clone();
+        warn_variants(&id, &c.choices, warnings);
+        let choice_rank = ranks(&c.choice_id_list);
+        let mut keyed: Vec<(usize, usize, CountType, usize, usize, u64)> = c
+            .counts
+            .into_iter()
+            .map(|((u, ch, kind), (votes, _))| (unit_rank[u], choice_rank[ch], kind, u, ch, votes))
+            .collect();
+        keyed.sort_unstable_by_key(|k| (k.0, k.1, k.2));
+        let counts = keyed
+            .into_iter()
+            .map(|(_, _, kind, u, ch, votes)| VoteCount {
+                unit: acc.unit_id_list[u].clone(),
+                choice: c.choice_id_list[ch].clone(),
+                kind,
+                round: None,
+                votes,
+            })
+            .collect();
+        let other_counts = c
+            .other
+            .into_iter()
+            .map(|((u, kind), (overvotes, undervotes))| OtherCount {
+                unit: acc.unit_id_list[u].clone(),
+                kind,
+                overvotes,
+                undervotes,
+            })
+            .collect();
+        contests.push(Contest {
+            id,
+            name,
+            kind: ContestKind::Candidate,
+            district: STATE_UNIT_ID.to_owned(),
+            votes_allowed: None,
+            variation: None,
+            choices: c.choices,
+            counts,
+            other_counts,
+        });
+    }
+    Snapshot {
+        election: Election {
+            name: options.election_name.clone(),
+            kind: options.election_kind,
+            start_date: options.election_date.clone(),
+            end_date: options.election_date.clone(),
+            scope_unit: STATE_UNIT_ID.to_owned(),
+        },
+        status: options.status,
+        parties: acc.parties,
+        units: acc.units,
+        contests,
+    }
+}
+
+fn warn_variants(contest: &str, choices: &[Choice], warnings: &mut Vec<Warning>) {
+    let mut by_norm: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for ch in choices {
+        let norm: String = ch
+            .name
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let names = by_norm.entry(norm).or_default();
+        if !names.contains(&ch.name.as_str()) {
+            names.push(&ch.name);
+        }
+    }
+    for names in by_norm.values().filter(|n| n.len() > 1) {
+        warnings.push(Warning {
+            kind: WarningKind::NameVariants,
+            location: Location::Model(format!("contest {contest:?}")),
+            detail: format!("names kept apart: {}", names.join(" | ")),
+        });
+    }
+}

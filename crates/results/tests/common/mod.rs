@@ -1,0 +1,46 @@
+//! Finding the shared test data (`URNE_SHARED_DATA`, else `<workspace>/../shared/data`).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+
+/// The data directory, or `None` after a loud SKIPPED line (a failure when `CI` is set).
+pub fn data_dir(test: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os("URNE_SHARED_DATA") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{test}: shared data directory {} missing (CI is set)",
+            dir.display()
+        );
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: shared data directory {} missing (set URNE_SHARED_DATA)",
+        dir.display()
+    );
+    None
+}
+
+/// All files under `dir` whose names end with `ext`, sorted.
+pub fn files(dir: &std::path::Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
