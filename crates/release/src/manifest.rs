@@ -531,6 +531,8 @@ fn split_line(line: &str) -> Result<(&str, &str), ManifestErrorKind> {
     let (key, value) = line.split_once(' ').ok_or(ManifestErrorKind::BadLine)?;
     if key.is_empty()
         || value.is_empty()
+        || value.starts_with(' ')
+        || value.ends_with(' ')
         || !key
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
