@@ -16,7 +16,7 @@
 //! ```
 
 use urne_tlog::note::Ed25519Verifier;
-use urne_tlog::policy::{Policy, PolicyError, Quorum};
+use urne_tlog::policy::{Policy, PolicyErrorKind, Quorum};
 
 use crate::manifest::decimal;
 
@@ -68,8 +68,8 @@ pub enum TrustPolicyErrorKind {
     Threshold(usize),
     #[error("missing threshold line")]
     NoThreshold,
-    #[error("witness policy: {0}")]
-    Witnesses(PolicyError),
+    #[error("witness policy (C2SP tlog-policy): {0}")]
+    Witnesses(PolicyErrorKind),
 }
 
 fn err(line: usize, kind: TrustPolicyErrorKind) -> TrustPolicyError {
@@ -155,10 +155,11 @@ impl TrustPolicy {
         }
         let mut joined = witness_lines.join("\n");
         joined.push('\n');
-        let witnesses = Policy::parse(&joined).map_err(|mut e| {
-            let line = threshold_line + e.line;
-            e.line = line;
-            err(line, TrustPolicyErrorKind::Witnesses(e))
+        let witnesses = Policy::parse(&joined).map_err(|e| {
+            err(
+                threshold_line + e.line,
+                TrustPolicyErrorKind::Witnesses(e.kind),
+            )
         })?;
         Ok(TrustPolicy {
             officials,

@@ -17,60 +17,149 @@ fn check(s: Scenario, expect: Expect) {
 #[test]
 fn happy_path() {
     let mut s = Scenario::genesis(&["alice", "bob", "carol"], 2);
-    s.release("r0", Kind::Results, Status::Unofficial, "total 10", &["alice", "bob"]);
-    s.release("r1", Kind::Results, Status::Unofficial, "total 20", &["carol", "alice"]);
-    s.release("r2", Kind::Results, Status::Official, "total 20", &["alice", "bob", "carol"]);
-    s.release("page0", Kind::Page, Status::Official, "<p>hi</p>", &["bob", "carol"]);
-    s.release("r3", Kind::Results, Status::Certified, "total 21", &["bob", "carol"]);
-    check(s, expect![[r#"
+    s.release(
+        "r0",
+        Kind::Results,
+        Status::Unofficial,
+        "total 10",
+        &["alice", "bob"],
+    );
+    s.release(
+        "r1",
+        Kind::Results,
+        Status::Unofficial,
+        "total 20",
+        &["carol", "alice"],
+    );
+    s.release(
+        "r2",
+        Kind::Results,
+        Status::Official,
+        "total 20",
+        &["alice", "bob", "carol"],
+    );
+    s.release(
+        "page0",
+        Kind::Page,
+        Status::Official,
+        "<p>hi</p>",
+        &["bob", "carol"],
+    );
+    s.release(
+        "r3",
+        Kind::Results,
+        Status::Certified,
+        "total 21",
+        &["bob", "carol"],
+    );
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob,carol
         r0: accepted results #0 unofficial by alice,bob
         r1: accepted results #1 unofficial by carol,alice
         r2: accepted results #2 official by alice,bob,carol
         page0: accepted page #0 official by bob,carol
         r3: accepted results #3 certified by bob,carol
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn first_entry_must_be_a_policy() {
     let mut s = Scenario::default();
-    s.release("results first", Kind::Results, Status::Unofficial, "total 1", &["alice"]);
+    s.release(
+        "results first",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &["alice"],
+    );
     let text = policy(&["alice", "bob"], 2).encode();
-    let m = next(&s.state, Kind::TrustPolicy, Status::Official, text.as_bytes());
-    s.step("genesis by one of two", &sign(&m, &["alice"]), text.as_bytes());
-    s.step("genesis by a stranger", &sign(&m, &["mallory"]), text.as_bytes());
-    s.step("genesis by both", &sign(&m, &["alice", "bob"]), text.as_bytes());
-    check(s, expect![[r#"
+    let m = next(
+        &s.state,
+        Kind::TrustPolicy,
+        Status::Official,
+        text.as_bytes(),
+    );
+    s.step(
+        "genesis by one of two",
+        &sign(&m, &["alice"]),
+        text.as_bytes(),
+    );
+    s.step(
+        "genesis by a stranger",
+        &sign(&m, &["mallory"]),
+        text.as_bytes(),
+    );
+    s.step(
+        "genesis by both",
+        &sign(&m, &["alice", "bob"]),
+        text.as_bytes(),
+    );
+    check(
+        s,
+        expect![[r#"
         results first: refused: the first entry of the log must be a trust policy, not results
         genesis by one of two: refused: 1 valid official signatures, the policy in force needs 2
         genesis by a stranger: refused: signature by mallory+54181baa: not an official of the policy in force
         genesis by both: accepted trust-policy #0 official by alice,bob
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn below_quorum() {
     let mut s = Scenario::genesis(&["alice", "bob", "carol"], 2);
-    s.release("one signature", Kind::Results, Status::Unofficial, "total 1", &["alice"]);
-    s.release("no signature", Kind::Results, Status::Unofficial, "total 1", &[]);
-    s.release("same one twice", Kind::Results, Status::Unofficial, "total 1", &["alice", "alice"]);
-    check(s, expect![[r#"
+    s.release(
+        "one signature",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &["alice"],
+    );
+    s.release(
+        "no signature",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &[],
+    );
+    s.release(
+        "same one twice",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &["alice", "alice"],
+    );
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob,carol
         one signature: refused: 1 valid official signatures, the policy in force needs 2
         no signature: refused: entry is not a signed note: note text does not end with a newline
         same one twice: refused: 1 valid official signatures, the policy in force needs 2
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn unknown_key() {
     let mut s = Scenario::genesis(&["alice", "bob"], 2);
-    s.release("stranger", Kind::Results, Status::Unofficial, "total 1", &["alice", "bob", "mallory"]);
-    check(s, expect![[r#"
+    s.release(
+        "stranger",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &["alice", "bob", "mallory"],
+    );
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob
         stranger: refused: signature by mallory+54181baa: not an official of the policy in force
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -85,10 +174,13 @@ fn signature_invalid() {
     let bob_line = bob_line.lines().last().unwrap();
     let forged = format!("{good}{bob_line}\n");
     s.step("pasted signature", forged.as_bytes(), b"total 1");
-    check(s, expect![[r#"
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob
         pasted signature: refused: signature by official bob+e8ba738b does not verify
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -103,15 +195,35 @@ fn stream_sequence() {
     let mut late_start = next(&s.state, Kind::Cvr, Status::Unofficial, b"cvr");
     late_start.sequence = 1;
     late_start.previous = Some([7; 32]);
-    s.step("stream starts at 1", &sign(&late_start, &["alice", "bob"]), b"cvr");
+    s.step(
+        "stream starts at 1",
+        &sign(&late_start, &["alice", "bob"]),
+        b"cvr",
+    );
     let mut wrong_prev = next(&s.state, Kind::Results, Status::Unofficial, b"total 2");
     wrong_prev.previous = Some([7; 32]);
-    s.step("wrong previous", &sign(&wrong_prev, &["alice", "bob"]), b"total 2");
+    s.step(
+        "wrong previous",
+        &sign(&wrong_prev, &["alice", "bob"]),
+        b"total 2",
+    );
     let mut back = next(&s.state, Kind::Results, Status::Unofficial, b"total 2");
     back.timestamp = T0 - 1;
-    s.step("timestamp back", &sign(&back, &["alice", "bob"]), b"total 2");
-    s.release("r1", Kind::Results, Status::Unofficial, "total 2", &["alice", "bob"]);
-    check(s, expect![[r#"
+    s.step(
+        "timestamp back",
+        &sign(&back, &["alice", "bob"]),
+        b"total 2",
+    );
+    s.release(
+        "r1",
+        Kind::Results,
+        Status::Unofficial,
+        "total 2",
+        &["alice", "bob"],
+    );
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob
         r0: accepted results #0 unofficial by alice,bob
         r0 again: refused: stream results 2026-11-03-general: sequence 0 replays (last accepted is 0)
@@ -120,7 +232,8 @@ fn stream_sequence() {
         wrong previous: refused: stream results 2026-11-03-general: previous manifest hash is not the last release's (890363a09ca63a315407b55c025d85bc31e169e081194658f2e429fb25385916)
         timestamp back: refused: stream results 2026-11-03-general: timestamp 1793750399 is before the last release's 1793750460
         r1: accepted results #1 unofficial by alice,bob
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -130,30 +243,77 @@ fn payload_mismatch() {
     let entry = sign(&m, &["alice", "bob"]);
     s.step("other bytes", &entry, b"total 2");
     s.step("longer bytes", &entry, b"total 10");
-    let digest = Payload::Digest { sha256: sha256(b"total 1"), size: 8 };
+    let digest = Payload::Digest {
+        sha256: sha256(b"total 1"),
+        size: 8,
+    };
     s.step_with("wrong size digest", &entry, digest);
-    let digest = Payload::Digest { sha256: sha256(b"total 1"), size: 7 };
+    let digest = Payload::Digest {
+        sha256: sha256(b"total 1"),
+        size: 7,
+    };
     s.step_with("matching digest", &entry, digest);
-    check(s, expect![[r#"
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob
         other bytes: refused: payload SHA-256 is d30056b1a12a4fa292afb8ee44f53bd5953281a4b7c6ddf45a67152a686452ca, manifest says d9bb47de030415cee82e0abadff0c865f50dcc58ee7dc9d5417ec94b13e2542f
         longer bytes: refused: payload is 8 bytes, manifest says 7
         wrong size digest: refused: payload is 8 bytes, manifest says 7
         matching digest: accepted results #0 unofficial by alice,bob
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn status_rules() {
     let mut s = Scenario::genesis(&["alice", "bob"], 2);
-    s.release("certified", Kind::Results, Status::Certified, "total 5", &["alice", "bob"]);
-    s.release("back to unofficial", Kind::Results, Status::Unofficial, "total 5", &["alice", "bob"]);
-    s.release("test after certified", Kind::Results, Status::Test, "total 5", &["alice", "bob"]);
-    s.release("other stream unaffected", Kind::Page, Status::Test, "page", &["alice", "bob"]);
+    s.release(
+        "certified",
+        Kind::Results,
+        Status::Certified,
+        "total 5",
+        &["alice", "bob"],
+    );
+    s.release(
+        "back to unofficial",
+        Kind::Results,
+        Status::Unofficial,
+        "total 5",
+        &["alice", "bob"],
+    );
+    s.release(
+        "test after certified",
+        Kind::Results,
+        Status::Test,
+        "total 5",
+        &["alice", "bob"],
+    );
+    s.release(
+        "other stream unaffected",
+        Kind::Page,
+        Status::Test,
+        "page",
+        &["alice", "bob"],
+    );
     let text = policy(&["alice", "bob"], 2).encode();
-    s.release("policy as unofficial", Kind::TrustPolicy, Status::Unofficial, &text, &["alice", "bob"]);
-    s.release("policy as certified", Kind::TrustPolicy, Status::Certified, &text, &["alice", "bob"]);
-    check(s, expect![[r#"
+    s.release(
+        "policy as unofficial",
+        Kind::TrustPolicy,
+        Status::Unofficial,
+        &text,
+        &["alice", "bob"],
+    );
+    s.release(
+        "policy as certified",
+        Kind::TrustPolicy,
+        Status::Certified,
+        &text,
+        &["alice", "bob"],
+    );
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob
         certified: accepted results #0 certified by alice,bob
         back to unofficial: refused: stream results 2026-11-03-general: status unofficial after certified (status never goes back)
@@ -161,25 +321,51 @@ fn status_rules() {
         other stream unaffected: accepted page #0 test by alice,bob
         policy as unofficial: refused: status unofficial is not allowed for kind trust-policy
         policy as certified: refused: status certified is not allowed for kind trust-policy
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn decrease_needs_correction() {
     let mut s = Scenario::genesis(&["alice", "bob"], 2);
-    s.release("r0", Kind::Results, Status::Unofficial, "total 100", &["alice", "bob"]);
-    s.release("went down", Kind::Results, Status::Unofficial, "total 90", &["alice", "bob"]);
+    s.release(
+        "r0",
+        Kind::Results,
+        Status::Unofficial,
+        "total 100",
+        &["alice", "bob"],
+    );
+    s.release(
+        "went down",
+        Kind::Results,
+        Status::Unofficial,
+        "total 90",
+        &["alice", "bob"],
+    );
     let mut m = next(&s.state, Kind::Results, Status::Unofficial, b"total 90");
     m.correction = Some(Correction::new("Precinct 12 was counted twice.").unwrap());
-    s.step("went down, corrected", &sign(&m, &["alice", "bob"]), b"total 90");
-    s.release("pages may shrink", Kind::Page, Status::Unofficial, "total 1", &["alice", "bob"]);
-    check(s, expect![[r#"
+    s.step(
+        "went down, corrected",
+        &sign(&m, &["alice", "bob"]),
+        b"total 90",
+    );
+    s.release(
+        "pages may shrink",
+        Kind::Page,
+        Status::Unofficial,
+        "total 1",
+        &["alice", "bob"],
+    );
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob
         r0: accepted results #0 unofficial by alice,bob
         went down: refused: stream results 2026-11-03-general: totals went down without a correction reason
         went down, corrected: accepted results #1 unofficial by alice,bob
         pages may shrink: accepted page #0 unofficial by alice,bob
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -193,20 +379,41 @@ fn malformed_entries() {
     let mut loose = entry.clone();
     loose.splice(0..0, b"\n".iter().copied());
     s.step("not a manifest", &loose, b"total 1");
-    let text = String::from_utf8(entry).unwrap().replace("kind results", "kind  results");
+    let text = String::from_utf8(entry)
+        .unwrap()
+        .replace("kind results", "kind  results");
     s.step("manifest not canonical", text.as_bytes(), b"total 1");
     let mut policy_m = next(&s.state, Kind::TrustPolicy, Status::Official, b"junk");
-    s.step("policy payload not a policy", &sign(&policy_m, &["alice", "bob"]), b"junk");
+    s.step(
+        "policy payload not a policy",
+        &sign(&policy_m, &["alice", "bob"]),
+        b"junk",
+    );
     policy_m.payload.media_type = MediaType::new("text/plain").unwrap();
-    s.step("policy media type", &sign(&policy_m, &["alice", "bob"]), b"junk");
+    s.step(
+        "policy media type",
+        &sign(&policy_m, &["alice", "bob"]),
+        b"junk",
+    );
     let text = policy(&["alice", "bob"], 2).encode();
-    let pm = next(&s.state, Kind::TrustPolicy, Status::Official, text.as_bytes());
+    let pm = next(
+        &s.state,
+        Kind::TrustPolicy,
+        Status::Official,
+        text.as_bytes(),
+    );
     let digest = Payload::Digest {
         sha256: sha256(text.as_bytes()),
         size: text.len() as u64,
     };
-    s.step_with("policy by digest only", &sign(&pm, &["alice", "bob"]), digest);
-    check(s, expect![[r#"
+    s.step_with(
+        "policy by digest only",
+        &sign(&pm, &["alice", "bob"]),
+        digest,
+    );
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob
         too large: refused: entry is 65536 bytes, more than 65535
         not a note: refused: entry is not a signed note: note has no blank line before its signatures
@@ -215,28 +422,86 @@ fn malformed_entries() {
         policy payload not a policy: refused: payload: trust policy line 0: does not end with a newline
         policy media type: refused: payload type "text/plain" is not "text/vnd.urne.trust-policy"
         policy by digest only: refused: a trust-policy release needs its payload bytes, not only a digest
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rotation() {
     let mut s = Scenario::genesis(&["alice", "bob", "carol"], 2);
     s.rotate("new keys only", &["dave", "erin"], 2, &["dave", "erin"]);
-    s.rotate("one old, new keys", &["dave", "erin"], 2, &["alice", "dave", "erin"]);
-    s.rotate("old keys, new not proven", &["dave", "erin"], 2, &["alice", "bob", "dave"]);
-    s.rotate("good rotation", &["bob", "dave", "erin"], 2, &["alice", "bob", "dave", "erin"]);
-    s.release("revoked alice", Kind::Results, Status::Unofficial, "total 1", &["alice", "bob"]);
-    s.release("carol too", Kind::Results, Status::Unofficial, "total 1", &["carol", "dave"]);
-    s.release("new officials", Kind::Results, Status::Unofficial, "total 1", &["dave", "erin"]);
-    s.rotate("old policy's k no longer counts", &["alice", "bob"], 2, &["alice", "bob"]);
-    s.rotate("restore alice", &["alice", "bob"], 1, &["bob", "dave", "alice"]);
-    s.release("alice alone", Kind::Results, Status::Unofficial, "total 2", &["alice"]);
-    s.release("dave revoked now", Kind::Results, Status::Unofficial, "total 3", &["dave"]);
+    s.rotate(
+        "one old, new keys",
+        &["dave", "erin"],
+        2,
+        &["alice", "dave", "erin"],
+    );
+    s.rotate(
+        "old keys, new not proven",
+        &["dave", "erin"],
+        2,
+        &["alice", "bob", "dave"],
+    );
+    s.rotate(
+        "good rotation",
+        &["bob", "dave", "erin"],
+        2,
+        &["alice", "bob", "dave", "erin"],
+    );
+    s.release(
+        "revoked alice",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &["alice", "bob"],
+    );
+    s.release(
+        "carol too",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &["carol", "dave"],
+    );
+    s.release(
+        "new officials",
+        Kind::Results,
+        Status::Unofficial,
+        "total 1",
+        &["dave", "erin"],
+    );
+    s.rotate(
+        "old policy's k no longer counts",
+        &["alice", "bob"],
+        2,
+        &["alice", "bob"],
+    );
+    s.rotate(
+        "restore alice",
+        &["alice", "bob"],
+        1,
+        &["bob", "dave", "alice"],
+    );
+    s.release(
+        "alice alone",
+        Kind::Results,
+        Status::Unofficial,
+        "total 2",
+        &["alice"],
+    );
+    s.release(
+        "dave revoked now",
+        Kind::Results,
+        Status::Unofficial,
+        "total 3",
+        &["dave"],
+    );
     let warnings = format!("{:?}\n", s.state.policy().unwrap().warnings());
     s.out.push_str(&warnings);
     let revoked: Vec<String> = s.state.revoked().iter().map(|k| k.vkey()).collect();
     s.out.push_str(&format!("revoked: {}\n", revoked.len()));
-    check(s, expect![[r#"
+    check(
+        s,
+        expect![[r#"
         genesis: accepted trust-policy #0 official by alice,bob,carol
         new keys only: refused: 0 valid official signatures, the policy in force needs 2
         one old, new keys: refused: 1 valid official signatures, the policy in force needs 2
@@ -251,7 +516,8 @@ fn rotation() {
         dave revoked now: refused: signature by dave+fbd9cc37: key revoked by a policy rotation
         [SingleSignature, NoWitnessQuorum]
         revoked: 3
-    "#]]);
+    "#]],
+    );
 }
 
 /// Replays a log built by a scenario; every prefix verifies, a tampered or
@@ -261,11 +527,24 @@ fn replay() {
     let mut s = Scenario::genesis(&["alice", "bob", "carol"], 2);
     let mut log: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let text = policy(&["alice", "bob", "carol"], 2).encode();
-    let g = next(&LogState::new(), Kind::TrustPolicy, Status::Official, text.as_bytes());
+    let g = next(
+        &LogState::new(),
+        Kind::TrustPolicy,
+        Status::Official,
+        text.as_bytes(),
+    );
     log.push((sign(&g, &["alice", "bob", "carol"]), text.into_bytes()));
-    for (i, by) in [["alice", "bob"], ["bob", "carol"], ["carol", "alice"]].iter().enumerate() {
+    for (i, by) in [["alice", "bob"], ["bob", "carol"], ["carol", "alice"]]
+        .iter()
+        .enumerate()
+    {
         let payload = format!("total {}", i * 10);
-        let m = next(&s.state, Kind::Results, Status::Unofficial, payload.as_bytes());
+        let m = next(
+            &s.state,
+            Kind::Results,
+            Status::Unofficial,
+            payload.as_bytes(),
+        );
         let entry = sign(&m, by);
         s.step("r", &entry, payload.as_bytes());
         log.push((entry, payload.into_bytes()));
@@ -303,7 +582,9 @@ fn replay() {
         Err(e) => format!("{e}"),
     };
     let entries = chain.state().entries();
-    out.push_str(&format!("chain push before policy: {refused} (entries {entries})\n"));
+    out.push_str(&format!(
+        "chain push before policy: {refused} (entries {entries})\n"
+    ));
     expect![[r#"
         whole: ok: 4 releases, 2 streams, last signers ["carol", "alice"]
         empty: error: the log is empty: no trust policy

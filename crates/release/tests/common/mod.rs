@@ -85,7 +85,12 @@ impl Scenario {
     pub fn genesis(officials: &[&str], k: usize) -> Scenario {
         let mut s = Scenario::default();
         let text = policy(officials, k).encode();
-        let m = next(&s.state, Kind::TrustPolicy, Status::Official, text.as_bytes());
+        let m = next(
+            &s.state,
+            Kind::TrustPolicy,
+            Status::Official,
+            text.as_bytes(),
+        );
         s.step("genesis", &sign(&m, officials), text.as_bytes());
         s
     }
@@ -98,8 +103,11 @@ impl Scenario {
     pub fn step_with(&mut self, label: &str, entry: &[u8], payload: Payload<'_>) {
         let blobs = &self.blobs;
         let total = |p: &PayloadRef| -> u64 {
-            let text = blobs.get(&p.sha256).map(|b| String::from_utf8_lossy(b).to_string());
-            text.and_then(|t| t.strip_prefix("total ")?.parse().ok()).unwrap_or(0)
+            let text = blobs
+                .get(&p.sha256)
+                .map(|b| String::from_utf8_lossy(b).to_string());
+            text.and_then(|t| t.strip_prefix("total ")?.parse().ok())
+                .unwrap_or(0)
         };
         let decreased = |prev: &PayloadRef, next: &PayloadRef| total(next) < total(prev);
         let line = match check_release(&self.state, entry, payload, &decreased) {
@@ -130,7 +138,12 @@ impl Scenario {
     /// Signs and submits a rotation to a policy of `officials` with `k`.
     pub fn rotate(&mut self, label: &str, officials: &[&str], k: usize, by: &[&str]) {
         let text = policy(officials, k).encode();
-        let m = next(&self.state, Kind::TrustPolicy, Status::Official, text.as_bytes());
+        let m = next(
+            &self.state,
+            Kind::TrustPolicy,
+            Status::Official,
+            text.as_bytes(),
+        );
         self.step(label, &sign(&m, by), text.as_bytes());
     }
 }
