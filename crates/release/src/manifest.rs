@@ -504,7 +504,7 @@ impl Manifest {
             unhex(v).ok_or(ManifestErrorKind::BadValue("payload-sha256"))
         })?;
         let size = field(values, 8, |v| decimal(v, "payload-size"))?;
-        let media_type = field(values, 9, |v| MediaType::new(v))?;
+        let media_type = field(values, 9, MediaType::new)?;
         Ok(Manifest {
             kind,
             election,
