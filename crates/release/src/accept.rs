@@ -198,6 +198,8 @@ pub enum Refusal {
     Policy(#[from] TrustPolicyError),
     #[error("status {status} is not allowed for kind {kind}")]
     StatusNotAllowed { kind: Kind, status: Status },
+    #[error("stream {stream}: sequence {sequence} is already the last release (a retry?)")]
+    AlreadyAccepted { stream: StreamKey, sequence: u64 },
     #[error("stream {stream}: sequence {sequence} replays (last accepted is {last})")]
     Replayed {
         stream: StreamKey,
@@ -320,8 +322,14 @@ pub fn check_release(
         kind: manifest.kind,
         election: manifest.election.clone(),
     };
-    check_stream(state.streams.get(&stream), &stream, &manifest, decrease)?;
     let manifest_hash = sha256(note.text().as_bytes());
+    let tip = state.streams.get(&stream);
+    if tip.is_some_and(|t| t.manifest_hash == manifest_hash) {
+        // Same manifest as the tip: an idempotent retry the caller may answer with "done".
+        let sequence = manifest.sequence;
+        return Err(Refusal::AlreadyAccepted { stream, sequence });
+    }
+    check_stream(tip, &stream, &manifest, decrease)?;
     let mut next = state.clone();
     next.entries += 1;
     next.streams.insert(

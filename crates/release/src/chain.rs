@@ -2,6 +2,7 @@
 //! checks the server ran before sequencing.
 
 use crate::accept::{DecreaseCheck, LogState, Payload, Refusal, Release, check_release};
+use crate::manifest::{Sha256Hash, hex};
 
 /// Entries a [`Chain`] keeps (the log's releases, not ballots: an office
 /// publishes thousands, not millions).
@@ -22,6 +23,12 @@ pub enum ChainError {
     /// More than [`CHAIN_ENTRIES_MAX`] entries.
     #[error("more than {CHAIN_ENTRIES_MAX} log entries")]
     TooManyEntries,
+    /// The first entry is not the pinned genesis policy.
+    #[error("log entry 0 is not the pinned trust policy (manifest hash {})", hex(.got))]
+    GenesisNotPinned {
+        /// The first entry's manifest hash.
+        got: Sha256Hash,
+    },
     /// An empty log has no trust policy.
     #[error("the log is empty: no trust policy")]
     Empty,
@@ -33,12 +40,23 @@ pub enum ChainError {
 pub struct Chain {
     state: LogState,
     releases: Vec<Release>,
+    pinned: Option<Sha256Hash>,
 }
 
 impl Chain {
-    /// An empty log.
+    /// An empty log that trusts whatever self-signed policy comes first.
+    /// Trust on first use: a verifier should pin it afterwards.
     pub fn new() -> Chain {
         Chain::default()
+    }
+
+    /// An empty log whose first entry must be the trust policy with this
+    /// manifest hash (pinned out of band or from an earlier run).
+    pub fn pinned(genesis_manifest_hash: Sha256Hash) -> Chain {
+        Chain {
+            pinned: Some(genesis_manifest_hash),
+            ..Chain::default()
+        }
     }
 
     /// Checks the next entry in log order; on error the chain is unchanged.
@@ -55,6 +73,13 @@ impl Chain {
         let accepted = check_release(&self.state, entry, payload, decrease)
             .map_err(|refusal| ChainError::Refused { index, refusal })?;
         let (release, state) = accepted.into_parts();
+        if let Some(pin) = self.pinned
+            && index == 0
+            && *release.manifest_hash() != pin
+        {
+            let got = *release.manifest_hash();
+            return Err(ChainError::GenesisNotPinned { got });
+        }
         self.state = state;
         self.releases.push(release);
         Ok(&self.releases[self.releases.len() - 1])
@@ -67,10 +92,11 @@ impl Chain {
 
     /// The token for the replayed log; an empty log is refused.
     pub fn finish(self) -> Result<VerifiedHistory, ChainError> {
-        if self.releases.is_empty() {
+        let Some(first) = self.releases.first() else {
             return Err(ChainError::Empty);
-        }
+        };
         Ok(VerifiedHistory {
+            genesis: *first.manifest_hash(),
             state: self.state,
             releases: self.releases,
         })
@@ -81,6 +107,7 @@ impl Chain {
 /// starting from a trust policy. Only [`Chain::finish`] builds it.
 #[derive(Clone, Debug)]
 pub struct VerifiedHistory {
+    genesis: Sha256Hash,
     state: LogState,
     releases: Vec<Release>,
 }
@@ -89,6 +116,10 @@ impl VerifiedHistory {
     /// Every release, in log order (index = log index).
     pub fn releases(&self) -> &[Release] {
         &self.releases
+    }
+    /// The first entry's manifest hash: what a verifier pins.
+    pub fn genesis_hash(&self) -> &Sha256Hash {
+        &self.genesis
     }
     /// The final state: policy in force, revoked keys, stream tips.
     pub fn state(&self) -> &LogState {

@@ -221,18 +221,24 @@ fn stream_sequence() {
         "total 2",
         &["alice", "bob"],
     );
+    s.step(
+        "r0 replayed after r1",
+        &sign(&r0, &["alice", "bob"]),
+        b"total 1",
+    );
     check(
         s,
         expect![[r#"
-        genesis: accepted trust-policy #0 official by alice,bob
-        r0: accepted results #0 unofficial by alice,bob
-        r0 again: refused: stream results 2026-11-03-general: sequence 0 replays (last accepted is 0)
-        skips one: refused: stream results 2026-11-03-general: sequence 2 is out of order (expected 1)
-        stream starts at 1: refused: stream cvr 2026-11-03-general: sequence 1 is out of order (expected 0)
-        wrong previous: refused: stream results 2026-11-03-general: previous manifest hash is not the last release's (890363a09ca63a315407b55c025d85bc31e169e081194658f2e429fb25385916)
-        timestamp back: refused: stream results 2026-11-03-general: timestamp 1793750399 is before the last release's 1793750460
-        r1: accepted results #1 unofficial by alice,bob
-    "#]],
+            genesis: accepted trust-policy #0 official by alice,bob
+            r0: accepted results #0 unofficial by alice,bob
+            r0 again: refused: stream results 2026-11-03-general: sequence 0 is already the last release (a retry?)
+            skips one: refused: stream results 2026-11-03-general: sequence 2 is out of order (expected 1)
+            stream starts at 1: refused: stream cvr 2026-11-03-general: sequence 1 is out of order (expected 0)
+            wrong previous: refused: stream results 2026-11-03-general: previous manifest hash is not the last release's (890363a09ca63a315407b55c025d85bc31e169e081194658f2e429fb25385916)
+            timestamp back: refused: stream results 2026-11-03-general: timestamp 1793750399 is before the last release's 1793750460
+            r1: accepted results #1 unofficial by alice,bob
+            r0 replayed after r1: refused: stream results 2026-11-03-general: sequence 0 replays (last accepted is 1)
+        "#]],
     );
 }
 
@@ -594,4 +600,69 @@ fn replay() {
         tampered payload: error: log entry 3: payload SHA-256 is 90b65987cdec96a4271898b03130de644a8a05328b2000fa58d1cd47c05e3476, manifest says 645c5d87f23b8c28cfd6f39e2eee7c34f520a81d938982cb018d76ff7d395a5d
         chain push before policy: refused at 0: the first entry of the log must be a trust policy, not results (entries 0)
     "#]].assert_eq(&out);
+}
+
+#[test]
+fn retry_and_pin() {
+    let mut s = Scenario::genesis(&["alice", "bob"], 2);
+    let text = policy(&["alice", "bob"], 2).encode();
+    let g = next(
+        &LogState::new(),
+        Kind::TrustPolicy,
+        Status::Official,
+        text.as_bytes(),
+    );
+    let genesis = sign(&g, &["alice", "bob"]);
+    let m = next(&s.state, Kind::Results, Status::Unofficial, b"total 1");
+    let entry = sign(&m, &["alice", "bob"]);
+    s.step("r0", &entry, b"total 1");
+    s.step("r0 retried", &entry, b"total 1");
+    let other = policy(&["alice", "carol"], 2).encode();
+    let og = next(
+        &LogState::new(),
+        Kind::TrustPolicy,
+        Status::Official,
+        other.as_bytes(),
+    );
+    let other_genesis = sign(&og, &["alice", "carol"]);
+    let pin = *urne_release::Chain::new()
+        .push(
+            &genesis,
+            Payload::Bytes(text.as_bytes()),
+            &DangerSkipDecreaseCheck,
+        )
+        .unwrap()
+        .manifest_hash();
+    for (label, e, p) in [
+        ("pinned", &genesis, &text),
+        ("other genesis", &other_genesis, &other),
+    ] {
+        let mut chain = Chain::pinned(pin);
+        let got = chain.push(e, Payload::Bytes(p.as_bytes()), &DangerSkipDecreaseCheck);
+        let line = match got {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        };
+        s.out.push_str(&format!("{label}: {line}\n"));
+    }
+    let h = verify_entries(
+        [(genesis.as_slice(), Payload::Bytes(text.as_bytes()))],
+        &DangerSkipDecreaseCheck,
+    )
+    .unwrap();
+    s.out.push_str(&format!(
+        "genesis hash pinned: {}\n",
+        *h.genesis_hash() == pin
+    ));
+    check(
+        s,
+        expect![[r#"
+        genesis: accepted trust-policy #0 official by alice,bob
+        r0: accepted results #0 unofficial by alice,bob
+        r0 retried: refused: stream results 2026-11-03-general: sequence 0 is already the last release (a retry?)
+        pinned: ok
+        other genesis: log entry 0 is not the pinned trust policy (manifest hash 41c161cedb159cbab5bdb3e0432c632bddb07ece7b19c14079a3f328e84dc8c6)
+        genesis hash pinned: true
+    "#]],
+    );
 }
