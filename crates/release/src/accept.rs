@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use urne_tlog::note::{Ed25519Verifier, Note, NoteError, NoteVerifier};
+use urne_tlog::note::{Ed25519Signer, Ed25519Verifier, Note, NoteError, NoteVerifier};
 
 use crate::manifest::{
     ElectionId, Kind, Manifest, ManifestError, PayloadRef, Sha256Hash, Status, hex, sha256,
@@ -533,4 +533,47 @@ fn check_stream(
         return Err(Refusal::DecreaseWithoutCorrection { stream });
     }
     Ok(())
+}
+
+/// An entry `urne sign` cannot add a signature to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    #[error("entry is {bytes} bytes, more than {ENTRY_BYTES_MAX}")]
+    TooLarge { bytes: usize },
+    #[error("{0}")]
+    Manifest(#[from] ManifestError),
+    #[error("signed note: {0}")]
+    Note(#[from] NoteError),
+    #[error("entry is not in canonical signed-note form")]
+    NotCanonical,
+}
+
+/// Adds one official's signature to an entry: either a bare manifest (the
+/// first signer) or a signed note from an earlier signer. The manifest must
+/// parse, so nobody signs bytes the server would refuse to read. Signing
+/// twice with the same key replaces the earlier signature.
+pub fn sign_entry(entry: &[u8], signer: &Ed25519Signer) -> Result<Vec<u8>, SignError> {
+    if entry.len() > ENTRY_BYTES_MAX {
+        return Err(SignError::TooLarge { bytes: entry.len() });
+    }
+    // A manifest has no blank line; a signed note has one before its signatures.
+    let is_note = entry.windows(2).any(|w| w == b"\n\n");
+    let mut note = if is_note {
+        let note = Note::parse(entry)?;
+        if note.to_text().as_bytes() != entry {
+            return Err(SignError::NotCanonical);
+        }
+        Manifest::parse(note.text().as_bytes())?;
+        note
+    } else {
+        Manifest::parse(entry)?;
+        Note::new(std::str::from_utf8(entry).map_err(|_| NoteError::NotUtf8)?)?
+    };
+    note.sign(signer)?;
+    let out = note.to_text().into_bytes();
+    if out.len() > ENTRY_BYTES_MAX {
+        return Err(SignError::TooLarge { bytes: out.len() });
+    }
+    Ok(out)
 }

@@ -85,7 +85,7 @@ pub mod trust;
 
 pub use accept::{
     Accepted, DangerSkipDecreaseCheck, DecreaseCheck, ENTRY_BYTES_MAX, LogState, Payload, Refusal,
-    Release, StreamKey, StreamTip, check_release,
+    Release, SignError, StreamKey, StreamTip, check_release, sign_entry,
 };
 pub use chain::{Chain, ChainError, VerifiedHistory, verify_entries};
 pub use manifest::{Kind, Manifest, ManifestError, ManifestErrorKind, PayloadRef, Status};

@@ -7,7 +7,7 @@ use expect_test::{Expect, expect};
 use urne_release::manifest::{Correction, MediaType, sha256};
 use urne_release::{
     Chain, ChainError, DangerSkipDecreaseCheck, ENTRY_BYTES_MAX, Kind, LogState, Payload, Status,
-    verify_entries,
+    sign_entry, verify_entries,
 };
 
 fn check(s: Scenario, expect: Expect) {
@@ -665,4 +665,44 @@ fn retry_and_pin() {
         genesis hash pinned: true
     "#]],
     );
+}
+
+/// `urne sign` flow: each official adds a signature in turn.
+#[test]
+fn sign_in_turn() {
+    let mut s = Scenario::genesis(&["alice", "bob", "carol"], 2);
+    let m = next(&s.state, Kind::Results, Status::Unofficial, b"total 1");
+    let bare = m.encode().unwrap().into_bytes();
+    let mut out = String::new();
+    let one = sign_entry(&bare, &key("alice")).unwrap();
+    let again = sign_entry(&one, &key("alice")).unwrap();
+    out.push_str(&format!("alice twice is idempotent: {}\n", one == again));
+    let two = sign_entry(&one, &key("bob")).unwrap();
+    out.push_str(&format!(
+        "same as signing at once: {}\n",
+        two == sign(&m, &["alice", "bob"])
+    ));
+    for (label, input) in [
+        ("garbage", b"hello\n".to_vec()),
+        ("bad manifest", b"urne-release/v1\nkind x\n".to_vec()),
+        ("loose note", [one.as_slice(), b"\n"].concat()),
+    ] {
+        let line = match sign_entry(&input, &key("bob")) {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        };
+        out.push_str(&format!("{label}: {line}\n"));
+    }
+    s.out.clear();
+    s.step("two signatures", &two, b"total 1");
+    out.push_str(&s.out);
+    expect![[r#"
+        alice twice is idempotent: true
+        same as signing at once: true
+        garbage: manifest line 1: first line is not `urne-release/v1`
+        bad manifest: manifest line 3: missing key "election"
+        loose note: signed note: note text does not end with a newline
+        two signatures: accepted results #0 unofficial by alice,bob
+    "#]]
+    .assert_eq(&out);
 }
