@@ -7,7 +7,11 @@ use urne_release::TrustPolicy;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = TrustPolicy::parse(data) {
-        assert_eq!(p.encode().as_bytes(), data, "trust policy parse is not canonical");
+        assert_eq!(
+            p.encode().as_bytes(),
+            data,
+            "trust policy parse is not canonical"
+        );
         let _ = p.warnings();
         let _ = p.witnesses().quorum_met(&[]);
     }
