@@ -185,7 +185,11 @@ pub enum Refusal {
     NewPolicyBelowQuorum { valid: usize, needed: usize },
     #[error("payload is {actual} bytes, manifest says {declared}")]
     PayloadSizeMismatch { declared: u64, actual: u64 },
-    #[error("payload SHA-256 is {actual}, manifest says {declared}", actual = hex(.actual), declared = hex(.declared))]
+    #[error(
+        "payload SHA-256 is {actual}, manifest says {declared}",
+        actual = hex(.actual),
+        declared = hex(.declared)
+    )]
     PayloadHashMismatch {
         declared: Sha256Hash,
         actual: Sha256Hash,
@@ -212,7 +216,10 @@ pub enum Refusal {
         sequence: u64,
         expected: u64,
     },
-    #[error("stream {stream}: previous manifest hash is not the last release's ({})", hex(.expected))]
+    #[error(
+        "stream {stream}: previous manifest hash is not the last release's ({})",
+        hex(.expected)
+    )]
     WrongPrevious {
         stream: StreamKey,
         expected: Sha256Hash,

@@ -277,7 +277,8 @@ pub struct Manifest {
     pub election: Option<ElectionId>,
     /// Position in the stream (kind, election), from 0.
     pub sequence: u64,
-    /// [`Manifest::hash`] of the previous manifest of the stream; `None` exactly when `sequence` is 0.
+    /// [`Manifest::hash`] of the stream's previous manifest; `None` exactly
+    /// when `sequence` is 0.
     pub previous: Option<Sha256Hash>,
     /// Unix seconds, chosen by the officials' workstation.
     pub timestamp: u64,
