@@ -85,6 +85,8 @@ pub enum PolicyWarning {
     SingleSignature,
     /// `quorum none`: checkpoints need no witness cosignatures.
     NoWitnessQuorum,
+    /// No `log` line: verifiers must learn the log key elsewhere.
+    NoLogKey,
 }
 
 /// A parsed trust policy.
@@ -200,6 +202,9 @@ impl TrustPolicy {
         }
         if self.witnesses.quorum == Quorum::None {
             out.push(PolicyWarning::NoWitnessQuorum);
+        }
+        if self.witnesses.logs.is_empty() {
+            out.push(PolicyWarning::NoLogKey);
         }
         out
     }

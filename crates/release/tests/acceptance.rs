@@ -476,7 +476,7 @@ fn rotation() {
         &["dave", "erin"],
     );
     s.rotate(
-        "old policy's k no longer counts",
+        "re-add alice, by alice+bob",
         &["alice", "bob"],
         2,
         &["alice", "bob"],
@@ -508,21 +508,21 @@ fn rotation() {
     check(
         s,
         expect![[r#"
-        genesis: accepted trust-policy #0 official by alice,bob,carol
-        new keys only: refused: 0 valid official signatures, the policy in force needs 2
-        one old, new keys: refused: 1 valid official signatures, the policy in force needs 2
-        old keys, new not proven: refused: 1 valid signatures by the new policy's officials, it needs 2
-        good rotation: accepted trust-policy #1 official by alice,bob,dave,erin
-        revoked alice: refused: signature by alice+6f18ace2: key revoked by a policy rotation
-        carol too: refused: signature by carol+ae9eb5b9: key revoked by a policy rotation
-        new officials: accepted results #0 unofficial by dave,erin
-        old policy's k no longer counts: refused: 1 valid official signatures, the policy in force needs 2
-        restore alice: accepted trust-policy #2 official by bob,dave,alice
-        alice alone: accepted results #1 unofficial by alice
-        dave revoked now: refused: signature by dave+fbd9cc37: key revoked by a policy rotation
-        [SingleSignature, NoWitnessQuorum]
-        revoked: 3
-    "#]],
+            genesis: accepted trust-policy #0 official by alice,bob,carol
+            new keys only: refused: 0 valid official signatures, the policy in force needs 2
+            one old, new keys: refused: 1 valid official signatures, the policy in force needs 2
+            old keys, new not proven: refused: 1 valid signatures by the new policy's officials, it needs 2
+            good rotation: accepted trust-policy #1 official by alice,bob,dave,erin
+            revoked alice: refused: signature by alice+6f18ace2: key revoked by a policy rotation
+            carol too: refused: signature by carol+ae9eb5b9: key revoked by a policy rotation
+            new officials: accepted results #0 unofficial by dave,erin
+            re-add alice, by alice+bob: refused: 1 valid official signatures, the policy in force needs 2
+            restore alice: accepted trust-policy #2 official by bob,dave,alice
+            alice alone: accepted results #1 unofficial by alice
+            dave revoked now: refused: signature by dave+fbd9cc37: key revoked by a policy rotation
+            [SingleSignature, NoWitnessQuorum, NoLogKey]
+            revoked: 3
+        "#]],
     );
 }
 
