@@ -113,3 +113,86 @@ proptest! {
         }
     }
 }
+
+mod common;
+
+/// One submission: a release (or, rarely, a rotation) and maybe one fault.
+#[derive(Debug, Clone)]
+struct Step {
+    kind: Kind,
+    status: Status,
+    signers: Vec<&'static str>,
+    total: u8,
+    fault: u8,
+    rotate: bool,
+}
+
+fn arb_step() -> impl Strategy<Value = Step> {
+    (
+        prop::sample::select(vec![Kind::Results, Kind::Page, Kind::Cvr]),
+        prop::sample::select(Status::ALL.to_vec()),
+        prop::sample::subsequence(vec!["alice", "bob", "carol", "dave"], 1..4),
+        any::<u8>(),
+        0u8..10,
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(kind, status, signers, total, fault, rotate)| Step {
+            kind,
+            status,
+            signers,
+            total,
+            fault,
+            rotate,
+        })
+}
+
+proptest! {
+    /// Whatever the server accepts, in the order it accepted it, the
+    /// verifier accepts too and reaches the same state.
+    #[test]
+    fn verifier_agrees_with_acceptance(steps in prop::collection::vec(arb_step(), 1..25)) {
+        use common::*;
+        use urne_release::{DangerSkipDecreaseCheck, LogState, Payload, check_release, verify_entries};
+        let mut state = LogState::new();
+        let mut log: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let genesis = policy(&["alice", "bob", "carol"], 2).encode().into_bytes();
+        let text = genesis.clone();
+        let m = next(&state, Kind::TrustPolicy, Status::Official, &text);
+        let entry = sign(&m, &["alice", "bob", "carol"]);
+        state = check_release(&state, &entry, Payload::Bytes(&text), &DangerSkipDecreaseCheck)
+            .unwrap()
+            .into_parts()
+            .1;
+        log.push((entry, text));
+        for step in steps {
+            let (kind, status, payload) = match step.rotate {
+                true => {
+                    let p = policy(&["bob", "carol", "dave"], 2).encode().into_bytes();
+                    (Kind::TrustPolicy, Status::Official, p)
+                }
+                false => (step.kind, step.status, format!("total {}", step.total).into_bytes()),
+            };
+            let mut m = next(&state, kind, status, &payload);
+            let mut signers = step.signers.clone();
+            match step.fault {
+                0 => {
+                    m.sequence += 1;
+                    m.previous = Some([1; 32]);
+                }
+                1 => m.timestamp -= 61,
+                2 => signers.push("mallory"),
+                _ => {}
+            }
+            let entry = sign(&m, &signers);
+            let payload_ref = Payload::Bytes(&payload);
+            if let Ok(a) = check_release(&state, &entry, payload_ref, &DangerSkipDecreaseCheck) {
+                state = a.into_parts().1;
+                log.push((entry, payload));
+            }
+        }
+        let entries = log.iter().map(|(e, p)| (e.as_slice(), Payload::Bytes(p)));
+        let history = verify_entries(entries, &DangerSkipDecreaseCheck).unwrap();
+        prop_assert_eq!(history.state(), &state);
+        prop_assert_eq!(history.releases().len(), log.len());
+    }
+}
