@@ -13,7 +13,8 @@ fn draft(voter: &str, at: u64, reason: ReasonCode) -> EventDraft {
         approver: None,
         at,
         reason,
-        before: (reason.kind() != ChangeKind::Addition).then(|| format!("before {voter} {at}").into_bytes()),
+        before: (reason.kind() != ChangeKind::Addition)
+            .then(|| format!("before {voter} {at}").into_bytes()),
         after: Some(format!("after {voter} {at}").into_bytes()),
     }
 }
@@ -51,21 +52,39 @@ fn untouched_history_verifies() {
 
 #[test]
 fn edits_are_caught() {
-    check(|e| e[1].draft.actor = "mallory".into(), expect!["event 2: prev_hash does not match event 1 (edited or replaced)"]);
-    check(|e| e[0].draft.after = None, expect!["event 1: prev_hash does not match event 0 (edited or replaced)"]);
+    check(
+        |e| e[1].draft.actor = "mallory".into(),
+        expect!["event 2: prev_hash does not match event 1 (edited or replaced)"],
+    );
+    check(
+        |e| e[0].draft.after = None,
+        expect!["event 1: prev_hash does not match event 0 (edited or replaced)"],
+    );
     check(
         |e| e[2].draft.reason = ReasonCode::Remove(RemovalReason::NonVoting),
         expect!["event 3: prev_hash does not match event 2 (edited or replaced)"],
     );
     // The last event has no successor; the trusted tip from the public log catches it.
-    check(|e| e[4].draft.at = 141, expect!["chain ends at 5 events with a different head than the trusted one (5)"]);
+    check(
+        |e| e[4].draft.at = 141,
+        expect!["chain ends at 5 events with a different head than the trusted one (5)"],
+    );
 }
 
 #[test]
 fn deletions_are_caught() {
-    check(|e| drop(e.remove(2)), expect!["event at position 2 has seq 3 (deleted, inserted or reordered)"]);
-    check(|e| drop(e.remove(0)), expect!["event at position 0 has seq 1 (deleted, inserted or reordered)"]);
-    check(|e| drop(e.pop()), expect!["chain ends at 4 events with a different head than the trusted one (5)"]);
+    check(
+        |e| drop(e.remove(2)),
+        expect!["event at position 2 has seq 3 (deleted, inserted or reordered)"],
+    );
+    check(
+        |e| drop(e.remove(0)),
+        expect!["event at position 0 has seq 1 (deleted, inserted or reordered)"],
+    );
+    check(
+        |e| drop(e.pop()),
+        expect!["chain ends at 4 events with a different head than the trusted one (5)"],
+    );
 }
 
 #[test]
@@ -84,7 +103,10 @@ fn deletion_with_renumbering_is_caught() {
 
 #[test]
 fn reorders_are_caught() {
-    check(|e| e.swap(1, 2), expect!["event at position 1 has seq 2 (deleted, inserted or reordered)"]);
+    check(
+        |e| e.swap(1, 2),
+        expect!["event at position 1 has seq 2 (deleted, inserted or reordered)"],
+    );
     check(
         |e| {
             e.swap(1, 2);
@@ -110,7 +132,11 @@ fn insertions_are_caught() {
         |e| {
             let mut chain = AuditChain::default();
             let mut rebuilt: Vec<_> = e.iter().map(|ev| chain.append(ev.draft.clone())).collect();
-            rebuilt.push(chain.append(draft("V2", 150, ReasonCode::Remove(RemovalReason::VoterRequest))));
+            rebuilt.push(chain.append(draft(
+                "V2",
+                150,
+                ReasonCode::Remove(RemovalReason::VoterRequest),
+            )));
             *e = rebuilt;
         },
         expect!["chain ends at 6 events with a different head than the trusted one (5)"],
@@ -140,7 +166,8 @@ fn time_never_goes_back() {
         chain.append(draft("V1", 200, ReasonCode::Add(AdditionSource::Mail))),
         chain.append(draft("V2", 199, ReasonCode::Add(AdditionSource::Mail))),
     ];
-    expect!["event 1: time earlier than the event before"].assert_eq(&verify_chain(&evs).unwrap_err().to_string());
+    expect!["event 1: time earlier than the event before"]
+        .assert_eq(&verify_chain(&evs).unwrap_err().to_string());
 }
 
 #[test]
@@ -152,7 +179,8 @@ fn event_golden_bytes_and_round_trip() {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     expect!["55524345010000000000000000000000025631000000000000000000000007636c65726b2d31000000000000000064006500010000000c61667465722056312031303000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"]
         .assert_eq(&hex(&evs[0].encode()));
-    expect!["149e0355c1491de09615f3cce500fb57f4536e27565d2bb821feca12448f0a0c"].assert_eq(&hex(&evs[4].hash()));
+    expect!["149e0355c1491de09615f3cce500fb57f4536e27565d2bb821feca12448f0a0c"]
+        .assert_eq(&hex(&evs[4].hash()));
     let mut bad = evs[0].encode();
     bad.push(0);
     assert!(ChangeEvent::decode(&bad).is_err());
@@ -160,7 +188,10 @@ fn event_golden_bytes_and_round_trip() {
 
 #[test]
 fn reason_codes_are_stable() {
-    let table: String = ReasonCode::all().iter().map(|r| format!("{} {}\n", r.code(), r.name())).collect();
+    let table: String = ReasonCode::all()
+        .iter()
+        .map(|r| format!("{} {}\n", r.code(), r.name()))
+        .collect();
     expect![[r#"
         101 add/motor-vehicle
         102 add/mail

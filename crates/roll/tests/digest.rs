@@ -26,7 +26,10 @@ fn sample_digest() -> RollDigest {
         period_end: 1_796_083_200,
         records,
         root,
-        audit: Tip { len: 24, head: [0xab; 32] },
+        audit: Tip {
+            len: 24,
+            head: [0xab; 32],
+        },
         counts,
     }
 }
@@ -52,7 +55,8 @@ fn golden_text() {
     assert_eq!(d.total(ChangeKind::Change), 7);
     assert_eq!(d.total(ChangeKind::Removal), 3);
     let mut back = RollDigest::decode(&text).unwrap();
-    back.counts.insert(ReasonCode::Remove(RemovalReason::VoterRequest), 0);
+    back.counts
+        .insert(ReasonCode::Remove(RemovalReason::VoterRequest), 0);
     assert_eq!(back, d);
 }
 
@@ -69,7 +73,10 @@ fn decode_refuses_non_canonical() {
         text.clone() + "count add/mail 0\n",
         text.replace("root ", "root 00"),
     ];
-    let out: String = cases.iter().map(|t| RollDigest::decode(t).unwrap_err().to_string() + "\n").collect();
+    let out: String = cases
+        .iter()
+        .map(|t| RollDigest::decode(t).unwrap_err().to_string() + "\n")
+        .collect();
     expect![[r#"
         invalid value: roll-digest: not a number
         invalid value: roll-digest: wrong number of values
@@ -94,7 +101,14 @@ fn digest_has_no_pii() {
     let recs: Vec<_> = (0..200).map(|_| s.record()).collect();
     let commitments: Vec<_> = recs
         .iter()
-        .map(|r| record_commitment(&seal_record(r, &data.cipher(), &idx, &mut rng).unwrap().0.encode()))
+        .map(|r| {
+            record_commitment(
+                &seal_record(r, &data.cipher(), &idx, &mut rng)
+                    .unwrap()
+                    .0
+                    .encode(),
+            )
+        })
         .collect();
     let (root, n) = roll_root(&commitments).unwrap();
     let mut d = sample_digest();
@@ -102,7 +116,12 @@ fn digest_has_no_pii() {
     d.records = n;
     let text = d.encode();
     for r in &recs {
-        for needle in [&r.name.last, &r.voter_id, &r.sensitive.dob.to_string(), &r.residence.line1] {
+        for needle in [
+            &r.name.last,
+            &r.voter_id,
+            &r.sensitive.dob.to_string(),
+            &r.residence.line1,
+        ] {
             assert!(!text.contains(needle.as_str()));
         }
     }
@@ -138,7 +157,9 @@ fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
 #[test]
 fn streaming_root_matches_rfc6962() {
     for n in 0..40u32 {
-        let mut cs: Vec<[u8; 32]> = (0..n).map(|i| Sha256::digest(i.to_be_bytes()).into()).collect();
+        let mut cs: Vec<[u8; 32]> = (0..n)
+            .map(|i| Sha256::digest(i.to_be_bytes()).into())
+            .collect();
         let (root, count) = roll_root(&cs).unwrap();
         cs.sort_unstable();
         assert_eq!((root, count), (mth(&cs), u64::from(n)), "n = {n}");

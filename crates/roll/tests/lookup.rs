@@ -20,12 +20,24 @@ fn same_size_found_or_not() {
         assert_eq!(a.to_json().len(), LOOKUP_JSON_BYTES, "{a:?}");
     }
     let keys = |j: &str| -> Vec<String> {
-        j.split(",\"").map(|kv| kv.trim_start_matches("{\"").split('"').next().unwrap_or("").to_owned()).collect()
+        j.split(",\"")
+            .map(|kv| {
+                kv.trim_start_matches("{\"")
+                    .split('"')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
     };
     for a in &answers[1..] {
         assert_eq!(keys(&a.to_json()), keys(&answers[0].to_json()));
     }
-    assert_eq!(answers[5], LookupAnswer::not_found(), "cancelled answers as not registered");
+    assert_eq!(
+        answers[5],
+        LookupAnswer::not_found(),
+        "cancelled answers as not registered"
+    );
     expect![[r#"{"v":1,"registered":false,"status":"not-registered","precinct":"","polling_place":"","pad":"#]]
         .assert_eq(answers[0].to_json().trim_end_matches(['"', '}', ' ']));
     expect![[r#"{"v":1,"registered":true,"status":"active","precinct":"P0101","polling_place":"Springfield Library, 100 Oak Ave","pad":"#]]
@@ -36,8 +48,13 @@ fn same_size_found_or_not() {
 #[test]
 fn refuses_over_limit_or_control_characters() {
     expect!["polling_place: longer than 200 bytes"].assert_eq(
-        &LookupAnswer::found(Status::Active, "P1", &"x".repeat(201)).unwrap_err().to_string(),
+        &LookupAnswer::found(Status::Active, "P1", &"x".repeat(201))
+            .unwrap_err()
+            .to_string(),
     );
-    expect!["precinct: contains control characters"]
-        .assert_eq(&LookupAnswer::found(Status::Active, "P\n1", "x").unwrap_err().to_string());
+    expect!["precinct: contains control characters"].assert_eq(
+        &LookupAnswer::found(Status::Active, "P\n1", "x")
+            .unwrap_err()
+            .to_string(),
+    );
 }

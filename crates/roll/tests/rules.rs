@@ -30,21 +30,28 @@ fn role_matrix() {
 }
 
 fn staff(id: &str, role: Role) -> Staff {
-    Staff { id: id.into(), role }
+    Staff {
+        id: id.into(),
+        role,
+    }
 }
 
 #[test]
 fn authorize_names_the_refusal() {
     let v = staff("vi", Role::Viewer);
     assert!(authorize(&v, Action::Read).is_ok());
-    expect!["role viewer may not read-pii"].assert_eq(&authorize(&v, Action::ReadPii).unwrap_err().to_string());
+    expect!["role viewer may not read-pii"]
+        .assert_eq(&authorize(&v, Action::ReadPii).unwrap_err().to_string());
     let admin = staff("ad", Role::Admin);
-    expect!["role admin may not edit"].assert_eq(&authorize(&admin, Action::Edit).unwrap_err().to_string());
+    expect!["role admin may not edit"]
+        .assert_eq(&authorize(&admin, Action::Edit).unwrap_err().to_string());
 }
 
 #[test]
 fn bulk_approval() {
-    let policy = BulkPolicy { records_without_approver_max: 50 };
+    let policy = BulkPolicy {
+        records_without_approver_max: 50,
+    };
     let clerk = staff("cl", Role::Clerk);
     let sup_a = staff("sa", Role::Supervisor);
     let sup_b = staff("sb", Role::Supervisor);
@@ -67,7 +74,11 @@ fn bulk_approval() {
                 Ok(ok) => format!("ok approver={:?}", ok.approver()),
                 Err(e) => e.to_string(),
             };
-            format!("{n} by {} approved by {:?}: {r}\n", req.id, appr.map(|a| &a.id))
+            format!(
+                "{n} by {} approved by {:?}: {r}\n",
+                req.id,
+                appr.map(|a| &a.id)
+            )
         })
         .collect();
     expect![[r#"
@@ -101,14 +112,14 @@ fn removals_and_the_ninety_day_window() {
         RemovalReason::NonVoting,
     ];
     let days = [
-        common::date(2026, 3, 3),   // 91 days before the primary
-        common::date(2026, 3, 4),   // 90 days before: the last allowed day
-        common::date(2026, 3, 5),   // 89 days before
-        common::date(2026, 6, 2),   // primary day
-        common::date(2026, 6, 3),   // day after the primary, 153 before the general
-        common::date(2026, 8, 5),   // 90 days before the general
-        common::date(2026, 8, 6),   // 89 days before the general
-        common::date(2026, 11, 4),  // day after the general
+        common::date(2026, 3, 3),  // 91 days before the primary
+        common::date(2026, 3, 4),  // 90 days before: the last allowed day
+        common::date(2026, 3, 5),  // 89 days before
+        common::date(2026, 6, 2),  // primary day
+        common::date(2026, 6, 3),  // day after the primary, 153 before the general
+        common::date(2026, 8, 5),  // 90 days before the general
+        common::date(2026, 8, 6),  // 89 days before the general
+        common::date(2026, 11, 4), // day after the general
     ];
     let mut out = String::new();
     for day in days {
@@ -136,7 +147,10 @@ fn removals_and_the_ninety_day_window() {
     .assert_eq(&out);
     expect!["systematic removal (list-maintenance) refused: 29 days before the federal election on 2026-11-03 (NVRA §8(c)(2)(A) closes systematic programs 90 days before)"]
         .assert_eq(&check_removal(RemovalReason::ListMaintenanceProgram, common::date(2026, 10, 5), &elections).unwrap_err().to_string());
-    expect!["removal solely for not voting is refused (NVRA §8(b)(2))"]
-        .assert_eq(&check_removal(RemovalReason::NonVoting, common::date(2025, 1, 1), &[]).unwrap_err().to_string());
+    expect!["removal solely for not voting is refused (NVRA §8(b)(2))"].assert_eq(
+        &check_removal(RemovalReason::NonVoting, common::date(2025, 1, 1), &[])
+            .unwrap_err()
+            .to_string(),
+    );
     assert!(check_removal(RemovalReason::Duplicate, common::date(2026, 10, 5), &[]).is_ok());
 }

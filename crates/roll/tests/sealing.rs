@@ -14,7 +14,9 @@ fn keys() -> (MasterKey, DataKey, IndexKeys) {
 }
 
 fn hex_lines(b: &[u8]) -> String {
-    b.chunks(32).map(|c| c.iter().map(|x| format!("{x:02x}")).collect::<String>() + "\n").collect()
+    b.chunks(32)
+        .map(|c| c.iter().map(|x| format!("{x:02x}")).collect::<String>() + "\n")
+        .collect()
 }
 
 #[test]
@@ -90,7 +92,8 @@ fn date_spellings(d: Date) -> Vec<Vec<u8>> {
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     // Text needles match in any letter case; binary ones exactly.
     if needle.iter().all(u8::is_ascii_graphic) {
-        hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+        hay.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
     } else {
         hay.windows(needle.len()).any(|w| w == needle)
     }
@@ -98,15 +101,23 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 fn secrets(rec: &VoterRecord) -> Vec<(String, Vec<u8>)> {
     let s = &rec.sensitive;
-    let mut out: Vec<(String, Vec<u8>)> =
-        date_spellings(s.dob).into_iter().map(|b| ("dob".to_owned(), b)).collect();
+    let mut out: Vec<(String, Vec<u8>)> = date_spellings(s.dob)
+        .into_iter()
+        .map(|b| ("dob".to_owned(), b))
+        .collect();
     if let Some(dl) = &s.dl_number {
         out.push(("dl".into(), dl.clone().into_bytes()));
     }
     if let Some(p) = &s.phone {
         out.push(("phone".into(), p.clone().into_bytes()));
-        out.push(("phone".into(), format!("{}-{}-{}", &p[..3], &p[3..6], &p[6..]).into_bytes()));
-        out.push(("phone".into(), format!("({}) {}-{}", &p[..3], &p[3..6], &p[6..]).into_bytes()));
+        out.push((
+            "phone".into(),
+            format!("{}-{}-{}", &p[..3], &p[3..6], &p[6..]).into_bytes(),
+        ));
+        out.push((
+            "phone".into(),
+            format!("({}) {}-{}", &p[..3], &p[3..6], &p[6..]).into_bytes(),
+        ));
     }
     if let Some(e) = &s.email {
         out.push(("email".into(), e.clone().into_bytes()));
@@ -146,7 +157,11 @@ fn stored_bytes_hold_no_plaintext_dob_or_id() {
         let (s, _) = seal_record(r, &data.cipher(), &idx, &mut rng).unwrap();
         let row = s.encode();
         for (what, needle) in secrets(r) {
-            assert!(!contains(&row, &needle), "{what} of {} found in its row", r.voter_id);
+            assert!(
+                !contains(&row, &needle),
+                "{what} of {} found in its row",
+                r.voter_id
+            );
         }
         table.extend_from_slice(&row);
     }
@@ -157,10 +172,18 @@ fn stored_bytes_hold_no_plaintext_dob_or_id() {
     let (w8, w10) = (windows(8), windows(10));
     for r in &recs {
         if let Some(dl) = &r.sensitive.dl_number {
-            assert!(!w8.contains(dl.as_bytes()), "dl of {} found in the table", r.voter_id);
+            assert!(
+                !w8.contains(dl.as_bytes()),
+                "dl of {} found in the table",
+                r.voter_id
+            );
         }
         if let Some(p) = &r.sensitive.phone {
-            assert!(!w10.contains(p.as_bytes()), "phone of {} found in the table", r.voter_id);
+            assert!(
+                !w10.contains(p.as_bytes()),
+                "phone of {} found in the table",
+                r.voter_id
+            );
         }
     }
 }
@@ -191,8 +214,14 @@ fn ciphertexts_cannot_move_between_records_or_fields() {
     // Raw field API: sealed for one field, opened as another.
     let s = cipher.seal("V1", SealedField::Phone, b"4155550123", &mut rng);
     assert!(cipher.open("V1", SealedField::Phone, &s).is_ok());
-    assert_eq!(cipher.open("V1", SealedField::Email, &s).unwrap_err(), CryptoError::Auth);
-    assert_eq!(cipher.open("V2", SealedField::Phone, &s).unwrap_err(), CryptoError::Auth);
+    assert_eq!(
+        cipher.open("V1", SealedField::Email, &s).unwrap_err(),
+        CryptoError::Auth
+    );
+    assert_eq!(
+        cipher.open("V2", SealedField::Phone, &s).unwrap_err(),
+        CryptoError::Auth
+    );
 }
 
 #[test]
@@ -223,8 +252,14 @@ fn key_wrapping() {
     let mut bad = w.as_bytes().to_vec();
     bad[30] ^= 0x80;
     let bad = WrappedKey::from_bytes(&bad).unwrap();
-    assert_eq!(master.unwrap(&bad, "ca-test").unwrap_err(), CryptoError::Auth);
-    assert_eq!(WrappedKey::from_bytes(&[1, 2, 3]), Err(CryptoError::Malformed));
+    assert_eq!(
+        master.unwrap(&bad, "ca-test").unwrap_err(),
+        CryptoError::Auth
+    );
+    assert_eq!(
+        WrappedKey::from_bytes(&[1, 2, 3]),
+        Err(CryptoError::Malformed)
+    );
 }
 
 #[test]
@@ -244,17 +279,37 @@ fn blind_indexes_normalize_and_separate() {
     let base = r("O'Brien-Smith", "José", "95014").unwrap();
     assert_eq!(r("obrien smith", "JOSÉ", "95014-1234"), Some(base));
     assert_eq!(r("  OBRIEN SMITH ", "josé", "95014"), Some(base));
-    assert_ne!(r("obrien smith", "jose", "95014"), Some(base), "accents are kept");
+    assert_ne!(
+        r("obrien smith", "jose", "95014"),
+        Some(base),
+        "accents are kept"
+    );
     assert_ne!(r("obrien smith", "josé", "95015"), Some(base));
     assert_eq!(r("", "josé", "95014"), None);
     assert_eq!(r("x", "y", "950"), None);
-    let other_dob = crypto::registered_index(&idx.registered, "obriensmith", "josé", common::date(1987, 3, 10), "95014");
+    let other_dob = crypto::registered_index(
+        &idx.registered,
+        "obriensmith",
+        "josé",
+        common::date(1987, 3, 10),
+        "95014",
+    );
     assert_ne!(other_dob, Some(base));
     // Indexes depend on the key and the purpose.
     let other = IndexKeys::derive(&MasterKey::from_bytes([9u8; 32]));
-    assert_ne!(crypto::registered_index(&other.registered, "obriensmith", "josé", dob, "95014"), Some(base));
-    assert_eq!(crypto::dl_index(&idx.dl_number, "d123-4567"), crypto::dl_index(&idx.dl_number, "D1234567"));
-    assert_eq!(crypto::dl_index(&idx.registered, "D1234567"), None, "wrong purpose refused");
+    assert_ne!(
+        crypto::registered_index(&other.registered, "obriensmith", "josé", dob, "95014"),
+        Some(base)
+    );
+    assert_eq!(
+        crypto::dl_index(&idx.dl_number, "d123-4567"),
+        crypto::dl_index(&idx.dl_number, "D1234567")
+    );
+    assert_eq!(
+        crypto::dl_index(&idx.registered, "D1234567"),
+        None,
+        "wrong purpose refused"
+    );
     assert_eq!(idx.ssn4_dob.purpose(), IndexPurpose::Ssn4Dob);
     assert!(crypto::ssn4_index(&idx.ssn4_dob, "6789", dob).is_some());
     assert_eq!(crypto::ssn4_index(&idx.ssn4_dob, "67890", dob), None);
@@ -268,10 +323,14 @@ fn blind_indexes_normalize_and_separate() {
 #[test]
 fn decode_refuses_bad_bytes() {
     let (_, data, idx) = keys();
-    let (sealed, _) = seal_record(&common::sample(), &data.cipher(), &idx, &mut common::rng(8)).unwrap();
+    let (sealed, _) =
+        seal_record(&common::sample(), &data.cipher(), &idx, &mut common::rng(8)).unwrap();
     let bytes = sealed.encode();
     for n in 0..bytes.len() {
-        assert!(SealedRecord::decode(&bytes[..n]).is_err(), "prefix {n} decoded");
+        assert!(
+            SealedRecord::decode(&bytes[..n]).is_err(),
+            "prefix {n} decoded"
+        );
     }
     let mut long = bytes.clone();
     long.push(0);

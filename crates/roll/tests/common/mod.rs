@@ -51,8 +51,14 @@ pub fn sample() -> VoterRecord {
         registered_on: date(2008, 10, 1),
         precinct: "P0101".into(),
         districts: vec![
-            District { kind: DistrictKind::Congressional, id: "ocd-division/country:us/state:ca/cd:17".into() },
-            District { kind: DistrictKind::StateHouse, id: "ad-24".into() },
+            District {
+                kind: DistrictKind::Congressional,
+                id: "ocd-division/country:us/state:ca/cd:17".into(),
+            },
+            District {
+                kind: DistrictKind::StateHouse,
+                id: "ad-24".into(),
+            },
         ],
         language: "es".into(),
         history: vec![Participation {
