@@ -53,6 +53,9 @@ fn sealed_record_golden_bytes() {
         0914b935943d53448465e7789b5007a0d00000
     "#]]
     .assert_eq(&hex_lines(&sealed.encode()));
+    // Cross-checked against an independent computation with Python's `hmac`/`hashlib`:
+    // HKDF-SHA256(salt "urne-roll/v1", ikm = [7; 32], info "blind-index/<purpose>"), then
+    // HMAC-SHA256 over u64be(len) || part for each normalized part, first 8 bytes.
     let show = |b: Option<BlindIndex>| b.map(|b| hex_lines(&b.0)).unwrap_or_default();
     expect![[r#"
         registered 2fcfad4b2c1f13c9
