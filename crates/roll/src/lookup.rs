@@ -129,3 +129,102 @@ fn escape(s: &str) -> String {
     }
     out
 }
+
+/// Candidates examined per lookup at most; more blind-index matches than this for one
+/// (name, DOB, ZIP) would mean a corrupt roll or an index collision storm.
+pub const LOOKUP_CANDIDATES_MAX: usize = 16;
+
+/// A validated "Am I registered?" question.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LookupQuery {
+    last: String,
+    first: String,
+    dob: crate::Date,
+    zip: String,
+}
+
+impl std::fmt::Debug for LookupQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The question is PII: a name with a date of birth.
+        f.write_str("LookupQuery(<redacted>)")
+    }
+}
+
+impl LookupQuery {
+    /// Validates the form input: names within limits, date as `YYYY-MM-DD`, ZIP as five digits
+    /// (a ZIP+4 is cut to five).
+    pub fn new(last: &str, first: &str, dob: &str, zip: &str) -> Result<LookupQuery, InvalidField> {
+        use crate::crypto::{normalize_name, normalize_zip};
+        use crate::limits::NAME_PART_BYTES_MAX;
+        for (field, v) in [("last", last), ("first", first)] {
+            if v.len() > NAME_PART_BYTES_MAX {
+                return Err(InvalidField::TooLong {
+                    field,
+                    max: NAME_PART_BYTES_MAX,
+                });
+            }
+            if normalize_name(v).is_empty() {
+                return Err(InvalidField::Missing { field });
+            }
+        }
+        let dob = crate::Date::parse_iso(dob.trim(), "dob")?;
+        let zip_ok = zip.len() <= 10 && zip.trim().bytes().all(|c| c.is_ascii_digit() || c == b'-');
+        let zip = normalize_zip(zip);
+        if !zip_ok || zip.len() != 5 {
+            return Err(InvalidField::Malformed {
+                field: "zip",
+                why: "expected five digits",
+            });
+        }
+        Ok(LookupQuery {
+            last: normalize_name(last),
+            first: normalize_name(first),
+            dob,
+            zip,
+        })
+    }
+
+    /// The blind index to look candidates up by.
+    pub fn index(&self, keys: &crate::IndexKeys) -> Option<crate::BlindIndex> {
+        crate::crypto::registered_index(
+            &keys.registered,
+            &self.last,
+            &self.first,
+            self.dob,
+            &self.zip,
+        )
+    }
+
+    fn matches(&self, r: &crate::VoterRecord) -> bool {
+        use crate::crypto::{normalize_name, normalize_zip};
+        normalize_name(&r.name.last) == self.last
+            && normalize_name(&r.name.first) == self.first
+            && r.sensitive.dob == self.dob
+            && normalize_zip(&r.residence.zip) == self.zip
+    }
+}
+
+/// Answers a lookup from the records whose blind index matched: opens each (at most
+/// [`LOOKUP_CANDIDATES_MAX`]), confirms the match on the plaintext (the index is truncated, so
+/// a match is only a candidate), and answers for the best status found (active before
+/// inactive). `polling_place` maps a precinct to its polling place. A candidate that fails to
+/// open is skipped: the caller logs it, the voter sees "not registered" rather than an error
+/// that would tell a prober a record exists.
+pub fn answer(
+    query: &LookupQuery,
+    candidates: &[crate::SealedRecord],
+    cipher: &crate::FieldCipher,
+    polling_place: impl Fn(&str) -> String,
+) -> LookupAnswer {
+    let best = candidates
+        .iter()
+        .take(LOOKUP_CANDIDATES_MAX)
+        .filter_map(|c| c.open(cipher).ok())
+        .filter(|r| query.matches(r) && PublicStatus::of(r.status) != PublicStatus::NotRegistered)
+        .min_by_key(|r| PublicStatus::of(r.status) != PublicStatus::Active);
+    match best {
+        Some(r) => LookupAnswer::found(r.status, &r.precinct, &polling_place(&r.precinct))
+            .unwrap_or_else(|_| LookupAnswer::not_found()),
+        None => LookupAnswer::not_found(),
+    }
+}

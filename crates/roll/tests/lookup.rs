@@ -1,6 +1,7 @@
 //! "Am I registered?" answers: same shape and size whether found or not.
 use expect_test::expect;
 use urne_roll::lookup::LOOKUP_JSON_BYTES;
+use urne_roll::lookup::PublicStatus;
 use urne_roll::record::{InactiveReason, RemovalReason};
 use urne_roll::*;
 
@@ -56,5 +57,83 @@ fn refuses_over_limit_or_control_characters() {
         &LookupAnswer::found(Status::Active, "P\n1", "x")
             .unwrap_err()
             .to_string(),
+    );
+}
+
+mod common;
+
+#[test]
+fn query_validation() {
+    use urne_roll::lookup::LookupQuery;
+    let out: String = [
+        LookupQuery::new("Cruz", "Ana", "1987-03-09", "95014").map(|_| ()),
+        LookupQuery::new("Cruz", "Ana", "1987-03-09", "95014-1234").map(|_| ()),
+        LookupQuery::new("--", "Ana", "1987-03-09", "95014").map(|_| ()),
+        LookupQuery::new("Cruz", "Ana", "03/09/1987", "95014").map(|_| ()),
+        LookupQuery::new("Cruz", "Ana", "1987-03-09", "9501").map(|_| ()),
+        LookupQuery::new("Cruz", &"a".repeat(65), "1987-03-09", "95014").map(|_| ()),
+    ]
+    .iter()
+    .map(|r| match r {
+        Ok(()) => "ok\n".to_owned(),
+        Err(e) => format!("{e}\n"),
+    })
+    .collect();
+    expect![[r#"
+        ok
+        ok
+        last: required
+        dob: expected a real date as YYYY-MM-DD
+        zip: expected five digits
+        first: longer than 64 bytes
+    "#]]
+    .assert_eq(&out);
+    let q = LookupQuery::new("Cruz", "Ana", "1987-03-09", "95014").unwrap();
+    assert_eq!(format!("{q:?}"), "LookupQuery(<redacted>)");
+}
+
+#[test]
+fn answer_from_candidates() {
+    use urne_roll::lookup::{LookupQuery, answer};
+    let master = MasterKey::from_bytes([3; 32]);
+    let data = DataKey::generate(&mut common::rng(1));
+    let keys = IndexKeys::derive(&master);
+    let cipher = data.cipher();
+    let mut rng = common::rng(2);
+    let rec = common::sample();
+    let (sealed, ix) = seal_record(&rec, &cipher, &keys, &mut rng).unwrap();
+    let mut cancelled = rec.clone();
+    cancelled.voter_id = "V9".into();
+    cancelled.status = Status::Cancelled(RemovalReason::Duplicate);
+    let (sealed_cancelled, _) = seal_record(&cancelled, &cipher, &keys, &mut rng).unwrap();
+    let place = |p: &str| format!("Polling place for {p}");
+
+    let q = LookupQuery::new("de la CRUZ", "ana", "1987-03-09", "95014-0000").unwrap();
+    assert_eq!(q.index(&keys), Some(ix.registered));
+    let found = answer(
+        &q,
+        &[sealed_cancelled.clone(), sealed.clone()],
+        &cipher,
+        place,
+    );
+    assert_eq!(found.status(), PublicStatus::Active);
+    assert_eq!(found.polling_place(), "Polling place for P0101");
+    // Only a cancelled record: not registered.
+    assert_eq!(
+        answer(&q, &[sealed_cancelled], &cipher, place),
+        LookupAnswer::not_found()
+    );
+    // An index collision (a candidate that does not match on plaintext) is not an answer.
+    let other = LookupQuery::new("Cruz", "Ana", "1987-03-10", "95014").unwrap();
+    assert_eq!(
+        answer(&other, &[sealed.clone()], &cipher, place),
+        LookupAnswer::not_found()
+    );
+    // A candidate that fails to open is skipped.
+    let mut broken = sealed;
+    broken.dob[5] ^= 1;
+    assert_eq!(
+        answer(&q, &[broken], &cipher, place),
+        LookupAnswer::not_found()
     );
 }

@@ -362,4 +362,27 @@ proptest::proptest! {
         let back = SealedRecord::decode(&sealed.encode()).unwrap().open(&data.cipher()).unwrap();
         proptest::prop_assert_eq!(back, rec);
     }
+
+    /// Arbitrary text in every free-text field either fails validation with a named field or
+    /// seals and opens back unchanged; nothing panics.
+    #[test]
+    fn arbitrary_text_validates_or_round_trips(
+        first in "\\PC{0,70}", last in "\\PC{0,70}", line1 in "\\PC{0,110}",
+        city in "\\PC{0,70}", dl in "[A-Za-z0-9 -]{0,40}",
+    ) {
+        let (_, data, idx) = keys();
+        let mut rec = common::sample();
+        rec.name.first = first;
+        rec.name.last = last;
+        rec.residence.line1 = line1;
+        rec.residence.city = city;
+        rec.sensitive.dl_number = Some(dl);
+        match seal_record(&rec, &data.cipher(), &idx, &mut common::rng(1)) {
+            Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            Ok((sealed, _)) => {
+                let back = SealedRecord::decode(&sealed.encode()).unwrap().open(&data.cipher()).unwrap();
+                proptest::prop_assert_eq!(back, rec);
+            }
+        }
+    }
 }
