@@ -126,7 +126,7 @@ fn answer_from_candidates() {
     // An index collision (a candidate that does not match on plaintext) is not an answer.
     let other = LookupQuery::new("Cruz", "Ana", "1987-03-10", "95014").unwrap();
     assert_eq!(
-        answer(&other, &[sealed.clone()], &cipher, place),
+        answer(&other, std::slice::from_ref(&sealed), &cipher, place),
         LookupAnswer::not_found()
     );
     // A candidate that fails to open is skipped.
