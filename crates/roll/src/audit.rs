@@ -478,3 +478,28 @@ pub fn verify_chain(events: &[ChangeEvent]) -> Result<ChainChecked, ChainError> 
     }
     Ok(ChainChecked { tip: global })
 }
+
+impl EventDraft {
+    /// A removal event, buildable only from the checks that allow it: the NVRA check
+    /// ([`crate::rules::check_removal`]) and the role/bulk gate
+    /// ([`crate::rules::approve_change`]), whose second approver it records.
+    pub fn removal(
+        voter_id: &str,
+        actor: &str,
+        at: UnixSeconds,
+        allowed: crate::rules::RemovalAllowed,
+        approved: &crate::rules::ChangeApproved,
+        before: Vec<u8>,
+        after: Vec<u8>,
+    ) -> EventDraft {
+        EventDraft {
+            voter_id: voter_id.to_owned(),
+            actor: actor.to_owned(),
+            approver: approved.approver().map(str::to_owned),
+            at,
+            reason: ReasonCode::Remove(allowed.reason()),
+            before: Some(before),
+            after: Some(after),
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! (date of birth, DL number, SSN4, phone, email) or a key.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod audit;
 pub mod crypto;
 pub mod digest;

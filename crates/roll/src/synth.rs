@@ -251,7 +251,13 @@ impl Synth {
             _ => Status::Cancelled(RemovalReason::NoticeUnansweredAndTwoGenerals),
         };
         let precinct_no = self.below(2000);
-        let history = self.history(registered_on);
+        let mut history = self.history(registered_on);
+        if status == Status::Cancelled(RemovalReason::NoticeUnansweredAndTwoGenerals) {
+            // §8(d)(1)(B): such a voter did not vote in the last two general elections.
+            let cutoff =
+                Date::new(self.as_of.year().saturating_sub(4), 1, 1).unwrap_or(Date::EPOCH);
+            history.retain(|h| h.date < cutoff);
+        }
         VoterRecord {
             voter_id: format!("V{:09}", self.next),
             sensitive: Sensitive {

@@ -221,3 +221,42 @@ fn reason_codes_are_stable() {
     assert_eq!(ReasonCode::from_code(100), None);
     assert_eq!(ReasonCode::from_code(309), None);
 }
+
+#[test]
+fn removal_events_come_from_checks() {
+    use urne_roll::rules::{BulkPolicy, Role, Staff, approve_change, check_removal};
+    let sup = Staff {
+        id: "sup-a".into(),
+        role: Role::Supervisor,
+    };
+    let sup2 = Staff {
+        id: "sup-b".into(),
+        role: Role::Supervisor,
+    };
+    let allowed = check_removal(
+        RemovalReason::Death,
+        common::date(2026, 10, 20),
+        &[common::date(2026, 11, 3)],
+    )
+    .unwrap();
+    let approved = approve_change(
+        BulkPolicy {
+            records_without_approver_max: 10,
+        },
+        500,
+        &sup,
+        Some(&sup2),
+    )
+    .unwrap();
+    let d = EventDraft::removal(
+        "V1",
+        &sup.id,
+        5,
+        allowed,
+        &approved,
+        b"b".to_vec(),
+        b"a".to_vec(),
+    );
+    assert_eq!(d.reason, ReasonCode::Remove(RemovalReason::Death));
+    assert_eq!(d.approver.as_deref(), Some("sup-b"));
+}

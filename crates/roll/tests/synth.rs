@@ -165,15 +165,6 @@ fn first_record_shape() {
                     },
                     method: Mail,
                 },
-                Participation {
-                    election_id: "2024-general",
-                    date: Date {
-                        year: 2024,
-                        month: 11,
-                        day: 5,
-                    },
-                    method: Mail,
-                },
             ],
         }"#]]
     .assert_eq(&format!("{r:#?}"));
