@@ -9,6 +9,7 @@
 //! Invariant: no error, `Debug` output or public encoding carries a plaintext sensitive field
 //! (date of birth, DL number, SSN4, phone, email) or a key.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod access;
 pub mod audit;
