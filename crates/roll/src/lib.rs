@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod compare;
 pub mod crypto;
 pub mod digest;
 pub mod error;
