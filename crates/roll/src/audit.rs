@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::DecodeError;
+use crate::error::{DecodeError, InvalidField};
 use crate::limits::*;
 use crate::record::RemovalReason;
 use crate::wire::{Reader, Writer};
@@ -321,15 +321,48 @@ impl ChangeEvent {
     }
 }
 
-/// Links a draft after the global tip and the voter's tip. Pure: the store keeps the tips.
-pub fn link(draft: EventDraft, global: Tip, voter: Tip) -> ChangeEvent {
-    ChangeEvent {
+impl EventDraft {
+    /// Checks the limits the decoder enforces, so every linked event decodes again.
+    pub fn validate(&self) -> Result<(), InvalidField> {
+        let short = |field, v: &str, max| {
+            if v.is_empty() {
+                Err(InvalidField::Missing { field })
+            } else if v.len() > max {
+                Err(InvalidField::TooLong { field, max })
+            } else {
+                Ok(())
+            }
+        };
+        short("voter_id", &self.voter_id, VOTER_ID_BYTES_MAX)?;
+        short("actor", &self.actor, STAFF_ID_BYTES_MAX)?;
+        if let Some(a) = &self.approver {
+            short("approver", a, STAFF_ID_BYTES_MAX)?;
+        }
+        for (field, b) in [("before", &self.before), ("after", &self.after)] {
+            if b.as_ref()
+                .is_some_and(|b| b.len() > SEALED_RECORD_BYTES_MAX)
+            {
+                return Err(InvalidField::TooLong {
+                    field,
+                    max: SEALED_RECORD_BYTES_MAX,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Links a validated draft after the global tip and the voter's tip. Pure: the store keeps the
+/// tips.
+pub fn link(draft: EventDraft, global: Tip, voter: Tip) -> Result<ChangeEvent, InvalidField> {
+    draft.validate()?;
+    Ok(ChangeEvent {
         seq: global.len,
         voter_seq: voter.len,
         draft,
         prev_hash: global.head,
         prev_voter_hash: voter.head,
-    }
+    })
 }
 
 /// An in-memory chain builder (tests, imports): tracks the global and per-voter tips.
@@ -341,13 +374,13 @@ pub struct AuditChain {
 
 impl AuditChain {
     /// Links and records one draft; returns the event to store.
-    pub fn append(&mut self, draft: EventDraft) -> ChangeEvent {
+    pub fn append(&mut self, draft: EventDraft) -> Result<ChangeEvent, InvalidField> {
         let voter = self
             .voters
             .get(&draft.voter_id)
             .copied()
             .unwrap_or_default();
-        let ev = link(draft, self.global, voter);
+        let ev = link(draft, self.global, voter)?;
         let h = ev.hash();
         self.global = Tip {
             len: self.global.len + 1,
@@ -360,7 +393,7 @@ impl AuditChain {
                 head: h,
             },
         );
-        ev
+        Ok(ev)
     }
     /// The global tip.
     pub fn tip(&self) -> Tip {

@@ -142,8 +142,29 @@ impl RollDigest {
             .sum()
     }
 
-    /// The canonical text.
-    pub fn encode(&self) -> String {
+    /// The canonical text. Refuses a roll id that is empty, too long, or not made of ASCII
+    /// letters, digits and `. _ : / -` (a space or newline would make the text ambiguous).
+    pub fn encode(&self) -> Result<String, InvalidField> {
+        let id_ok = self
+            .roll_id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._:/-".contains(&c));
+        if self.roll_id.is_empty() || !id_ok {
+            return Err(InvalidField::Malformed {
+                field: "roll_id",
+                why: "letters, digits, . _ : / - only",
+            });
+        }
+        if self.roll_id.len() > ROLL_ID_BYTES_MAX {
+            return Err(InvalidField::TooLong {
+                field: "roll_id",
+                max: ROLL_ID_BYTES_MAX,
+            });
+        }
+        Ok(self.encode_unchecked())
+    }
+
+    fn encode_unchecked(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
         let _ = writeln!(s, "{HEADER}");
@@ -240,7 +261,7 @@ impl RollDigest {
             audit,
             counts,
         };
-        if d.encode() != text {
+        if d.encode().ok().as_deref() != Some(text) {
             return Err(bad("not in canonical form (order, zero counts, spacing)"));
         }
         Ok(d)

@@ -30,7 +30,7 @@ fn history() -> Vec<ChangeEvent> {
         draft("V1", 140, ReasonCode::Remove(RemovalReason::Death)),
     ]
     .into_iter()
-    .map(|d| chain.append(d))
+    .map(|d| chain.append(d).unwrap())
     .collect()
 }
 
@@ -131,12 +131,19 @@ fn insertions_are_caught() {
     check(
         |e| {
             let mut chain = AuditChain::default();
-            let mut rebuilt: Vec<_> = e.iter().map(|ev| chain.append(ev.draft.clone())).collect();
-            rebuilt.push(chain.append(draft(
-                "V2",
-                150,
-                ReasonCode::Remove(RemovalReason::VoterRequest),
-            )));
+            let mut rebuilt: Vec<_> = e
+                .iter()
+                .map(|ev| chain.append(ev.draft.clone()).unwrap())
+                .collect();
+            rebuilt.push(
+                chain
+                    .append(draft(
+                        "V2",
+                        150,
+                        ReasonCode::Remove(RemovalReason::VoterRequest),
+                    ))
+                    .unwrap(),
+            );
             *e = rebuilt;
         },
         expect!["chain ends at 6 events with a different head than the trusted one (5)"],
@@ -163,8 +170,12 @@ fn voter_chain_is_checked() {
 fn time_never_goes_back() {
     let mut chain = AuditChain::default();
     let evs = vec![
-        chain.append(draft("V1", 200, ReasonCode::Add(AdditionSource::Mail))),
-        chain.append(draft("V2", 199, ReasonCode::Add(AdditionSource::Mail))),
+        chain
+            .append(draft("V1", 200, ReasonCode::Add(AdditionSource::Mail)))
+            .unwrap(),
+        chain
+            .append(draft("V2", 199, ReasonCode::Add(AdditionSource::Mail)))
+            .unwrap(),
     ];
     expect!["event 1: time earlier than the event before"]
         .assert_eq(&verify_chain(&evs).unwrap_err().to_string());
@@ -259,4 +270,16 @@ fn removal_events_come_from_checks() {
     );
     assert_eq!(d.reason, ReasonCode::Remove(RemovalReason::Death));
     assert_eq!(d.approver.as_deref(), Some("sup-b"));
+}
+
+#[test]
+fn drafts_over_limits_are_refused() {
+    let mut chain = AuditChain::default();
+    let mut d = draft("V1", 1, ReasonCode::Add(AdditionSource::Mail));
+    d.voter_id = "V".repeat(33);
+    expect!["voter_id: longer than 32 bytes"].assert_eq(&chain.append(d).unwrap_err().to_string());
+    let mut d = draft("V1", 1, ReasonCode::Add(AdditionSource::Mail));
+    d.actor = String::new();
+    expect!["actor: required"].assert_eq(&chain.append(d).unwrap_err().to_string());
+    assert_eq!(chain.tip(), Tip::default(), "nothing linked");
 }

@@ -37,7 +37,7 @@ fn sample_digest() -> RollDigest {
 #[test]
 fn golden_text() {
     let d = sample_digest();
-    let text = d.encode();
+    let text = d.encode().unwrap();
     expect![[r#"
         urne roll-digest v1
         roll ca-example-county
@@ -61,8 +61,18 @@ fn golden_text() {
 }
 
 #[test]
+fn encode_refuses_ambiguous_roll_ids() {
+    let mut d = sample_digest();
+    d.roll_id = "ca county\nroot 00".into();
+    expect!["roll_id: letters, digits, . _ : / - only"]
+        .assert_eq(&d.encode().unwrap_err().to_string());
+    d.roll_id = "x".repeat(129);
+    expect!["roll_id: longer than 128 bytes"].assert_eq(&d.encode().unwrap_err().to_string());
+}
+
+#[test]
 fn decode_refuses_non_canonical() {
-    let text = sample_digest().encode();
+    let text = sample_digest().encode().unwrap();
     let cases = [
         text.replace("count add/online 2\n", "count add/online 02\n"),
         text.replace("records 5", "records  5"),
@@ -114,7 +124,7 @@ fn digest_has_no_pii() {
     let mut d = sample_digest();
     d.root = root;
     d.records = n;
-    let text = d.encode();
+    let text = d.encode().unwrap();
     for r in &recs {
         for needle in [
             &r.name.last,
