@@ -16,6 +16,7 @@
 //! records <n>
 //! root <64 hex>
 //! audit <events> <64 hex>
+//! access <events> <64 hex>
 //! count <reason name> <n>
 //! ```
 
@@ -126,8 +127,11 @@ pub struct RollDigest {
     pub records: u64,
     /// Merkle root over record commitments.
     pub root: Hash,
-    /// The audit chain's tip at the end of the period.
+    /// The change history's tip at the end of the period.
     pub audit: Tip,
+    /// The access log's tip at the end of the period: publishing it makes deleting a record of
+    /// a PII read detectable, while the log itself stays private.
+    pub access: Tip,
     /// Changes in the period by reason; zero counts absent.
     pub counts: BTreeMap<ReasonCode, u64>,
 }
@@ -173,6 +177,7 @@ impl RollDigest {
         let _ = writeln!(s, "records {}", self.records);
         let _ = writeln!(s, "root {}", hex(&self.root));
         let _ = writeln!(s, "audit {} {}", self.audit.len, hex(&self.audit.head));
+        let _ = writeln!(s, "access {} {}", self.access.len, hex(&self.access.head));
         let mut counts: Vec<_> = self.counts.iter().filter(|(_, n)| **n > 0).collect();
         counts.sort_by_key(|(r, _)| r.code());
         for (r, n) in counts {
@@ -237,6 +242,11 @@ impl RollDigest {
             len: num(&a[0])?,
             head: unhex(&a[1]).ok_or(bad("audit head is not 64 hex digits"))?,
         };
+        let a = field("access", 2)?;
+        let access = Tip {
+            len: num(&a[0])?,
+            head: unhex(&a[1]).ok_or(bad("access head is not 64 hex digits"))?,
+        };
         let names: BTreeMap<String, ReasonCode> = ReasonCode::all()
             .into_iter()
             .map(|r| (r.name(), r))
@@ -259,6 +269,7 @@ impl RollDigest {
             records,
             root,
             audit,
+            access,
             counts,
         };
         if d.encode().ok().as_deref() != Some(text) {

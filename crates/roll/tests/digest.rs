@@ -30,6 +30,10 @@ fn sample_digest() -> RollDigest {
             len: 24,
             head: [0xab; 32],
         },
+        access: Tip {
+            len: 310,
+            head: [0xcd; 32],
+        },
         counts,
     }
 }
@@ -45,6 +49,7 @@ fn golden_text() {
         records 5
         root 55d35ed1a06b9b32f2c83116045641da6d94053a52a3f10c6e868b9f9cf059ae
         audit 24 abababababababababababababababababababababababababababababababab
+        access 310 cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd
         count add/motor-vehicle 12
         count add/online 2
         count change/address 7
