@@ -307,10 +307,13 @@ impl IndexKey {
     }
 }
 
-/// Normalizes a name part for indexing: lower case, letters and digits only (drops spaces,
-/// hyphens, apostrophes, periods), so `O'Brien-Smith` and `obrien smith` match.
+/// Normalizes a name part for indexing: Unicode compatibility decomposition (NFKD), then
+/// letters and digits only, lower case. That drops spaces, hyphens, apostrophes, periods and
+/// accents alike, so `O'Brien-Smith` matches `obrien smith` and `José` (composed or not)
+/// matches `Jose`: people type their names without accents as often as with.
 pub fn normalize_name(s: &str) -> String {
-    s.chars()
+    use unicode_normalization::UnicodeNormalization;
+    s.nfkd()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
