@@ -66,8 +66,8 @@ pub struct RecordIndexes {
 /// A record with its sensitive fields sealed. Safe to store; holds no plaintext DOB or ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedRecord {
-    /// The record as published fields; `sensitive` is absent on purpose.
-    pub public: PublicPart,
+    /// The fields stored in the clear; `sensitive` is absent on purpose.
+    pub clear: ClearFields,
     /// Sealed date of birth.
     pub dob: Vec<u8>,
     /// Sealed DL number.
@@ -80,9 +80,10 @@ pub struct SealedRecord {
     pub email: Option<Vec<u8>>,
 }
 
-/// The fields of a record that are not sealed.
+/// The fields of a record that are not sealed: those many states sell or publish in their voter
+/// files. Still private to urne: never served publicly, read only by authorized staff.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicPart {
+pub struct ClearFields {
     /// Voter id.
     pub voter_id: String,
     /// Name.
@@ -125,7 +126,7 @@ pub fn seal_record(
     let phone = seal_opt(SealedField::Phone, &s.phone, rng);
     let email = seal_opt(SealedField::Email, &s.email, rng);
     let sealed = SealedRecord {
-        public: PublicPart {
+        clear: ClearFields {
             voter_id: record.voter_id.clone(),
             name: record.name.clone(),
             residence: record.residence.clone(),
@@ -190,7 +191,7 @@ fn open_string(
 impl SealedRecord {
     /// Opens the sealed fields and returns the validated plaintext record.
     pub fn open(&self, cipher: &FieldCipher) -> Result<VoterRecord, CryptoError> {
-        let p = &self.public;
+        let p = &self.clear;
         let id = p.voter_id.as_str();
         let dob = cipher.open(id, SealedField::Dob, &self.dob)?;
         let dob: [u8; 4] = dob
@@ -227,7 +228,7 @@ impl SealedRecord {
         let mut w = Writer::default();
         w.raw(MAGIC);
         w.u8(VERSION);
-        let p = &self.public;
+        let p = &self.clear;
         w.str(&p.voter_id);
         encode_name(&mut w, &p.name);
         encode_address(&mut w, &p.residence);
@@ -343,7 +344,7 @@ impl SealedRecord {
             opt("email")?,
         );
         r.finish()?;
-        let public = PublicPart {
+        let clear = ClearFields {
             voter_id,
             name,
             residence,
@@ -357,7 +358,7 @@ impl SealedRecord {
             history,
         };
         Ok(SealedRecord {
-            public,
+            clear,
             dob,
             dl_number,
             ssn4,

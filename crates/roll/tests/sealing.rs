@@ -208,7 +208,7 @@ fn ciphertexts_cannot_move_between_records_or_fields() {
     sb.ssn4 = sb.dl_number.clone();
     assert_eq!(sb.open(&cipher), Err(CryptoError::Auth));
     let mut sb = original.clone();
-    sb.public.voter_id = "V000000042".into();
+    sb.clear.voter_id = "V000000042".into();
     assert_eq!(sb.open(&cipher), Err(CryptoError::Auth));
     let mut sb = original;
     let last = sb.dob.len() - 1;
