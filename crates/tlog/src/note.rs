@@ -185,11 +185,12 @@ impl Note {
         if !is_valid_key_name(&signature.name) {
             return Err(NoteError::BadKeyName);
         }
+        // Replacing a signature by the same key never grows the note, so it is always allowed.
+        self.signatures
+            .retain(|s| !(s.name == signature.name && s.key_id == signature.key_id));
         if self.signatures.len() >= NOTE_SIGNATURES_MAX {
             return Err(NoteError::TooManySignatures);
         }
-        self.signatures
-            .retain(|s| !(s.name == signature.name && s.key_id == signature.key_id));
         self.signatures.push(signature);
         Ok(())
     }
