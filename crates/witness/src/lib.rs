@@ -125,7 +125,7 @@ impl KnownLogs {
     pub fn from_policy(policy: &Policy) -> KnownLogs {
         let mut logs = KnownLogs::new();
         for log in &policy.logs {
-            logs.add(&log.verifier.name().to_string(), log.verifier.clone());
+            logs.add(log.verifier.name(), log.verifier.clone());
         }
         logs
     }

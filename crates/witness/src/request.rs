@@ -83,8 +83,7 @@ impl AddCheckpoint {
                 return Err(RequestError::ProofTooLong);
             }
             // tlog-witness: "Each consistency proof line MUST encode a single hash in base64."
-            let hash =
-                Hash::from_base64(line).map_err(|_| RequestError::ProofLine(line_number))?;
+            let hash = Hash::from_base64(line).map_err(|_| RequestError::ProofLine(line_number))?;
             proof.push(hash);
         }
         let note = Note::parse(rest.as_bytes())?;

@@ -246,3 +246,31 @@ impl WitnessState for SqliteState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn durability_pragmas_are_set_on_every_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = SqliteState::open(dir.path().join("witness.db"))
+            .await
+            .expect("open");
+        // Hold several connections at once so that more than the first one is checked.
+        let mut held = Vec::new();
+        for _ in 0..POOL_CONNECTIONS_MAX {
+            let mut conn = state.pool.acquire().await.expect("acquire");
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("journal_mode");
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .expect("synchronous");
+            assert_eq!((mode.as_str(), sync), ("wal", 2));
+            held.push(conn);
+        }
+    }
+}

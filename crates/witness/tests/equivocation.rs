@@ -41,13 +41,25 @@ async fn equivocating_log_gets_one_history_cosigned() {
     fork.grow("a", 4);
     fork.grow("b", n - 4);
     outcome(&witness, "fork N, old N", fork.body(n), &mut out).await;
-    outcome(&witness, "fork N, old 4 (fork's own proof)", fork.body(4), &mut out).await;
+    outcome(
+        &witness,
+        "fork N, old 4 (fork's own proof)",
+        fork.body(4),
+        &mut out,
+    )
+    .await;
     outcome(&witness, "fork N, old 0", fork.body(0), &mut out).await;
 
     let mut fork_m = fork.clone();
     fork_m.grow("b", 7);
     let m = fork_m.size();
-    outcome(&witness, "fork M, old N (fork's own proof)", fork_m.body(n), &mut out).await;
+    outcome(
+        &witness,
+        "fork M, old N (fork's own proof)",
+        fork_m.body(n),
+        &mut out,
+    )
+    .await;
     // The honest tree's proof from N to M, attached to the fork's checkpoint at M.
     let mut honest_m = honest.clone();
     honest_m.grow("a", m - n);

@@ -38,7 +38,9 @@ impl<S: WitnessState> WitnessState for SlowReads<S> {
         note: &[u8],
         checked: ConsistencyChecked,
     ) -> Result<(), StateError> {
-        self.0.compare_and_swap(origin, old, new, note, checked).await
+        self.0
+            .compare_and_swap(origin, old, new, note, checked)
+            .await
     }
 }
 

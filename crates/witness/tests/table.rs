@@ -62,73 +62,143 @@ async fn add_checkpoint_table() {
     let note3 = log.note();
 
     // 400: malformed bodies.
-    check(&witness, vec![0xff, b'\n'], expect![[r#"
+    check(
+        &witness,
+        vec![0xff, b'\n'],
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: body is not valid UTF-8
-    "#]]).await;
-    check(&witness, "old 0", expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        "old 0",
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: body line 1 does not end with a newline
-    "#]]).await;
-    check(&witness, format!("old 00\n\n{note3}"), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        format!("old 00\n\n{note3}"),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: line 1 is not `old <size>` with a decimal size without leading zeros
-    "#]]).await;
-    check(&witness, format!("old  1\n\n{note3}"), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        format!("old  1\n\n{note3}"),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: line 1 is not `old <size>` with a decimal size without leading zeros
-    "#]]).await;
-    check(&witness, format!("old 18446744073709551616\n\n{note3}"), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        format!("old 18446744073709551616\n\n{note3}"),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: line 1 is not `old <size>` with a decimal size without leading zeros
-    "#]]).await;
-    check(&witness, format!("old 0\nnot-base64\n\n{note3}"), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        format!("old 0\nnot-base64\n\n{note3}"),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: line 2 is not a base64 SHA-256 hash
-    "#]]).await;
-    check(&witness, "old 0\n".to_string() + &"AAAA\n".repeat(1), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        "old 0\nAAAA\n",
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: line 2 is not a base64 SHA-256 hash
-    "#]]).await;
+    "#]],
+    )
+    .await;
     let proof64 = vec![Hash([7; 32]); 64];
-    check(&witness, AddCheckpoint::body(0, &proof64, &note3), expect![[r#"
+    check(
+        &witness,
+        AddCheckpoint::body(0, &proof64, &note3),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: more than 63 consistency proof lines
-    "#]]).await;
-    check(&witness, format!("old 0\n{}", note3.text()), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        format!("old 0\n{}", note3.text()),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: line 2 is not a base64 SHA-256 hash
-    "#]]).await;
-    check(&witness, format!("old 0\n\n{}\n", note3.text()), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        format!("old 0\n\n{}\n", note3.text()),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: checkpoint note: note text does not end with a newline
-    "#]]).await;
-    check(&witness, format!("old 0\n\nx\n3\nnot-a-root\n\n— {ORIGIN} AAAAAAAA\n"), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        format!("old 0\n\nx\n3\nnot-a-root\n\n— {ORIGIN} AAAAAAAA\n"),
+        expect![[r#"
         400 text/plain; charset=utf-8
         malformed request: checkpoint: line 3: root hash is not base64 of 32 bytes
-    "#]]).await;
+    "#]],
+    )
+    .await;
     let mut big = format!("old 0\n\n{note3}").into_bytes();
     big.resize(BODY_BYTES_MAX + 1, b'x');
-    check(&witness, big, expect![[r#"
+    check(
+        &witness,
+        big,
+        expect![[r#"
         400 text/plain; charset=utf-8
         cannot read request body: Failed to buffer the request body: length limit exceeded
-    "#]]).await;
+    "#]],
+    )
+    .await;
 
     // 404: unknown origin, even when well signed by its own key.
     let mut other = log.checkpoint();
     other.origin = "other.example/log".into();
     let other_key = Ed25519Signer::from_seed("other.example/log", [9; 32]).expect("key");
-    check(&witness, AddCheckpoint::body(0, &[], &signed(&other, &other_key)), expect![[r#"
+    check(
+        &witness,
+        AddCheckpoint::body(0, &[], &signed(&other, &other_key)),
+        expect![[r#"
         404 text/plain; charset=utf-8
         unknown log origin
-    "#]]).await;
+    "#]],
+    )
+    .await;
 
     // 403: no signature by the trusted key (same name, other key: ignored as unknown).
     let impostor = Ed25519Signer::from_seed(ORIGIN, [8; 32]).expect("key");
-    check(&witness, AddCheckpoint::body(0, &[], &signed(&log.checkpoint(), &impostor)), expect![[r#"
+    check(
+        &witness,
+        AddCheckpoint::body(0, &[], &signed(&log.checkpoint(), &impostor)),
+        expect![[r#"
         403 text/plain; charset=utf-8
         checkpoint is not signed by a key trusted for this log: no signature by a known key
-    "#]]).await;
+    "#]],
+    )
+    .await;
     // 403: the trusted key's signature does not verify (the checkpoint was altered).
     let mut altered = log.checkpoint();
     altered.size = 4;
@@ -139,16 +209,26 @@ async fn add_checkpoint_table() {
     "#]]).await;
 
     // 400: old larger than the checkpoint.
-    check(&witness, AddCheckpoint::body(5, &[], &note3), expect![[r#"
+    check(
+        &witness,
+        AddCheckpoint::body(5, &[], &note3),
+        expect![[r#"
         400 text/plain; charset=utf-8
         old size 5 is larger than the checkpoint size 3
-    "#]]).await;
+    "#]],
+    )
+    .await;
 
     // 409: never cosigned, so the latest size is 0.
-    check(&witness, log.body(2), expect![[r#"
+    check(
+        &witness,
+        log.body(2),
+        expect![[r#"
         409 text/x.tlog.size
         0
-    "#]]).await;
+    "#]],
+    )
+    .await;
     // 422: old 0 needs an empty proof.
     check(&witness, AddCheckpoint::body(0, &[Hash([7; 32])], &note3), expect![[r#"
         422 text/plain; charset=utf-8
@@ -168,24 +248,39 @@ async fn add_checkpoint_table() {
     // 409: a client that thinks the witness is fresh learns the latest size.
     let mut grown = log.clone();
     grown.grow("a", 2);
-    check(&witness, grown.body(0), expect![[r#"
+    check(
+        &witness,
+        grown.body(0),
+        expect![[r#"
         409 text/x.tlog.size
         3
-    "#]]).await;
+    "#]],
+    )
+    .await;
     // 409: same size, other root.
     let mut fork = TestLog::new();
     fork.grow("b", 3);
-    check(&witness, fork.body(3), expect![[r#"
+    check(
+        &witness,
+        fork.body(3),
+        expect![[r#"
         409 text/x.tlog.size
         3
-    "#]]).await;
+    "#]],
+    )
+    .await;
     // 422: a wrong proof from 3 to 5.
     let mut bad_proof = grown.proof(3);
     bad_proof[0].0[0] ^= 1;
-    check(&witness, AddCheckpoint::body(3, &bad_proof, &grown.note()), expect![[r#"
+    check(
+        &witness,
+        AddCheckpoint::body(3, &bad_proof, &grown.note()),
+        expect![[r#"
         422 text/plain; charset=utf-8
         consistency proof from size 3 to 5 does not verify: proof does not lead to the given root
-    "#]]).await;
+    "#]],
+    )
+    .await;
     check(&witness, AddCheckpoint::body(3, &[], &grown.note()), expect![[r#"
         422 text/plain; charset=utf-8
         consistency proof from size 3 to 5 does not verify: proof has the wrong number of hashes for these sizes
@@ -196,14 +291,24 @@ async fn add_checkpoint_table() {
         — witness.example/w1 3xwKNQAAAABq/YbAmERSTtdKPPJhz1c48gWv+FRSGac1/NwEgi/+gAJLr+2oVQCA9QD2+X3RVF5dr76/Ups70MFgm45qLJ7wB4XmCw==
     "#]]).await;
     // 409: a stale old size; 400: a rollback to a smaller checkpoint with the current old.
-    check(&witness, AddCheckpoint::body(3, &log.proof(3), &note3), expect![[r#"
+    check(
+        &witness,
+        AddCheckpoint::body(3, &log.proof(3), &note3),
+        expect![[r#"
         409 text/x.tlog.size
         5
-    "#]]).await;
-    check(&witness, AddCheckpoint::body(5, &[], &note3), expect![[r#"
+    "#]],
+    )
+    .await;
+    check(
+        &witness,
+        AddCheckpoint::body(5, &[], &note3),
+        expect![[r#"
         400 text/plain; charset=utf-8
         old size 5 is larger than the checkpoint size 3
-    "#]]).await;
+    "#]],
+    )
+    .await;
 
     // 405: only POST.
     expect![[r#"
