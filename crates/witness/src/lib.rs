@@ -7,6 +7,8 @@
 //! * [`router`] serves it as `POST /add-checkpoint`; [`serve`] runs that router on a listener.
 //! * [`SqliteState`] is the durable state (one SQLite file, WAL, `synchronous=FULL`);
 //!   [`MemoryState`] is for tests.
+//! * [`Witness::evidence`]: the last cosigned note and the log-signed requests refused as
+//!   inconsistent (at most [`REFUSED_PER_ORIGIN_MAX`] per origin), for split-view evidence.
 //!
 //! # Response codes (tlog-witness, "add-checkpoint")
 //!
@@ -16,9 +18,14 @@
 //! | 400 | body malformed or over [`BODY_BYTES_MAX`]; or `old` > checkpoint size |
 //! | 403 | no signature verifies against a key trusted for the origin |
 //! | 404 | the origin is not a known log |
-//! | 409 | `old` is not the latest cosigned size, or same size with another root; body: latest size, `Content-Type: text/x.tlog.size` |
+//! | 409 | `old` is not the latest cosigned size, or same size with another root; body: latest size, `Content-Type: text/x.tlog.size` (the spec requires that body for the first case; we send it for both) |
 //! | 422 | the consistency proof from the latest cosigned checkpoint does not verify |
-//! | 500 | the state backend or the signer failed; nothing was cosigned |
+//! | 405 | not a POST (axum's method router) |
+//! | 500 | the state backend or the signer failed; nothing was cosigned (the record may have moved: a retry with the same checkpoint and the new `old` is a re-cosign) |
+//!
+//! Checks run in this order: parse (400), origin (404), log signature (403), `old` ≤ size
+//! (400), `old` = latest size (409), same size ⇒ same root (409), consistency proof (422),
+//! atomic swap (409 if another request won), then the cosignature (200).
 //!
 //! # Trust model
 //!
@@ -56,7 +63,9 @@ pub mod state;
 
 pub use http::{CONTENT_TYPE_TLOG_SIZE, router};
 pub use request::{AddCheckpoint, BODY_BYTES_MAX, PROOF_LINES_MAX, RequestError, TREE_SIZE_MAX};
-pub use state::{Cosigned, MemoryState, SqliteState, StateError, WitnessState};
+pub use state::{
+    Cosigned, Evidence, MemoryState, REFUSED_PER_ORIGIN_MAX, SqliteState, StateError, WitnessState,
+};
 
 /// A source of POSIX time in seconds, for cosignature timestamps.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -257,7 +266,13 @@ impl Witness {
             });
         }
         let latest = self.state.latest(origin).await.map_err(AddError::State)?;
-        let checked = check_against(latest, &request)?;
+        let checked = match check_against(latest, &request) {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                self.keep_if_evidence(origin, &refusal, body).await;
+                return Err(refusal);
+            }
+        };
         let new = Cosigned {
             size: checkpoint.size,
             root: checkpoint.root,
@@ -287,6 +302,31 @@ impl Witness {
             .sign(checkpoint, self.clock.unix_seconds())
             .map_err(AddError::Sign)?;
         Ok(signature.line())
+    }
+}
+
+impl Witness {
+    /// The log signed this checkpoint, yet it does not extend what was cosigned: keep the
+    /// request (tlog-witness: "the witness MAY log the request even if the consistency proof
+    /// doesn't verify (but MUST NOT cosign the checkpoint) as it might be proof of log
+    /// misbehavior"). A failure to keep it does not change the answer.
+    async fn keep_if_evidence(&self, origin: &str, refusal: &AddError, body: &[u8]) {
+        if !matches!(
+            refusal,
+            AddError::Inconsistent { .. } | AddError::RootMismatch { .. }
+        ) {
+            return;
+        }
+        let status = refusal.status().as_u16();
+        if let Err(e) = self.state.record_refused(origin, status, body).await {
+            tracing::error!(error = %e, "cannot keep refused checkpoint");
+        }
+    }
+
+    /// What this witness kept about `origin`: the last cosigned note and refused requests
+    /// the log signed (see [`WitnessState::evidence`]).
+    pub async fn evidence(&self, origin: &str) -> Result<Evidence, StateError> {
+        self.state.evidence(origin).await
     }
 }
 

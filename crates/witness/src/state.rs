@@ -63,13 +63,45 @@ pub trait WitnessState: Send + Sync + fmt::Debug {
         note: &[u8],
         checked: ConsistencyChecked,
     ) -> Result<(), StateError>;
+
+    /// Keeps a refused request `body` whose checkpoint the log did sign (`status` 422, or 409
+    /// for the same size with another root) as possible evidence of log misbehavior. Keeps at
+    /// most [`REFUSED_PER_ORIGIN_MAX`] per origin and drops the rest.
+    async fn record_refused(
+        &self,
+        origin: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), StateError>;
+
+    /// The signed checkpoint last cosigned for `origin` and the refused requests kept for it
+    /// (`(status, body)`, oldest first): the material for an evidence file.
+    async fn evidence(&self, origin: &str) -> Result<Evidence, StateError>;
+}
+
+/// Refused requests kept per origin. Only holders of the log key can fill the quota.
+pub const REFUSED_PER_ORIGIN_MAX: usize = 64;
+
+/// What a witness keeps about one log besides its record.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Evidence {
+    /// The signed checkpoint note last cosigned, as received.
+    pub cosigned: Option<Vec<u8>>,
+    /// Refused requests with a valid log signature: `(status, request body)`, oldest first.
+    pub refused: Vec<(u16, Vec<u8>)>,
 }
 
 /// An in-memory [`WitnessState`] for tests and benches. Forgets everything on drop: never use
 /// it for a real witness, which would then cosign a fork after a restart.
 #[derive(Debug, Default)]
 pub struct MemoryState {
-    records: Mutex<HashMap<String, Cosigned>>,
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    records: HashMap<String, Cosigned>,
+    evidence: HashMap<String, Evidence>,
 }
 
 impl MemoryState {
@@ -77,16 +109,18 @@ impl MemoryState {
     pub fn new() -> MemoryState {
         MemoryState::default()
     }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, MemoryInner>, StateError> {
+        self.inner
+            .lock()
+            .map_err(|_| StateError::Backend("memory state lock poisoned".into()))
+    }
 }
 
 #[async_trait]
 impl WitnessState for MemoryState {
     async fn latest(&self, origin: &str) -> Result<Option<Cosigned>, StateError> {
-        let records = self
-            .records
-            .lock()
-            .map_err(|_| StateError::Backend("memory state lock poisoned".into()))?;
-        Ok(records.get(origin).copied())
+        Ok(self.lock()?.records.get(origin).copied())
     }
 
     async fn compare_and_swap(
@@ -94,19 +128,44 @@ impl WitnessState for MemoryState {
         origin: &str,
         old: Option<Cosigned>,
         new: Cosigned,
-        _note: &[u8],
+        note: &[u8],
         _checked: ConsistencyChecked,
     ) -> Result<(), StateError> {
-        let mut records = self
-            .records
-            .lock()
-            .map_err(|_| StateError::Backend("memory state lock poisoned".into()))?;
-        let current = records.get(origin).copied();
+        let mut inner = self.lock()?;
+        let current = inner.records.get(origin).copied();
         if current != old {
             return Err(StateError::Conflict { current });
         }
-        records.insert(origin.to_string(), new);
+        inner.records.insert(origin.to_string(), new);
+        inner
+            .evidence
+            .entry(origin.to_string())
+            .or_default()
+            .cosigned = Some(note.to_vec());
         Ok(())
+    }
+
+    async fn record_refused(
+        &self,
+        origin: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), StateError> {
+        let mut inner = self.lock()?;
+        let evidence = inner.evidence.entry(origin.to_string()).or_default();
+        if evidence.refused.len() < REFUSED_PER_ORIGIN_MAX {
+            evidence.refused.push((status, body.to_vec()));
+        }
+        Ok(())
+    }
+
+    async fn evidence(&self, origin: &str) -> Result<Evidence, StateError> {
+        Ok(self
+            .lock()?
+            .evidence
+            .get(origin)
+            .cloned()
+            .unwrap_or_default())
     }
 }
 
@@ -245,6 +304,50 @@ impl WitnessState for SqliteState {
             ))),
         }
     }
+
+    async fn record_refused(
+        &self,
+        origin: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), StateError> {
+        // One statement: the quota check and the insert cannot race.
+        sqlx::query(
+            "INSERT INTO refused (origin, status, body) SELECT ?1, ?2, ?3 \
+             WHERE (SELECT count(*) FROM refused WHERE origin = ?1) < ?4",
+        )
+        .bind(origin)
+        .bind(i64::from(status))
+        .bind(body)
+        .bind(REFUSED_PER_ORIGIN_MAX as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| backend("recording refused request", e))?;
+        Ok(())
+    }
+
+    async fn evidence(&self, origin: &str) -> Result<Evidence, StateError> {
+        let cosigned =
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT note FROM cosigned WHERE origin = ?1")
+                .bind(origin)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| backend("reading cosigned note", e))?;
+        let rows = sqlx::query("SELECT status, body FROM refused WHERE origin = ?1 ORDER BY id")
+            .bind(origin)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| backend("reading refused requests", e))?;
+        let mut refused = Vec::with_capacity(rows.len());
+        for row in rows {
+            let status: i64 = row.try_get(0).map_err(|e| backend("status column", e))?;
+            let body: Vec<u8> = row.try_get(1).map_err(|e| backend("body column", e))?;
+            let status = u16::try_from(status)
+                .map_err(|_| StateError::Backend(format!("stored status {status}")))?;
+            refused.push((status, body));
+        }
+        Ok(Evidence { cosigned, refused })
+    }
 }
 
 #[cfg(test)]
@@ -271,6 +374,34 @@ mod tests {
                 .expect("synchronous");
             assert_eq!((mode.as_str(), sync), ("wal", 2));
             held.push(conn);
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_requests_are_capped_per_origin() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sqlite = SqliteState::open(dir.path().join("witness.db"))
+            .await
+            .expect("open");
+        let memory = MemoryState::new();
+        for state in [&sqlite as &dyn WitnessState, &memory] {
+            for i in 0..REFUSED_PER_ORIGIN_MAX + 5 {
+                let body = format!("request {i}");
+                state
+                    .record_refused("log", 422, body.as_bytes())
+                    .await
+                    .expect("record");
+            }
+            state
+                .record_refused("other", 409, b"x")
+                .await
+                .expect("record");
+            let kept = state.evidence("log").await.expect("evidence");
+            assert_eq!(kept.refused.len(), REFUSED_PER_ORIGIN_MAX);
+            assert_eq!(kept.refused[0], (422, b"request 0".to_vec()));
+            assert_eq!(kept.cosigned, None);
+            let other = state.evidence("other").await.expect("evidence");
+            assert_eq!(other.refused, [(409, b"x".to_vec())]);
         }
     }
 }

@@ -98,4 +98,15 @@ async fn equivocating_log_gets_one_history_cosigned() {
     .assert_eq(&out);
     let latest = witness.latest(common::ORIGIN).await.expect("latest");
     assert_eq!(latest.map(|c| c.root), Some(honest_m.edge.root()));
+
+    // The witness kept the signed forks it refused as inconsistent (409 same size, 422), and
+    // the last checkpoint it cosigned: the material for an evidence file.
+    let evidence = witness.evidence(common::ORIGIN).await.expect("evidence");
+    let statuses: Vec<u16> = evidence.refused.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses, [409, 422, 422, 409]);
+    assert_eq!(evidence.refused[0].1, fork.body(n).into_bytes());
+    assert_eq!(
+        evidence.cosigned,
+        Some(honest_m.note().to_text().into_bytes())
+    );
 }

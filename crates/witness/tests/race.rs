@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use urne_tlog::ConsistencyChecked;
-use urne_witness::{AddError, Cosigned, MemoryState, SqliteState, StateError, WitnessState};
+use urne_witness::{
+    AddError, Cosigned, Evidence, MemoryState, SqliteState, StateError, WitnessState,
+};
 
 use common::TestLog;
 
@@ -41,6 +43,19 @@ impl<S: WitnessState> WitnessState for SlowReads<S> {
         self.0
             .compare_and_swap(origin, old, new, note, checked)
             .await
+    }
+
+    async fn record_refused(
+        &self,
+        origin: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Result<(), StateError> {
+        self.0.record_refused(origin, status, body).await
+    }
+
+    async fn evidence(&self, origin: &str) -> Result<Evidence, StateError> {
+        self.0.evidence(origin).await
     }
 }
 
