@@ -1,13 +1,15 @@
 //! The HTTP surface: `POST /add-checkpoint` and the one mapping from [`AddError`] to a response.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
@@ -19,15 +21,37 @@ pub const CONTENT_TYPE_TLOG_SIZE: &str = "text/x.tlog.size";
 
 const CONTENT_TYPE_TEXT: &str = "text/plain; charset=utf-8";
 
+/// Time to receive a request body and answer it. A client that sends its body more slowly
+/// gets 408 and its connection's slot back. Dropping a request after its swap committed is
+/// safe: the client's retry (with the new `old`) is a re-cosign.
+pub const REQUEST_TIME_MAX: Duration = Duration::from_secs(10);
+
 /// The witness's routes: `POST /add-checkpoint` (the submission prefix is the root; nest the
-/// router to put it elsewhere). Bodies over [`BODY_BYTES_MAX`] are refused with 400.
+/// router to put it elsewhere). Bodies over [`BODY_BYTES_MAX`] are refused with 400; requests
+/// taking over [`REQUEST_TIME_MAX`] with 408.
 pub fn router(witness: Arc<Witness>) -> Router {
     Router::new()
         .route("/add-checkpoint", post(add_checkpoint))
+        .layer(middleware::from_fn(time_limit))
         // The limit is enforced while the body streams in; the rejection reaches the handler,
         // which answers 400 like any other malformed request.
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(witness)
+}
+
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIME_MAX, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::debug!("add-checkpoint timed out");
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                [(CONTENT_TYPE, CONTENT_TYPE_TEXT)],
+                "request took too long\n",
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn add_checkpoint(

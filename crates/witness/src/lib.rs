@@ -21,6 +21,7 @@
 //! | 409 | `old` is not the latest cosigned size, or same size with another root; body: latest size, `Content-Type: text/x.tlog.size` (the spec requires that body for the first case; we send it for both) |
 //! | 422 | the consistency proof from the latest cosigned checkpoint does not verify |
 //! | 405 | not a POST (axum's method router) |
+//! | 408 | the request took over [`REQUEST_TIME_MAX`] (a slow body) |
 //! | 500 | the state backend or the signer failed; nothing was cosigned (the record may have moved: a retry with the same checkpoint and the new `old` is a re-cosign) |
 //!
 //! Checks run in this order: parse (400), origin (404), log signature (403), `old` ≤ size
@@ -42,7 +43,8 @@
 //!   [`WitnessState::compare_and_swap`], which compares the whole record, size and root).
 //! * Invariant: the witness reads time only through its [`Clock`].
 //! * Invariant: no input makes the server panic; every size has a named limit
-//!   ([`BODY_BYTES_MAX`], [`PROOF_LINES_MAX`], [`TREE_SIZE_MAX`]).
+//!   ([`BODY_BYTES_MAX`], [`PROOF_LINES_MAX`], [`TREE_SIZE_MAX`], [`REQUEST_TIME_MAX`],
+//!   [`REFUSED_PER_ORIGIN_MAX`]).
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -61,7 +63,7 @@ mod http;
 pub mod request;
 pub mod state;
 
-pub use http::{CONTENT_TYPE_TLOG_SIZE, router};
+pub use http::{CONTENT_TYPE_TLOG_SIZE, REQUEST_TIME_MAX, router};
 pub use request::{AddCheckpoint, BODY_BYTES_MAX, PROOF_LINES_MAX, RequestError, TREE_SIZE_MAX};
 pub use state::{
     Cosigned, Evidence, MemoryState, REFUSED_PER_ORIGIN_MAX, SqliteState, StateError, WitnessState,

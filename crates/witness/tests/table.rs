@@ -316,3 +316,17 @@ async fn add_checkpoint_table() {
     "#]]
     .assert_eq(&send(&witness, Method::GET, vec![]).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn slow_body_times_out_with_408() {
+    let (witness, _clock) = common::witness(Arc::new(MemoryState::new()));
+    // A body that never finishes; paused time jumps to the deadline once the runtime idles.
+    let stream = futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/add-checkpoint")
+        .body(Body::from_stream(stream))
+        .expect("request");
+    let response = router(witness).oneshot(request).await.expect("infallible");
+    assert_eq!(response.status().as_u16(), 408);
+}
