@@ -330,3 +330,24 @@ async fn slow_body_times_out_with_408() {
     let response = router(witness).oneshot(request).await.expect("infallible");
     assert_eq!(response.status().as_u16(), 408);
 }
+
+#[tokio::test]
+async fn known_logs_from_a_tlog_policy() {
+    let policy = format!("log {}\nquorum none\n", common::log_key().verifier().vkey());
+    let policy = urne_tlog::policy::Policy::parse(&policy).expect("policy");
+    let logs = urne_witness::KnownLogs::from_policy(&policy);
+    assert_eq!(logs.keys(ORIGIN).map(<[_]>::len), Some(1));
+    let witness = Witness::new(
+        common::witness_key(),
+        logs,
+        Arc::new(MemoryState::new()),
+        Arc::new(urne_witness::FixedClock::new(common::NOW)),
+    );
+    let mut log = TestLog::new();
+    log.grow("a", 2);
+    let line = witness
+        .add_checkpoint(log.body(0).as_bytes())
+        .await
+        .expect("cosigned");
+    assert_eq!(common::check_cosignature(&log.note(), &line), common::NOW);
+}
