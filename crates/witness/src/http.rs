@@ -40,18 +40,9 @@ pub fn router(witness: Arc<Witness>) -> Router {
 }
 
 async fn time_limit(request: Request, next: Next) -> Response {
-    match tokio::time::timeout(REQUEST_TIME_MAX, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::debug!("add-checkpoint timed out");
-            (
-                StatusCode::REQUEST_TIMEOUT,
-                [(CONTENT_TYPE, CONTENT_TYPE_TEXT)],
-                "request took too long\n",
-            )
-                .into_response()
-        }
-    }
+    tokio::time::timeout(REQUEST_TIME_MAX, next.run(request))
+        .await
+        .unwrap_or_else(|_| AddError::TimedOut.into_response())
 }
 
 async fn add_checkpoint(
@@ -109,6 +100,7 @@ impl AddError {
                 StatusCode::BAD_REQUEST
             }
             AddError::UnknownLog(_) => StatusCode::NOT_FOUND,
+            AddError::TimedOut => StatusCode::REQUEST_TIMEOUT,
             AddError::Forbidden(_) => StatusCode::FORBIDDEN,
             AddError::OldSizeMismatch { .. } | AddError::RootMismatch { .. } => {
                 StatusCode::CONFLICT

@@ -195,6 +195,9 @@ pub enum AddError {
         /// Why.
         error: ProofError,
     },
+    /// 408: the request took over [`REQUEST_TIME_MAX`].
+    #[error("request took over {} s", REQUEST_TIME_MAX.as_secs())]
+    TimedOut,
     /// 500: the state backend failed.
     #[error(transparent)]
     State(StateError),
