@@ -103,40 +103,52 @@ pub async fn open_data_dir(
 }
 
 /// Reads the log key, or makes one (mode 0600) with `origin` as its name.
-///
-/// A key file that others can read is refused: whoever reads it can sign checkpoints.
 fn load_or_create_log_key(dir: &Path, origin: &str) -> anyhow::Result<Ed25519Signer> {
     let key_path = dir.join(LOG_KEY_FILE);
-    if key_path.exists() {
-        let mode = fs::metadata(&key_path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            bail!(
-                "{} is readable by others (mode {:o}); run `chmod 600` on it",
-                key_path.display(),
-                mode & 0o777
-            );
-        }
-        let text = fs::read_to_string(&key_path)
-            .with_context(|| format!("reading {}", key_path.display()))?;
-        return Ed25519Signer::from_private_key(text.trim())
+    if let Some(text) = read_private_key_file(&key_path)? {
+        return Ed25519Signer::from_private_key(&text)
             .with_context(|| format!("{}: not a signed-note private key", key_path.display()));
     }
     let signer = Ed25519Signer::generate(origin, &mut rand_core::OsRng)
         .with_context(|| format!("{origin:?} is not a valid log origin"))?;
-    let mut file = OpenOptions::new()
-        .create_new(true)
-        .write(true)
-        .mode(0o600)
-        .open(&key_path)
-        .with_context(|| format!("creating {}", key_path.display()))?;
-    writeln!(file, "{}", signer.private_key())?;
-    file.sync_all()?;
+    write_private_key_file(&key_path, &signer.private_key())?;
     fs::write(
         dir.join(LOG_VKEY_FILE),
         format!("{}\n", signer.verifier().vkey()),
     )?;
     tracing::info!(vkey = %signer.verifier().vkey(), "created a new log key");
     Ok(signer)
+}
+
+/// Reads a private key file, if it exists, refusing one that others can read: whoever reads it
+/// can sign in its owner's name.
+pub fn read_private_key_file(path: &Path) -> anyhow::Result<Option<String>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mode = fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by others (mode {:o}); run `chmod 600` on it",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(text.trim().to_owned()))
+}
+
+/// Creates a private key file with mode 0600; never overwrites one.
+pub fn write_private_key_file(path: &Path, key: &str) -> anyhow::Result<()> {
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{key}")?;
+    file.sync_all()?;
+    Ok(())
 }
 
 /// Reads a verifier key given as a `name+hash+key` string or as a file holding one.

@@ -64,6 +64,23 @@ enum Command {
         #[arg(long)]
         convert_only: bool,
     },
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the logs named, never two
+    /// inconsistent ones (`POST /add-checkpoint`).
+    Witness {
+        /// Directory for the witness key (`witness.key`, made on first use) and its state
+        /// (`witness.db`: the latest checkpoint cosigned per log).
+        #[arg(long, default_value = "urne-witness")]
+        data: PathBuf,
+        /// Name for a new witness key, e.g. `witness.example-university.edu`.
+        #[arg(long, default_value = "witness.urne.localhost")]
+        name: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+        /// A log to witness: its verifier key (`origin+hash+key`) or a file holding it.
+        #[arg(long = "log", required = true)]
+        logs: Vec<String>,
+    },
     /// Work with the transparency log directly.
     Log {
         #[command(subcommand)]
@@ -105,6 +122,12 @@ async fn main() -> anyhow::Result<()> {
             out,
             convert_only,
         } => tally(&config, &out, convert_only),
+        Command::Witness {
+            data,
+            name,
+            listen,
+            logs,
+        } => witness(&data, &name, listen, &logs).await,
         Command::Log {
             command: LogCommand::Append { data, files },
         } => append(&data, &files).await,
@@ -181,6 +204,51 @@ async fn append(data: &DataArgs, files: &[PathBuf]) -> anyhow::Result<()> {
         println!("{}\t{}", appended.index, file.display());
     }
     log.shutdown().await;
+    Ok(())
+}
+
+async fn witness(
+    data: &Path,
+    name: &str,
+    listen: SocketAddr,
+    logs: &[String],
+) -> anyhow::Result<()> {
+    use urne_tlog::cosignature::CosignatureSigner;
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let key_path = data.join("witness.key");
+    let signer = match urne::read_private_key_file(&key_path)? {
+        Some(text) => CosignatureSigner::from_private_key(&text)
+            .with_context(|| format!("{}: not a cosigner private key", key_path.display()))?,
+        None => {
+            let signer = CosignatureSigner::generate(name, &mut rand_core::OsRng)
+                .with_context(|| format!("{name:?} is not a valid witness name"))?;
+            urne::write_private_key_file(&key_path, &signer.private_key())?;
+            signer
+        }
+    };
+    let mut known = urne_witness::KnownLogs::new();
+    for log in logs {
+        let verifier = read_vkey(log)?;
+        known.add(verifier.name(), verifier.clone());
+    }
+    let state = urne_witness::SqliteState::open(data.join("witness.db"))
+        .await
+        .context("opening the witness state")?;
+    let witness = std::sync::Arc::new(urne_witness::Witness::new(
+        signer,
+        known,
+        Arc::new(state),
+        Arc::new(urne_witness::SystemClock),
+    ));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    println!("urne witness at http://{listen}/add-checkpoint");
+    println!("witness key: {}", witness.verifier().vkey());
+    urne_witness::serve(listener, witness, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 
