@@ -6,6 +6,7 @@
 //! RCTab does).
 #![forbid(unsafe_code)]
 
+pub mod cdf_tally;
 pub mod config;
 pub mod readers;
 pub mod xlsx;
@@ -16,6 +17,7 @@ use urne_tally::model::{Ballots, Cand, WinnerMode};
 use urne_tally::rcv::{Outcome, Setup, SliceKind, TallyError};
 use urne_tally::report::{self, ReportInput};
 
+pub use cdf_tally::tally_cdf_report;
 pub use config::Config;
 
 /// Everything that can go wrong reading, tabulating or writing.
@@ -47,6 +49,11 @@ pub enum Error {
     },
     #[error("{file}: CVR provider {provider} is not supported yet")]
     Unsupported { file: PathBuf, provider: String },
+    #[error("{file}: the tally is not a valid results snapshot: {source}")]
+    Results {
+        file: PathBuf,
+        source: urne_results::ImportError,
+    },
     #[error("{file}: tabulation stopped: {source}")]
     Tally { file: PathBuf, source: TallyError },
 }

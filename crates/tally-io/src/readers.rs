@@ -180,7 +180,7 @@ pub fn read_ess(
     })
 }
 
-fn read_json(file: &Path) -> Result<Value, Error> {
+pub(crate) fn read_json(file: &Path) -> Result<Value, Error> {
     let meta = std::fs::metadata(file).map_err(|e| Error::Io {
         file: file.to_path_buf(),
         source: e,
@@ -204,7 +204,7 @@ fn read_json(file: &Path) -> Result<Value, Error> {
 }
 
 /// A list field; a single value (as XML gives for one child) counts as a list of one.
-fn arr<'v>(v: &'v Value, key: &str) -> &'v [Value] {
+pub(crate) fn arr<'v>(v: &'v Value, key: &str) -> &'v [Value] {
     match v.get(key) {
         Some(Value::Array(a)) => a.as_slice(),
         Some(Value::Null) | None => &[],
@@ -212,7 +212,7 @@ fn arr<'v>(v: &'v Value, key: &str) -> &'v [Value] {
     }
 }
 
-fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+pub(crate) fn s<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str)
 }
 
