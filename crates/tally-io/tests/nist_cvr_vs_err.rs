@@ -8,35 +8,13 @@
 //! shrink: a listed contest that matches fails this test until it is removed.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use urne_results::{NistOptions, Snapshot, import_nist_json, import_nist_xml};
 
 const ELECTIONS: [&str; 6] = [
     "gen-01", "gen-02", "gen-03", "prim-01", "prim-02", "prim-03",
 ];
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("URNE_SHARED_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    let dir = dir.join("nist");
-    dir.is_dir().then_some(dir)
-}
-
-fn known() -> Vec<(String, String)> {
-    include_str!("nist_cvr_vs_err_known.txt")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(':') {
-            Some((k, r)) => (k.trim().to_owned(), r.trim().to_owned()),
-            None => (l.to_owned(), String::new()),
-        })
-        .collect()
-}
 
 fn import_err(file: &Path) -> Snapshot {
     let f = std::fs::File::open(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -101,18 +79,15 @@ fn compare(err: &Snapshot, got: &Snapshot, out: &mut BTreeMap<String, Vec<String
 
 #[test]
 fn nist_synthetic_cvr_tallies_equal_err_results() {
-    let Some(nist) = data_dir() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "shared/data/nist is missing (set URNE_SHARED_DATA)"
-        );
-        let _ = writeln!(std::io::stderr(), "SKIPPED: shared/data/nist is missing");
+    let Some(nist) =
+        urne_testdata::shared_data("nist_synthetic_cvr_tallies_equal_err_results", "nist")
+    else {
         return;
     };
     let cvr_root = nist.join("cast-vote-records-sp1500-103/examples/cdf-test-method/synthetic");
     let err_root =
         nist.join("election-results-reporting-sp1500-100-v2/examples/cdf-test-method/synthetic");
-    let known = known();
+    let known = urne_testdata::known_list(include_str!("nist_cvr_vs_err_known.txt"));
     let mut report = Vec::new();
     let mut mismatched: BTreeMap<String, usize> = BTreeMap::new();
     let mut compared = 0;

@@ -9,27 +9,6 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("URNE_SHARED_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    let dir = dir.join("rctab");
-    dir.is_dir().then_some(dir)
-}
-
-fn known_failures() -> Vec<(String, String)> {
-    let text = include_str!("rctab_known_failures.txt");
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(':') {
-            Some((n, r)) => (n.trim().to_string(), r.trim().to_string()),
-            None => (l.to_string(), String::new()),
-        })
-        .collect()
-}
-
 /// Compares parsed JSON, ignoring `GeneratedDate` and `generatedBy` (which must be present).
 fn json_diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
     match (want, got) {
@@ -261,17 +240,10 @@ fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
 
 #[test]
 fn rctab_cases() {
-    let Some(dir) = data_dir() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("shared/data/rctab is missing (set URNE_SHARED_DATA)");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED rctab_cases: shared/data/rctab not found"
-        );
+    let Some(dir) = urne_testdata::shared_data("rctab_cases", "rctab") else {
         return;
     };
-    let known = known_failures();
+    let known = urne_testdata::known_list(include_str!("rctab_known_failures.txt"));
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read rctab dir")
         .flatten()

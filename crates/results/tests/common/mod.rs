@@ -1,30 +1,11 @@
 //! Finding the shared test data (`URNE_SHARED_DATA`, else `<workspace>/../shared/data`).
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::PathBuf;
 
 /// The data directory, or `None` after a loud SKIPPED line (a failure when `CI` is set).
 pub fn data_dir(test: &str) -> Option<PathBuf> {
-    let dir = match std::env::var_os("URNE_SHARED_DATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{test}: shared data directory {} missing (CI is set)",
-            dir.display()
-        );
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: shared data directory {} missing (set URNE_SHARED_DATA)",
-        dir.display()
-    );
-    None
+    urne_testdata::shared_data(test, "")
 }
 
 /// All files under `dir` whose names end with `ext`, sorted.
