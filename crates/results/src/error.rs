@@ -85,6 +85,10 @@ pub enum ProblemKind {
     DuplicateCount(String),
     #[error("empty {0}")]
     Empty(&'static str),
+    /// Write-ins exist only in candidate contests; NIST has no way to say "write-in" for a
+    /// ballot-measure, retention or party selection, so the flag could not survive an export.
+    #[error("choice {choice:?} is a write-in, but only candidate contests have write-ins")]
+    WriteInOutsideCandidateContest { choice: String },
 }
 
 /// One error with its place.

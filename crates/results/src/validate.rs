@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
-use crate::model::{Contest, CountType, Snapshot, VoteCount};
+use crate::model::{Contest, ContestKind, CountType, Snapshot, VoteCount};
 
 /// Named limits on what one snapshot may hold. Imports beyond them are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +91,7 @@ pub fn validate(
     check_ids(&snapshot, &mut problems);
     check_references(&snapshot, &mut problems);
     check_cycles(&snapshot, &mut problems);
+    check_write_ins(&snapshot, &mut problems);
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
     for contest in &snapshot.contests {
@@ -101,6 +102,25 @@ pub fn validate(
     problems.into_result(source_name)?;
     warn_units_without_votes(&snapshot, warnings);
     Ok(ValidSnapshot { snapshot })
+}
+
+/// Write-in choices only in candidate contests (found by the `results_nist_json` fuzz target:
+/// a write-in flag on a ballot-measure selection was lost on export).
+fn check_write_ins(s: &Snapshot, problems: &mut Problems) {
+    for contest in s
+        .contests
+        .iter()
+        .filter(|c| c.kind != ContestKind::Candidate)
+    {
+        for choice in contest.choices.iter().filter(|ch| ch.write_in) {
+            problems.push(
+                Location::Model(format!("contest {:?}, choice {:?}", contest.id, choice.id)),
+                ProblemKind::WriteInOutsideCandidateContest {
+                    choice: choice.id.clone(),
+                },
+            );
+        }
+    }
 }
 
 fn check_limits(s: &Snapshot, limits: &Limits, problems: &mut Problems) {
