@@ -36,6 +36,25 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Opens (creating if missing) a pool on the SQLite file at `path` with urne's durability
+/// settings: WAL mode and `synchronous=FULL` (every commit fsyncs the WAL, so an acknowledged
+/// write survives a power cut), a busy timeout and bounded connections. Every SQLite database
+/// urne keeps (the store, a witness's state) opens through here, so the settings cannot drift.
+pub async fn open_durable_pool(path: &Path) -> Result<SqlitePool, sqlx::Error> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(POOL_CONNECTIONS_MAX)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+}
+
 /// A [`Store`] in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -47,18 +66,7 @@ impl SqliteStore {
     /// `synchronous=FULL`, and applies the embedded migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + FULL: every commit fsyncs the WAL, so an acknowledged swap is durable.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_CONNECTIONS_MAX)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+        let pool = open_durable_pool(path)
             .await
             .map_err(|e| backend(&format!("cannot open {}", path.display()), e))?;
         MIGRATOR

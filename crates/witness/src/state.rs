@@ -10,13 +10,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row as _;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqlitePool;
 use urne_tlog::{ConsistencyChecked, Hash};
 
 /// The latest checkpoint cosigned for one origin.
@@ -169,16 +166,6 @@ impl WitnessState for MemoryState {
     }
 }
 
-/// Connections in the pool. SQLite has one writer at a time; the rest serve reads beside it
-/// (WAL mode).
-pub const POOL_CONNECTIONS_MAX: u32 = 4;
-
-/// How long a statement waits for SQLite's write lock before failing ("database is locked").
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long a call waits for a free pooled connection.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A [`WitnessState`] in one SQLite file (WAL, `synchronous=FULL`).
@@ -199,17 +186,7 @@ impl SqliteState {
     /// `synchronous=FULL`, and applies the embedded migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<SqliteState, StateError> {
         let path = path.as_ref();
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + FULL: every commit fsyncs the WAL, so an acknowledged swap is durable.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_CONNECTIONS_MAX)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+        let pool = urne_store_sqlite::open_durable_pool(path)
             .await
             .map_err(|e| backend(&format!("cannot open {}", path.display()), e))?;
         MIGRATOR
@@ -362,7 +339,7 @@ mod tests {
             .expect("open");
         // Hold several connections at once so that more than the first one is checked.
         let mut held = Vec::new();
-        for _ in 0..POOL_CONNECTIONS_MAX {
+        for _ in 0..urne_store_sqlite::POOL_CONNECTIONS_MAX {
             let mut conn = state.pool.acquire().await.expect("acquire");
             let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
                 .fetch_one(&mut *conn)
