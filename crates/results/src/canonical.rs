@@ -279,7 +279,12 @@ impl<'a> Decoder<'a> {
 
     /// A list length, checked against `max` and against the bytes left (every element takes
     /// at least `min_bytes`), so a forged length cannot make us allocate.
-    fn len(&mut self, what: &'static str, max: u64, min_bytes: usize) -> Result<usize, DecodeError> {
+    fn len(
+        &mut self,
+        what: &'static str,
+        max: u64,
+        min_bytes: usize,
+    ) -> Result<usize, DecodeError> {
         let offset = self.pos;
         let count = self.u32(what)?;
         if u64::from(count) > max {
@@ -434,7 +439,12 @@ impl<'a> Decoder<'a> {
             let write_in = match self.u8("write-in flag")? {
                 0 => false,
                 1 => true,
-                _ => return Err(DecodeError::Bad { offset, what: "write-in flag" }),
+                _ => {
+                    return Err(DecodeError::Bad {
+                        offset,
+                        what: "write-in flag",
+                    });
+                }
             };
             choices.push(Choice {
                 id,
@@ -447,7 +457,9 @@ impl<'a> Decoder<'a> {
         let mut counts = Vec::with_capacity(n);
         for _ in 0..n {
             let unit = units[self.index("count unit", units.len())?].id.clone();
-            let choice = choices[self.index("count choice", choices.len())?].id.clone();
+            let choice = choices[self.index("count choice", choices.len())?]
+                .id
+                .clone();
             counts.push(VoteCount {
                 unit,
                 choice,
@@ -460,7 +472,9 @@ impl<'a> Decoder<'a> {
         let mut other_counts = Vec::with_capacity(n);
         for _ in 0..n {
             other_counts.push(OtherCount {
-                unit: units[self.index("other-count unit", units.len())?].id.clone(),
+                unit: units[self.index("other-count unit", units.len())?]
+                    .id
+                    .clone(),
                 kind: self.enumerated("count type", CountType::from_nist)?,
                 overvotes: self.opt("overvotes", |d| d.u64("overvotes"))?,
                 undervotes: self.opt("undervotes", |d| d.u64("undervotes"))?,

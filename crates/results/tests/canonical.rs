@@ -191,7 +191,10 @@ fn decode_refuses_what_encode_never_writes() {
     let mut out = String::new();
     for (name, bytes) in &cases {
         let got = canonical::decode(bytes).map(|_| "decoded".to_owned());
-        out.push_str(&format!("{name}: {}\n", got.unwrap_or_else(|e| e.to_string())));
+        out.push_str(&format!(
+            "{name}: {}\n",
+            got.unwrap_or_else(|e| e.to_string())
+        ));
     }
     expect![[r#"
         empty: byte 0: truncated magic
@@ -221,7 +224,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> usize {
 fn decode_is_strict_on_every_prefix_and_byte_flip() {
     let good = canonical::encode(&valid_small());
     for n in 0..good.len() {
-        assert!(canonical::decode(&good[..n]).is_err(), "prefix of {n} bytes decoded");
+        assert!(
+            canonical::decode(&good[..n]).is_err(),
+            "prefix of {n} bytes decoded"
+        );
     }
     for i in 0..good.len() {
         for x in [0x01, 0x80, 0xff] {

@@ -37,7 +37,11 @@ fn round_trip(s: &ValidSnapshot) {
     assert_eq!(back.snapshot, *s, "XML round trip");
     let bytes = canonical::encode(s);
     assert_eq!(canonical::encode(&back.snapshot), bytes);
-    assert_eq!(canonical::decode(&bytes).unwrap(), *s, "canonical decode round trip");
+    assert_eq!(
+        canonical::decode(&bytes).unwrap(),
+        *s,
+        "canonical decode round trip"
+    );
 }
 
 #[test]
