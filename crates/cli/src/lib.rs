@@ -6,6 +6,10 @@
 //! `urne.lock`); the store's compare-and-swap catches anything that slips past it.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
+pub mod demo;
+pub mod officials;
+pub mod publish;
 pub mod serve;
 
 use std::{
@@ -118,6 +122,66 @@ fn load_or_create_log_key(dir: &Path, origin: &str) -> anyhow::Result<Ed25519Sig
     )?;
     tracing::info!(vkey = %signer.verifier().vkey(), "created a new log key");
     Ok(signer)
+}
+
+/// Default page title (`--title`).
+pub const DEFAULT_TITLE: &str = "Election results";
+
+/// The site settings for a data directory's log.
+pub fn site_config(title: &str, signer: &Ed25519Signer) -> publish::SiteConfig {
+    publish::SiteConfig {
+        title: title.to_owned(),
+        origin: signer.name().to_owned(),
+        log_vkey: signer.verifier().vkey(),
+    }
+}
+
+/// Writes the whole public tree of the log in `blobs` (as of its public checkpoint) to `out`:
+/// the rendered pages, API and downloads, `log/` and `blobs/`, byte for byte what
+/// `urne serve` serves. Reads only public files, so it runs beside a live server.
+/// Returns the number of files written.
+pub async fn export_tree(
+    blobs: &dyn Blobs,
+    site: &publish::SiteConfig,
+    out: &Path,
+) -> anyhow::Result<usize> {
+    let verifier = Ed25519Verifier::from_vkey(&site.log_vkey).context("the log key")?;
+    let checkpoint = urne_log::verify::public_checkpoint(blobs, &site.origin, &verifier)
+        .await
+        .context("reading log/checkpoint")?;
+    let history = publish::History::replay(blobs, checkpoint.size).await?;
+    let tree = history.render(site)?;
+    let mut written = 0;
+    for (path, bytes) in &tree {
+        write_export_file(out, path, bytes)?;
+        written += 1;
+    }
+    for prefix in ["log/", "blobs/"] {
+        for key in blobs.list(prefix).await? {
+            let bytes = blobs
+                .get(&key)
+                .await?
+                .with_context(|| format!("{key} vanished while exporting"))?;
+            write_export_file(out, &key, &bytes)?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+fn write_export_file(out: &Path, relative: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    // Paths come from the renderer (sanitized) and validated blob keys; check anyway.
+    if relative
+        .split('/')
+        .any(|s| s.is_empty() || s == ".." || s == ".")
+    {
+        bail!("refusing to export the unsafe path {relative:?}");
+    }
+    let path = out.join(relative);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Reads a private key file, if it exists, refusing one that others can read: whoever reads it

@@ -11,7 +11,8 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use urne::{DataDir, open_data_dir, read_vkey, serve};
+use urne::{DataDir, bundle::Bundle, officials, open_data_dir, read_vkey, serve};
+use urne_release::Status;
 use urne_store::DirBlobs;
 use urne_tlog::note::NoteVerifier as _;
 
@@ -39,16 +40,66 @@ struct DataArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the public tree over HTTP.
+    /// Serve the public tree over HTTP and accept signed releases (`POST /api/v1/releases`).
     Serve {
         #[command(flatten)]
         data: DataArgs,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Feed the log with a demo entry every second.
+        /// Page title (the office's name).
+        #[arg(long, default_value = urne::DEFAULT_TITLE, env = "URNE_TITLE")]
+        title: String,
+        /// Run an election night: demo officials publish signed releases of real results
+        /// every few seconds through the publish endpoint.
         #[arg(long)]
         demo: bool,
+        /// Seconds between demo releases.
+        #[arg(long, default_value_t = 3)]
+        demo_every: u64,
+    },
+    /// Write the whole public tree (pages, API, downloads, log/, blobs/) to DIR as static
+    /// files, byte for byte what `urne serve` serves for the same log.
+    Export {
+        dir: PathBuf,
+        /// Data directory of the log to export.
+        #[arg(long, default_value = "urne-data", env = "URNE_DATA")]
+        data: PathBuf,
+        /// Page title (must match `serve`'s for byte-identical pages).
+        #[arg(long, default_value = urne::DEFAULT_TITLE, env = "URNE_TITLE")]
+        title: String,
+    },
+    /// Make an official's signing key: FILE (private, mode 0600) and FILE.vkey.
+    Keygen {
+        /// The official's name as it appears in signatures, e.g. `registrar.example-county.gov`.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The officials' trust policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Results releases.
+    Results {
+        #[command(subcommand)]
+        command: ResultsCommand,
+    },
+    /// Add one official's signature to a release bundle.
+    Sign {
+        bundle: PathBuf,
+        /// The official's private key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Upload a signed release bundle to a server (one request).
+    Publish {
+        bundle: PathBuf,
+        /// The server's base URL, e.g. `https://results.example-county.gov`.
+        #[arg(long, env = "URNE_SERVER")]
+        server: String,
     },
     /// Tally cast vote records as RCTab does, from an RCTab contest config (JSON).
     ///
@@ -89,6 +140,102 @@ enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Write an unsigned trust-policy bundle (the log's first entry, or a rotation).
+    Init {
+        /// An official's verifier key (`name+hash+key`) or a file holding it; repeat.
+        #[arg(long = "official", required = true)]
+        officials: Vec<String>,
+        /// Signatures every release needs (k of n).
+        #[arg(long)]
+        threshold: usize,
+        /// A witness's cosigner verifier key or a file holding it; repeat.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
+        /// Witness cosignatures a checkpoint needs (default: all witnesses).
+        #[arg(long)]
+        witness_quorum: Option<usize>,
+        /// The log's verifier key (or file), recorded in the policy for verifiers.
+        #[arg(long)]
+        log: Option<String>,
+        /// `official`, or `test` for a rehearsal log.
+        #[arg(long, default_value = "official", value_parser = parse_status)]
+        status: Status,
+        /// For a rotation: the current policy's bundle directory or manifest hash.
+        #[arg(long)]
+        previous: Option<String>,
+        /// For a rotation: the policy stream's next sequence number.
+        #[arg(long)]
+        sequence: Option<u64>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ResultsCommand {
+    /// Validate a results export and write an unsigned release bundle (canonical snapshot
+    /// payload and manifest).
+    Import {
+        /// The results file (several OpenElections CSV files make one snapshot).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Default: from the file name (`.json` NIST JSON, `.xml` NIST XML, `detail.xml`
+        /// Clarity, `.csv` OpenElections).
+        #[arg(long, value_enum)]
+        format: Option<officials::Format>,
+        /// The election id (`[a-z0-9._-]`, e.g. `2026-11-03-general`).
+        #[arg(long)]
+        election: String,
+        /// Position in the election's results stream (default: 0, or the previous bundle's + 1).
+        #[arg(long)]
+        sequence: Option<u64>,
+        /// The stream's previous release: its bundle directory or manifest hash.
+        #[arg(long)]
+        previous: Option<String>,
+        /// test, unofficial, official or certified.
+        #[arg(long, value_parser = parse_status)]
+        status: Status,
+        /// Why totals went down since the previous release (required if any did).
+        #[arg(long)]
+        correction: Option<String>,
+        /// CSV only: the election's name.
+        #[arg(long, default_value = "General Election")]
+        election_name: String,
+        /// CSV only: the election date (YYYY-MM-DD).
+        #[arg(long, default_value = "")]
+        date: String,
+        /// CSV only: the state's name (the root unit).
+        #[arg(long, default_value = "State")]
+        state: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_status(text: &str) -> Result<Status, String> {
+    Status::ALL
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or_else(|| format!("{text:?}: expected test, unofficial, official or certified"))
+}
+
+/// The sequence after a previous bundle, or 0 without one.
+fn next_sequence(explicit: Option<u64>, previous: Option<&str>) -> anyhow::Result<u64> {
+    match (explicit, previous) {
+        (Some(n), _) => Ok(n),
+        (None, None) => Ok(0),
+        (None, Some(p)) => {
+            let dir = Path::new(p);
+            if !dir.join(urne::bundle::MANIFEST_FILE).is_file() {
+                bail!("--previous is a hash: give --sequence too");
+            }
+            Ok(Bundle::read(dir)?.parsed_manifest().sequence + 1)
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
 enum LogCommand {
     /// Append each FILE (or standard input for `-`) as one entry, and print its index.
     Append {
@@ -116,7 +263,129 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { data, listen, demo } => run_serve(&data, listen, demo).await,
+        Command::Serve {
+            data,
+            listen,
+            title,
+            demo,
+            demo_every,
+        } => {
+            run_serve(
+                &data,
+                listen,
+                &title,
+                demo.then_some(Duration::from_secs(demo_every)),
+            )
+            .await
+        }
+        Command::Export { dir, data, title } => export(&dir, &data, &title).await,
+        Command::Keygen { name, out } => {
+            let vkey = officials::keygen(&name, &out)?;
+            println!("{}", vkey.vkey());
+            eprintln!(
+                "wrote {} (private, mode 0600) and {}",
+                out.display(),
+                officials::vkey_path(&out).display()
+            );
+            Ok(())
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Init {
+                    officials: keys,
+                    threshold,
+                    witnesses,
+                    witness_quorum,
+                    log,
+                    status,
+                    previous,
+                    sequence,
+                    out,
+                },
+        } => {
+            let args = officials::PolicyArgs {
+                officials: keys
+                    .iter()
+                    .map(|k| read_vkey(k))
+                    .collect::<Result<_, _>>()?,
+                threshold,
+                log: log.as_deref().map(read_vkey).transpose()?,
+                witnesses: witnesses
+                    .iter()
+                    .map(|w| read_text_arg(w))
+                    .collect::<Result<_, _>>()?,
+                witness_quorum,
+                status,
+                sequence: next_sequence(sequence, previous.as_deref())?,
+                previous: previous
+                    .as_deref()
+                    .map(officials::previous_hash)
+                    .transpose()?,
+                timestamp: officials::now(),
+            };
+            let bundle = officials::policy_init(&args, &out)?;
+            print_bundle(&bundle);
+            Ok(())
+        }
+        Command::Results {
+            command:
+                ResultsCommand::Import {
+                    files,
+                    format,
+                    election,
+                    sequence,
+                    previous,
+                    status,
+                    correction,
+                    election_name,
+                    date,
+                    state,
+                    out,
+                },
+        } => {
+            let args = officials::ImportArgs {
+                files,
+                format,
+                election,
+                sequence: next_sequence(sequence, previous.as_deref())?,
+                previous,
+                status,
+                correction,
+                timestamp: officials::now(),
+                csv_election_name: election_name,
+                csv_date: date,
+                csv_state: state,
+            };
+            let bundle = officials::results_import(&args, &out)?;
+            print_bundle(&bundle);
+            Ok(())
+        }
+        Command::Sign { bundle, key } => {
+            let signer = officials::read_signer(&key)?;
+            let mut b = Bundle::read(&bundle)?;
+            b.sign(&signer)?;
+            println!(
+                "signed {} as {}; signatures now:\n{}",
+                bundle.display(),
+                signer.name(),
+                b.signatures.trim_end()
+            );
+            Ok(())
+        }
+        Command::Publish { bundle, server } => {
+            let b = Bundle::read(&bundle)?;
+            let answer =
+                tokio::task::spawn_blocking(move || officials::publish(&b, &server)).await??;
+            if answer.status != 200 {
+                bail!(
+                    "the server refused the release ({}): {}",
+                    answer.status,
+                    answer.text.trim()
+                );
+            }
+            print!("{}", answer.text);
+            Ok(())
+        }
         Command::Tally {
             config,
             out,
@@ -151,29 +420,89 @@ async fn open(data: &DataArgs) -> anyhow::Result<(DataDir, urne_log::Log)> {
     Ok((dir, log))
 }
 
-async fn run_serve(data: &DataArgs, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
-    let (dir, log) = open(data).await?;
-    let state = serve::AppState {
-        blobs: dir.blobs.clone(),
-        origin: dir.origin().to_owned(),
-        vkey: dir.signer.verifier().vkey(),
+fn print_bundle(bundle: &Bundle) {
+    println!(
+        "wrote {} (manifest {}); officials sign it with `urne sign {} --key FILE`",
+        bundle.dir.display(),
+        urne_release::manifest::hex(&urne_release::manifest::sha256(bundle.manifest.as_bytes())),
+        bundle.dir.display()
+    );
+}
+
+/// A key string or a file holding one.
+fn read_text_arg(arg: &str) -> anyhow::Result<String> {
+    if Path::new(arg).is_file() {
+        Ok(std::fs::read_to_string(arg)
+            .with_context(|| format!("reading {arg}"))?
+            .trim()
+            .to_owned())
+    } else {
+        Ok(arg.to_owned())
+    }
+}
+
+async fn export(dir: &Path, data: &Path, title: &str) -> anyhow::Result<()> {
+    let vkey = read_vkey(&data.join(urne::LOG_VKEY_FILE).to_string_lossy())?;
+    let site = urne::publish::SiteConfig {
+        title: title.to_owned(),
+        origin: vkey.name().to_owned(),
+        log_vkey: vkey.vkey(),
     };
+    let blobs = DirBlobs::new(data.join(urne::PUBLIC_DIR));
+    let n = urne::export_tree(&blobs, &site, dir).await?;
+    println!("exported {n} files to {}", dir.display());
+    Ok(())
+}
+
+async fn run_serve(
+    data: &DataArgs,
+    listen: SocketAddr,
+    title: &str,
+    demo: Option<Duration>,
+) -> anyhow::Result<()> {
+    let (dir, log) = open(data).await?;
+    let site = urne::site_config(title, &dir.signer);
+    let publisher =
+        urne::publish::Publisher::open(dir.blobs.clone(), log.handle(), log.size_at_open(), site)
+            .await
+            .context("replaying the log")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    println!("urne is serving log {} at http://{listen}/", dir.origin());
-    println!("log key: {}", state.vkey);
-    if demo {
-        println!("demo: appending an entry every second; Ctrl-C to stop");
-        tokio::spawn(serve::demo_feed(log.handle(), Duration::from_secs(1)));
+    let local = listener.local_addr()?;
+    println!("urne is serving log {} at http://{local}/", dir.origin());
+    println!("log key: {}", publisher.site().log_vkey);
+    println!(
+        "releases: POST http://{local}/api/v1/releases (urne publish --server http://{local})"
+    );
+    if let Some(every) = demo {
+        let url = format!("http://{}", loopback(local));
+        let data = dir.path.clone();
+        tokio::spawn(async move {
+            if let Err(e) = urne::demo::run(data, url, every).await {
+                eprintln!("demo stopped: {e:#}");
+            }
+        });
     }
-    axum::serve(listener, serve::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let publisher = Arc::new(publisher);
+    // Not a graceful shutdown: live event streams never end on their own. Releases in flight
+    // are either acknowledged (durable) or not; nothing acknowledged is lost.
+    tokio::select! {
+        served = axum::serve(listener, serve::router(publisher.clone())) => served?,
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    publisher.close();
     log.shutdown().await;
     Ok(())
+}
+
+/// The address a local client reaches a listener on (`0.0.0.0` → `127.0.0.1`).
+fn loopback(addr: SocketAddr) -> SocketAddr {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    addr
 }
 
 async fn append(data: &DataArgs, files: &[PathBuf]) -> anyhow::Result<()> {

@@ -1,87 +1,179 @@
-//! `urne serve`: serves the public log tree over HTTP (and, with `--demo`, feeds it).
+//! `urne serve`: the public tree over HTTP, the one publish endpoint, and live events.
 //!
-//! This is the spine's server: `GET /log/checkpoint`, `GET /log/tile/…` and a small status page.
-//! The results site (issue "Publish, serve, verify") grows from here.
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/`, any rendered path (`index.html`, `elections/…`, `api/v1/…`, `downloads/…`, `verify.js`) | the tree `urne_site::render` made from the log |
+//! | GET | `/log/checkpoint`, `/log/tile/…` | the C2SP tlog-tiles log |
+//! | GET | `/blobs/sha256/<hex>` | release payloads, content-addressed |
+//! | GET | `/api/v1/events` | Server-Sent Events: `checkpoint` and `release` |
+//! | POST | `/api/v1/releases` | a signed release bundle (see [`crate::bundle`]) |
+//!
+//! Every GET answer carries an ETag (`If-None-Match` gives 304), a Cache-Control (immutable
+//! for blobs, tiles and release-addressed files; `no-cache` for `log/checkpoint`; short for the
+//! "latest" pages and API) and `Access-Control-Allow-Origin: *`.
 
-use std::{fmt::Write as _, sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
-    routing::get,
+    extract::{Path, Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{
+        IntoResponse, Response,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
+    routing::{get, post},
 };
-use urne_store::Blobs;
+use futures_util::stream::{self, Stream};
 use urne_tlog::{BundleId, TileId};
 
+use crate::publish::{
+    EVENT_SUBSCRIBERS_MAX, PublishError, Publisher, RELEASE_BODY_BYTES_MAX, etag,
+};
+
 /// What the handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    pub blobs: Arc<dyn Blobs>,
-    pub origin: String,
-    pub vkey: String,
-}
+pub type AppState = Arc<Publisher>;
 
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("origin", &self.origin)
-            .finish_non_exhaustive()
-    }
-}
+/// Cache-Control for files that never change once written.
+pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Cache-Control for the "latest" pages and API: short, so a CDN follows election night.
+pub const CACHE_LATEST: &str = "public, max-age=5";
+/// Cache-Control for `log/checkpoint`: always revalidate.
+pub const CACHE_CHECKPOINT: &str = "no-cache";
+/// How often an idle event stream gets a comment line (keeps proxies from closing it).
+pub const EVENTS_KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// The router for the public log tree.
+/// The router.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/{*path}", get(tile))
+        .route("/blobs/sha256/{hex}", get(blob))
+        .route("/api/v1/events", get(events))
+        .route("/api/v1/releases", post(publish))
+        .fallback(get(tree_file))
+        .layer(middleware::from_fn(cors))
         .with_state(state)
 }
 
 /// One error type for every handler: the cause goes to the log, the client gets a plain line.
+#[derive(Debug)]
 enum HttpError {
     NotFound,
     BadPath(String),
+    Publish(PublishError),
+    Busy(&'static str),
     Internal(String),
 }
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        match self {
-            HttpError::NotFound => (StatusCode::NOT_FOUND, "not found\n").into_response(),
-            HttpError::BadPath(why) => {
-                (StatusCode::BAD_REQUEST, format!("{why}\n")).into_response()
+        let (status, text) = match self {
+            HttpError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
+            HttpError::BadPath(why) => (StatusCode::BAD_REQUEST, why),
+            HttpError::Busy(why) => (StatusCode::SERVICE_UNAVAILABLE, why.to_owned()),
+            HttpError::Publish(e) => {
+                let status = publish_status(&e);
+                if status.is_server_error() {
+                    tracing::error!(error = %e, "release not acknowledged");
+                } else {
+                    tracing::info!(error = %e, "release refused");
+                }
+                (status, e.to_string())
             }
             HttpError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error".to_owned(),
+                )
             }
-        }
+        };
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{text}\n"),
+        )
+            .into_response()
     }
 }
 
-async fn checkpoint(State(state): State<AppState>) -> Result<Response, HttpError> {
-    let bytes = get_blob(&state, urne_log::CHECKPOINT_KEY).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
+fn publish_status(e: &PublishError) -> StatusCode {
+    use urne_release::Refusal as R;
+    match e {
+        PublishError::Malformed(_) => StatusCode::BAD_REQUEST,
+        PublishError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        PublishError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PublishError::Refused(
+            R::UnknownKey { .. }
+            | R::RevokedKey { .. }
+            | R::SignatureInvalid { .. }
+            | R::BelowQuorum { .. }
+            | R::NewPolicyBelowQuorum { .. },
+        ) => StatusCode::FORBIDDEN,
+        PublishError::Refused(
+            R::Replayed { .. } | R::OutOfOrder { .. } | R::WrongPrevious { .. },
+        ) => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// CORS for reads: anyone may fetch the public tree from any origin.
+async fn cors(request: Request, next: Next) -> Response {
+    let read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let mut response = next.run(request).await;
+    if read {
+        response.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+    }
+    response
+}
+
+/// A file answer with ETag / If-None-Match and Cache-Control.
+fn file(
+    request: &HeaderMap,
+    bytes: Vec<u8>,
+    tag: String,
+    content_type: &'static str,
+    cache: &'static str,
+) -> Response {
+    let not_modified = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let tag = HeaderValue::from_str(&tag).expect("hex ETag is a valid header");
+    let headers = [
+        (header::ETAG, tag),
+        (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+    ];
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (headers, bytes).into_response()
+}
+
+async fn checkpoint(State(p): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
+    let bytes = get_blob(&p, urne_log::CHECKPOINT_KEY).await?;
+    let tag = etag(&bytes);
+    Ok(file(
+        &headers,
         bytes,
-    )
-        .into_response())
+        tag,
+        "text/plain; charset=utf-8",
+        CACHE_CHECKPOINT,
+    ))
 }
 
 /// `tile/<L>/<N>[.p/<W>]` and `tile/entries/<N>[.p/<W>]`: immutable once written
 /// (C2SP tlog-tiles: a partial tile's path names its width).
 async fn tile(
-    State(state): State<AppState>,
+    State(p): State<AppState>,
     Path(path): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, HttpError> {
     let valid = TileId::parse(&path).is_ok() || BundleId::parse(&path).is_ok();
     if !valid {
@@ -89,109 +181,168 @@ async fn tile(
             "{path:?} is not a tlog-tiles path"
         )));
     }
-    let bytes = get_blob(&state, &urne_log::log_key(&path)).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=31536000, immutable"),
-            ),
-        ],
+    let bytes = get_blob(&p, &urne_log::log_key(&path)).await?;
+    let tag = etag(&bytes);
+    Ok(file(
+        &headers,
         bytes,
-    )
-        .into_response())
+        tag,
+        "application/octet-stream",
+        CACHE_IMMUTABLE,
+    ))
 }
 
-async fn get_blob(state: &AppState, key: &str) -> Result<Vec<u8>, HttpError> {
-    match state.blobs.get(key).await {
+/// `blobs/sha256/<64 lowercase hex>`: the ETag is the content hash itself.
+async fn blob(
+    State(p): State<AppState>,
+    Path(hex): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let valid = hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !valid {
+        return Err(HttpError::BadPath(format!(
+            "{hex:?} is not a SHA-256 in lowercase hex"
+        )));
+    }
+    let bytes = get_blob(&p, &format!("blobs/sha256/{hex}")).await?;
+    Ok(file(
+        &headers,
+        bytes,
+        format!("\"{hex}\""),
+        "application/octet-stream",
+        CACHE_IMMUTABLE,
+    ))
+}
+
+async fn get_blob(p: &Publisher, key: &str) -> Result<Vec<u8>, HttpError> {
+    match p.blobs().get(key).await {
         Ok(Some(bytes)) => Ok(bytes),
         Ok(None) => Err(HttpError::NotFound),
         Err(e) => Err(HttpError::Internal(e.to_string())),
     }
 }
 
-/// Entries shown on the status page.
-const INDEX_ENTRIES_MAX: u64 = 10;
-
-async fn index(State(state): State<AppState>) -> Result<Html<String>, HttpError> {
-    let note = get_blob(&state, urne_log::CHECKPOINT_KEY).await?;
-    let text = String::from_utf8_lossy(&note);
-    let body = text.split("\n\n").next().unwrap_or_default();
-    let size: u64 = body
-        .lines()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut rows = String::new();
-    for index in (size.saturating_sub(INDEX_ENTRIES_MAX)..size).rev() {
-        let entry = urne_log::read_entry(state.blobs.as_ref(), index, size)
-            .await
-            .map_err(|e| HttpError::Internal(e.to_string()))?;
-        let _ = write!(
-            rows,
-            "<tr><td>{index}</td><td><code>{}</code></td></tr>",
-            escape(&String::from_utf8_lossy(&entry))
-        );
+/// A file of the rendered tree. `/` and paths ending in `/` serve their `index.html`.
+async fn tree_file(
+    State(p): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let mut path = uri.path().trim_start_matches('/').to_owned();
+    if path.is_empty() || path.ends_with('/') {
+        path.push_str("index.html");
     }
-    Ok(Html(format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="2">
-<title>urne log: {origin}</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}
-pre,code{{font-size:.9rem;overflow-wrap:anywhere;white-space:pre-wrap}}table{{border-collapse:collapse}}
-td,th{{border-bottom:1px solid #ccc;padding:.25rem .5rem;text-align:left}}</style></head>
-<body><main>
-<h1>Transparency log <code>{origin}</code></h1>
-<p>{size} entries. This page reloads every 2 seconds.</p>
-<h2>Signed checkpoint</h2>
-<pre>{note}</pre>
-<p>Log public key: <code>{vkey}</code></p>
-<p>Verify everything from the tiles: <code>urne log verify DIR --vkey '{vkey}'</code> on a copy of this tree.
-Raw files: <a href="/log/checkpoint">/log/checkpoint</a>, tiles under <code>/log/tile/</code> (C2SP tlog-tiles).</p>
-<h2>Latest entries</h2>
-<table><thead><tr><th scope="col">Index</th><th scope="col">Entry</th></tr></thead>
-<tbody>{rows}</tbody></table>
-</main></body></html>
-"#,
-        origin = escape(&state.origin),
-        note = escape(&text),
-        vkey = escape(&state.vkey),
-    )))
+    let tree = p.tree();
+    let (Some(bytes), Some(tag)) = (tree.files.get(&path), tree.etags.get(&path)) else {
+        return Err(HttpError::NotFound);
+    };
+    Ok(file(
+        &headers,
+        bytes.clone(),
+        tag.clone(),
+        content_type(&path),
+        tree_cache_control(&path),
+    ))
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+/// Release-addressed files (a path with a `releases/<n>` part naming one release) never
+/// change; everything else in the rendered tree is "latest".
+pub fn tree_cache_control(path: &str) -> &'static str {
+    let mut parts = path.split('/');
+    let release_addressed = parts.by_ref().any(|p| p == "releases") && parts.next().is_some();
+    if release_addressed {
+        CACHE_IMMUTABLE
+    } else {
+        CACHE_LATEST
     }
-    out
 }
 
-/// Appends a demo entry every `every` until the handle's log stops.
-pub async fn demo_feed(log: urne_log::LogHandle, every: Duration) {
-    let mut n = 0u64;
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        n += 1;
-        let entry = format!("demo entry #{n}: a stand-in for a signed results release");
-        match log.append(entry.into_bytes()).await {
-            Ok(a) => tracing::info!(index = a.index, size = a.tree_size, "demo entry logged"),
-            Err(urne_log::AppendError::Unavailable(why)) if why.contains("stopped") => return,
-            Err(e) => tracing::warn!(error = %e, "demo append failed"),
-        }
+/// Content type by extension (the tree is ours: a short list suffices).
+pub fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("json") => "application/json",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("xml") => "application/xml",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        _ => "application/octet-stream",
     }
+}
+
+/// `POST /api/v1/releases`: one signed release bundle per request.
+async fn publish(State(p): State<AppState>, request: Request) -> Result<Response, HttpError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > RELEASE_BODY_BYTES_MAX as u64) {
+        return Err(HttpError::Publish(PublishError::TooLarge));
+    }
+    let body = axum::body::to_bytes(request.into_body(), RELEASE_BODY_BYTES_MAX)
+        .await
+        .map_err(|_| HttpError::Publish(PublishError::TooLarge))?;
+    let ack = p.publish(&body).await.map_err(HttpError::Publish)?;
+    tracing::info!(
+        index = ack.log_index,
+        size = ack.tree_size,
+        already = ack.already,
+        "release published"
+    );
+    let text = format!(
+        "{} log_index {} tree_size {} manifest {}\n",
+        if ack.already {
+            "already-published"
+        } else {
+            "published"
+        },
+        ack.log_index,
+        ack.tree_size,
+        urne_release::manifest::hex(&ack.manifest_hash)
+    );
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/events`: Server-Sent Events, one stream per subscriber.
+async fn events(State(p): State<AppState>) -> Result<Response, HttpError> {
+    if p.subscribers() >= EVENT_SUBSCRIBERS_MAX {
+        return Err(HttpError::Busy(
+            "too many live subscribers (event_subscribers_max); reload to poll instead",
+        ));
+    }
+    let rx = p.subscribe();
+    let stream = event_stream(rx);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(EVENTS_KEEPALIVE))
+        .into_response())
+}
+
+fn event_stream(
+    rx: tokio::sync::broadcast::Receiver<crate::publish::Event>,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    use tokio::sync::broadcast::error::RecvError;
+    stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let (name, data) = event.sse();
+                    return Some((Ok(SseEvent::default().event(name).data(data)), rx));
+                }
+                // A slow subscriber missed events; the next checkpoint event catches it up.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
 }

@@ -1,0 +1,525 @@
+//! The server side of publishing: accept a signed release bundle, check it against the log's
+//! trust state, store its payload, sequence its entry, and re-render the public tree.
+//!
+//! Invariants:
+//! - The trust state ([`LogState`]) is only ever the replay of the log through
+//!   `urne_release::Chain` (at start) followed by releases the log acknowledged: memory never
+//!   runs ahead of the log. When an append is not acknowledged, the state is rebuilt from the
+//!   log before the next release is checked.
+//! - A release is acknowledged (HTTP 200) only after its payload blob and its log entry are
+//!   durable. A refused release changes nothing (no blob, no entry, same tree).
+//! - The public tree is a pure function of the log (`urne_site::render` over the replayed
+//!   releases): what `urne serve` serves, `urne export` writes, and a verifier can re-render.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, RwLock},
+};
+
+use tokio::sync::{Mutex, broadcast};
+use urne_release::{
+    Chain, Kind, LogState, Manifest, Payload, PayloadRef, Refusal, Release, check_release,
+    manifest::{Sha256Hash, hex, sha256},
+};
+use urne_results::{ValidSnapshot, canonical};
+use urne_site::Tree;
+use urne_store::Blobs;
+use urne_tlog::note::Note;
+
+/// Bytes in one release upload (entry + payload). A statewide precinct-level snapshot is
+/// tens of MB canonical; this leaves room without letting one request exhaust memory.
+pub const RELEASE_BODY_BYTES_MAX: usize = 256 << 20;
+/// Live-event subscribers one process holds at once (`GET /api/v1/events`).
+pub const EVENT_SUBSCRIBERS_MAX: usize = 50_000;
+/// Events buffered per subscriber before a slow one is told it lagged.
+pub const EVENT_QUEUE_MAX: usize = 64;
+
+/// The blob key of a payload: content-addressed, immutable.
+pub fn blob_key(sha256: &Sha256Hash) -> String {
+    format!("blobs/sha256/{}", hex(sha256))
+}
+
+/// What the page header and `verify.js` need about the office and its log.
+#[derive(Debug, Clone)]
+pub struct SiteConfig {
+    pub title: String,
+    pub origin: String,
+    pub log_vkey: String,
+}
+
+/// One sequenced release, with its decoded snapshot for `results` releases.
+#[derive(Debug, Clone)]
+pub struct Sequenced {
+    pub log_index: u64,
+    pub release: Release,
+    pub snapshot: Option<Arc<ValidSnapshot>>,
+}
+
+/// The log replayed: trust state and every release in log order.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    state: LogState,
+    releases: Vec<Sequenced>,
+    by_manifest: HashMap<Sha256Hash, u64>,
+    snapshots: HashMap<Sha256Hash, Arc<ValidSnapshot>>,
+}
+
+/// Why the log could not be replayed (fatal at start: the server refuses to serve).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("reading the log: {0}")]
+    Log(#[from] urne_log::VerifyError),
+    #[error("reading {key}: {source}")]
+    Blob {
+        key: String,
+        source: urne_store::BlobError,
+    },
+    #[error("log entry {index}: its payload {key} is missing")]
+    PayloadMissing { index: u64, key: String },
+    #[error("log entry {index}: payload is not a canonical results snapshot: {source}")]
+    Payload {
+        index: u64,
+        source: canonical::DecodeError,
+    },
+    #[error("{0}")]
+    Chain(#[from] urne_release::ChainError),
+}
+
+impl History {
+    /// Replays the first `size` entries of the log in `blobs` through [`Chain`], with the
+    /// real decrease check. Every payload must be present and every results payload decode.
+    pub async fn replay(blobs: &dyn Blobs, size: u64) -> Result<History, ReplayError> {
+        let entries = urne_log::read_all_entries(blobs, size).await?;
+        let mut chain = Chain::new();
+        let mut history = History::default();
+        for (index, entry) in (0u64..).zip(entries) {
+            let manifest = parse_manifest(&entry);
+            let payload = match &manifest {
+                Some(m) => {
+                    let key = blob_key(&m.payload.sha256);
+                    blobs
+                        .get(&key)
+                        .await
+                        .map_err(|source| ReplayError::Blob {
+                            key: key.clone(),
+                            source,
+                        })?
+                        .ok_or(ReplayError::PayloadMissing { index, key })?
+                }
+                // Let the chain name what is wrong with the entry.
+                None => Vec::new(),
+            };
+            let snapshot = match &manifest {
+                Some(m) if is_results(m) && sha256(&payload) == m.payload.sha256 => Some(Arc::new(
+                    canonical::decode(&payload)
+                        .map_err(|source| ReplayError::Payload { index, source })?,
+                )),
+                _ => None,
+            };
+            let release = {
+                let check = history.decrease_check(snapshot.as_deref());
+                chain
+                    .push(&entry, Payload::Bytes(&payload), &check)?
+                    .clone()
+            };
+            history.state = chain.state().clone();
+            history.push(index, release, snapshot);
+        }
+        Ok(history)
+    }
+
+    /// The trust state after the log.
+    pub fn state(&self) -> &LogState {
+        &self.state
+    }
+
+    /// Every release, in log order.
+    pub fn releases(&self) -> &[Sequenced] {
+        &self.releases
+    }
+
+    /// Entries replayed (the log size).
+    pub fn size(&self) -> u64 {
+        self.releases.len() as u64
+    }
+
+    fn push(&mut self, log_index: u64, release: Release, snapshot: Option<Arc<ValidSnapshot>>) {
+        self.by_manifest.insert(*release.manifest_hash(), log_index);
+        if let Some(s) = &snapshot {
+            self.snapshots
+                .insert(release.manifest().payload.sha256, s.clone());
+        }
+        self.releases.push(Sequenced {
+            log_index,
+            release,
+            snapshot,
+        });
+    }
+
+    /// The decrease check for a candidate whose decoded snapshot is `next`: any count lower
+    /// than in the stream's previous snapshot, or a contest gone, is a decrease. A snapshot
+    /// we cannot find counts as a decrease (refuse rather than guess).
+    fn decrease_check<'a>(
+        &'a self,
+        next: Option<&'a ValidSnapshot>,
+    ) -> impl Fn(&PayloadRef, &PayloadRef) -> bool + 'a {
+        move |previous: &PayloadRef, _next: &PayloadRef| {
+            let (Some(old), Some(new)) = (self.snapshots.get(&previous.sha256), next) else {
+                return true;
+            };
+            let d = urne_results::diff::diff(old, new);
+            !d.contests_removed.is_empty() || d.decreases().next().is_some()
+        }
+    }
+
+    /// The public tree (pages, API, downloads, `verify.js`) for this history.
+    pub fn render(&self, site: &SiteConfig) -> Result<Tree, urne_site::RenderError> {
+        let mut elections: BTreeMap<&str, Vec<urne_site::PublishedRelease<'_>>> = BTreeMap::new();
+        for s in &self.releases {
+            let (Some(snapshot), Some(election)) = (&s.snapshot, &s.release.manifest().election)
+            else {
+                continue;
+            };
+            elections
+                .entry(election.as_str())
+                .or_default()
+                .push(urne_site::PublishedRelease {
+                    log_index: s.log_index,
+                    release: &s.release,
+                    snapshot,
+                });
+        }
+        urne_site::render(&urne_site::Site {
+            title: &site.title,
+            log_origin: &site.origin,
+            log_vkey: &site.log_vkey,
+            elections: elections
+                .into_iter()
+                .map(|(id, releases)| urne_site::ElectionReleases { id, releases })
+                .collect(),
+        })
+    }
+}
+
+fn parse_manifest(entry: &[u8]) -> Option<Manifest> {
+    let note = Note::parse(entry).ok()?;
+    Manifest::parse(note.text().as_bytes()).ok()
+}
+
+fn is_results(m: &Manifest) -> bool {
+    m.kind == Kind::Results
+}
+
+/// A release the server would not take. Nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("malformed upload: {0}")]
+    Malformed(&'static str),
+    #[error("release body is larger than release_body_bytes_max ({RELEASE_BODY_BYTES_MAX} bytes)")]
+    TooLarge,
+    #[error("refused ({rule}): {0}", rule = rule(.0))]
+    Refused(Refusal),
+    #[error("refused (results-media-type): a results payload must be {want}, not {0:?}", want = canonical::MEDIA_TYPE)]
+    ResultsMediaType(String),
+    #[error("refused (results-payload): payload is not a canonical urne-results/v1 snapshot: {0}")]
+    ResultsPayload(canonical::DecodeError),
+    #[error("refused (render): the public tree cannot be rendered with this release: {0}")]
+    Render(urne_site::RenderError),
+    /// Not acknowledged: the release may or may not be in the log. Retrying is safe (a
+    /// release already logged is answered as such).
+    #[error("not acknowledged, retry: {0}")]
+    Unavailable(String),
+}
+
+/// A short name for each acceptance rule, for messages and tests.
+pub fn rule(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::EntryTooLarge { .. } => "entry-size",
+        Refusal::Note(_) | Refusal::NoteNotCanonical => "signed-note",
+        Refusal::Manifest(_) => "manifest",
+        Refusal::NoTrustPolicy(_) => "trust-policy-first",
+        Refusal::UnknownKey { .. } => "unknown-key",
+        Refusal::RevokedKey { .. } => "revoked-key",
+        Refusal::SignatureInvalid { .. } => "bad-signature",
+        Refusal::BelowQuorum { .. } | Refusal::NewPolicyBelowQuorum { .. } => "quorum",
+        Refusal::PayloadSizeMismatch { .. } | Refusal::PayloadHashMismatch { .. } => "payload-hash",
+        Refusal::PolicyPayloadMissing | Refusal::PolicyMediaType(_) | Refusal::Policy(_) => {
+            "trust-policy"
+        }
+        Refusal::StatusNotAllowed { .. } | Refusal::StatusWentBack { .. } => "status",
+        Refusal::AlreadyAccepted { .. } | Refusal::Replayed { .. } => "replay",
+        Refusal::OutOfOrder { .. } | Refusal::WrongPrevious { .. } => "order",
+        Refusal::TimestampWentBack { .. } => "timestamp",
+        Refusal::DecreaseWithoutCorrection { .. } => "decrease-without-correction",
+        _ => "release",
+    }
+}
+
+/// A release the log acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acknowledged {
+    pub log_index: u64,
+    pub tree_size: u64,
+    pub manifest_hash: Sha256Hash,
+    /// True when the same release was already in the log (an idempotent retry).
+    pub already: bool,
+}
+
+/// The rendered tree with its ETags, swapped whole on each release.
+#[derive(Debug, Default)]
+pub struct PublicTree {
+    pub files: Tree,
+    pub etags: HashMap<String, String>,
+    /// The log size this tree was rendered at.
+    pub size: u64,
+}
+
+impl PublicTree {
+    fn new(files: Tree, size: u64) -> PublicTree {
+        let etags = files.iter().map(|(k, v)| (k.clone(), etag(v))).collect();
+        PublicTree { files, etags, size }
+    }
+}
+
+/// A strong ETag from the bytes (first 128 bits of SHA-256, hex).
+pub fn etag(bytes: &[u8]) -> String {
+    format!("\"{}\"", &hex(&sha256(bytes))[..32])
+}
+
+/// A live event (`GET /api/v1/events`, format in `urne_site`'s docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The new tree size.
+    Checkpoint(u64),
+    /// A new release.
+    Release {
+        election: Option<String>,
+        log_index: u64,
+        manifest_hash: Sha256Hash,
+    },
+}
+
+impl Event {
+    /// The SSE event name and data.
+    pub fn sse(&self) -> (&'static str, String) {
+        match self {
+            Event::Checkpoint(size) => ("checkpoint", size.to_string()),
+            Event::Release {
+                election,
+                log_index,
+                manifest_hash,
+            } => {
+                let election = match election {
+                    // Election ids are `[a-z0-9._-]` (checked by the manifest parser): no
+                    // JSON escaping needed.
+                    Some(e) => format!("\"{e}\""),
+                    None => "null".into(),
+                };
+                let data = format!(
+                    "{{\"election\":{election},\"log_index\":{log_index},\"manifest_hash\":\"{}\"}}",
+                    hex(manifest_hash)
+                );
+                ("release", data)
+            }
+        }
+    }
+}
+
+struct Writer {
+    history: History,
+    /// An append was not acknowledged: reload from the log before the next check.
+    stale: bool,
+}
+
+/// Accepts releases and holds the current public tree.
+pub struct Publisher {
+    writer: Mutex<Writer>,
+    public: RwLock<Arc<PublicTree>>,
+    events: broadcast::Sender<Event>,
+    blobs: Arc<dyn Blobs>,
+    /// `None` once [`Publisher::close`] ran: the log's sequencer may then stop.
+    log: RwLock<Option<urne_log::LogHandle>>,
+    site: SiteConfig,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Publisher {
+    /// Replays the log (`size` entries, as recovered by `Log::open`) and renders the tree.
+    pub async fn open(
+        blobs: Arc<dyn Blobs>,
+        log: urne_log::LogHandle,
+        size: u64,
+        site: SiteConfig,
+    ) -> anyhow::Result<Publisher> {
+        let history = History::replay(blobs.as_ref(), size).await?;
+        let tree = history.render(&site)?;
+        let (events, _) = broadcast::channel(EVENT_QUEUE_MAX);
+        Ok(Publisher {
+            public: RwLock::new(Arc::new(PublicTree::new(tree, history.size()))),
+            writer: Mutex::new(Writer {
+                history,
+                stale: false,
+            }),
+            events,
+            blobs,
+            log: RwLock::new(Some(log)),
+            site,
+        })
+    }
+
+    /// Stops taking releases (they are answered "not acknowledged") and lets go of the log,
+    /// so `Log::shutdown` can finish while readers and live streams still hold the publisher.
+    pub fn close(&self) {
+        self.log.write().expect("log lock poisoned").take();
+    }
+
+    /// The current public tree (cheap: an `Arc`).
+    pub fn tree(&self) -> Arc<PublicTree> {
+        self.public.read().expect("tree lock poisoned").clone()
+    }
+
+    /// Subscribes to live events.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Live subscribers now.
+    pub fn subscribers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
+    /// The blob storage (log tiles and payloads).
+    pub fn blobs(&self) -> &Arc<dyn Blobs> {
+        &self.blobs
+    }
+
+    /// The site settings.
+    pub fn site(&self) -> &SiteConfig {
+        &self.site
+    }
+
+    /// Checks, stores, sequences and publishes one release (an upload body).
+    pub async fn publish(&self, body: &[u8]) -> Result<Acknowledged, PublishError> {
+        let (entry, payload) =
+            crate::bundle::decode_upload(body).map_err(PublishError::Malformed)?;
+        let snapshot = decode_results(entry, payload)?;
+        let mut w = self.writer.lock().await;
+        if w.stale {
+            self.reload(&mut w).await?;
+        }
+        let checked = {
+            let check = w.history.decrease_check(snapshot.as_deref());
+            check_release(w.history.state(), entry, Payload::Bytes(payload), &check)
+        };
+        let accepted = match checked {
+            Ok(a) => a,
+            Err(Refusal::AlreadyAccepted { .. }) => {
+                let hash = sha256(Note::parse(entry).expect("parsed").text().as_bytes());
+                let log_index = w.history.by_manifest[&hash];
+                return Ok(Acknowledged {
+                    log_index,
+                    tree_size: w.history.size(),
+                    manifest_hash: hash,
+                    already: true,
+                });
+            }
+            Err(r) => return Err(PublishError::Refused(r)),
+        };
+        let (release, state) = accepted.into_parts();
+        let log_index = w.history.size();
+        let mut next = w.history.clone();
+        next.state = state;
+        next.push(log_index, release.clone(), snapshot);
+        let tree = next.render(&self.site).map_err(PublishError::Render)?;
+        let key = blob_key(&release.manifest().payload.sha256);
+        self.blobs
+            .put(&key, payload)
+            .await
+            .map_err(|e| PublishError::Unavailable(format!("storing {key}: {e}")))?;
+        let log = self.log.read().expect("log lock poisoned").clone();
+        let log =
+            log.ok_or_else(|| PublishError::Unavailable("the server is shutting down".into()))?;
+        let appended = match log.append(entry.to_vec()).await {
+            Ok(a) => a,
+            Err(e) => {
+                w.stale = true;
+                return Err(PublishError::Unavailable(e.to_string()));
+            }
+        };
+        if appended.index != log_index {
+            // Someone else appended to this log: our view is stale.
+            w.stale = true;
+            return Err(PublishError::Unavailable(format!(
+                "the log sequenced the release at {} where {log_index} was expected; reloading",
+                appended.index
+            )));
+        }
+        w.history = next;
+        *self.public.write().expect("tree lock poisoned") =
+            Arc::new(PublicTree::new(tree, w.history.size()));
+        drop(w);
+        let manifest_hash = *release.manifest_hash();
+        // No subscribers is not an error.
+        let _ = self.events.send(Event::Release {
+            election: release.manifest().election.as_ref().map(|e| e.to_string()),
+            log_index,
+            manifest_hash,
+        });
+        let _ = self.events.send(Event::Checkpoint(appended.tree_size));
+        Ok(Acknowledged {
+            log_index,
+            tree_size: appended.tree_size,
+            manifest_hash,
+            already: false,
+        })
+    }
+
+    /// Rebuilds the history from the log's public checkpoint.
+    async fn reload(&self, w: &mut Writer) -> Result<(), PublishError> {
+        let verifier = urne_tlog::note::Ed25519Verifier::from_vkey(&self.site.log_vkey)
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        let unavailable = |e: &dyn std::fmt::Display| PublishError::Unavailable(e.to_string());
+        let checkpoint =
+            urne_log::verify::public_checkpoint(self.blobs.as_ref(), &self.site.origin, &verifier)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        let history = History::replay(self.blobs.as_ref(), checkpoint.size)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let tree = history.render(&self.site).map_err(|e| unavailable(&e))?;
+        *self.public.write().expect("tree lock poisoned") =
+            Arc::new(PublicTree::new(tree, history.size()));
+        w.history = history;
+        w.stale = false;
+        Ok(())
+    }
+}
+
+/// For a `results` release: the payload must be the declared bytes, of the results media
+/// type, and decode as a canonical snapshot. Other kinds: nothing to decode.
+fn decode_results(
+    entry: &[u8],
+    payload: &[u8],
+) -> Result<Option<Arc<ValidSnapshot>>, PublishError> {
+    let Some(m) = parse_manifest(entry) else {
+        return Ok(None); // check_release names the problem
+    };
+    if !is_results(&m) || sha256(payload) != m.payload.sha256 {
+        return Ok(None); // ditto (payload-hash)
+    }
+    if m.payload.media_type.as_str() != canonical::MEDIA_TYPE {
+        return Err(PublishError::ResultsMediaType(
+            m.payload.media_type.to_string(),
+        ));
+    }
+    canonical::decode(payload)
+        .map(|s| Some(Arc::new(s)))
+        .map_err(PublishError::ResultsPayload)
+}

@@ -1,0 +1,513 @@
+//! Publish, serve, export over real HTTP: officials' bundles go through `urne publish`'s
+//! client to a running server; every refusal names its rule and changes nothing; the served
+//! tree equals the export byte for byte; a restart rebuilds the same state from the log.
+
+use std::{
+    io::{BufRead as _, Read as _, Write as _},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use urne::{
+    bundle::Bundle,
+    demo,
+    officials::{self, PolicyArgs, ResultsRelease, ServerAnswer},
+    publish::{Publisher, RELEASE_BODY_BYTES_MAX},
+};
+use urne_release::{
+    Status,
+    manifest::{Correction, ElectionId, Sha256Hash, sha256},
+};
+use urne_tlog::note::Ed25519Signer;
+
+const ORIGIN: &str = "test.urne.localhost/log";
+
+struct Server {
+    url: String,
+    addr: SocketAddr,
+    data: PathBuf,
+    publisher: Arc<Publisher>,
+    log: Option<urne_log::Log>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(data: &Path) -> Server {
+        let dir = urne::open_data_dir(data, ORIGIN, None).await.unwrap();
+        let log = urne_log::Log::open(
+            urne_log::Config::new(ORIGIN),
+            dir.signer.clone(),
+            dir.store.clone(),
+            dir.blobs.clone(),
+        )
+        .await
+        .unwrap();
+        let publisher = Arc::new(
+            Publisher::open(
+                dir.blobs.clone(),
+                log.handle(),
+                log.size_at_open(),
+                urne::site_config("Test County", &dir.signer),
+            )
+            .await
+            .unwrap(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = urne::serve::router(publisher.clone());
+        let task = tokio::spawn(async move {
+            // The data dir (and its lock) lives as long as the server task.
+            let _dir = dir;
+            axum::serve(listener, router).await.unwrap();
+        });
+        Server {
+            url: format!("http://{addr}"),
+            addr,
+            data: data.to_owned(),
+            publisher,
+            log: Some(log),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        self.task.abort();
+        let _ = self.task.await;
+        self.publisher.close();
+        self.log.take().unwrap().shutdown().await;
+    }
+
+    async fn publish(&self, bundle: &Bundle) -> ServerAnswer {
+        let (b, url) = (bundle.clone(), self.url.clone());
+        tokio::task::spawn_blocking(move || officials::publish(&b, &url).unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let url = format!("{}{path}", self.url);
+        tokio::task::spawn_blocking(move || get(&url, None))
+            .await
+            .unwrap()
+    }
+
+    /// Everything that must not change when a release is refused.
+    async fn fingerprint(&self) -> (Vec<u8>, usize, usize) {
+        let (_, _, checkpoint) = self.get("/log/checkpoint").await;
+        let blobs = walk(&self.data.join("public/blobs")).len();
+        (checkpoint, blobs, self.publisher.tree().files.len())
+    }
+}
+
+fn get(url: &str, if_none_match: Option<&str>) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    if let Some(tag) = if_none_match {
+        req = req.header("if-none-match", tag);
+    }
+    let mut resp = req.call().unwrap();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+        .collect();
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
+    (status, headers, body)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn official(name: &str, seed: u8) -> Ed25519Signer {
+    Ed25519Signer::from_seed(name, [seed; 32]).unwrap()
+}
+
+/// The bundle signed by exactly `by` (earlier signatures dropped: each case starts clean).
+fn signed(bundle: &Bundle, by: &[&Ed25519Signer]) -> Bundle {
+    let mut b = Bundle::read(&bundle.dir).unwrap();
+    b.signatures.clear();
+    for s in by {
+        b.sign(s).unwrap();
+    }
+    b
+}
+
+fn policy_bundle(
+    dir: &Path,
+    officials: &[&Ed25519Signer],
+    sequence: u64,
+    previous: Option<Sha256Hash>,
+) -> Bundle {
+    let args = PolicyArgs {
+        officials: officials.iter().map(|o| o.verifier()).collect(),
+        threshold: 2,
+        log: None,
+        witnesses: Vec::new(),
+        witness_quorum: None,
+        status: Status::Official,
+        previous,
+        sequence,
+        timestamp: 1_800_000_000,
+    };
+    officials::policy_init(&args, dir).unwrap()
+}
+
+fn results_bundle(
+    dir: &Path,
+    sequence: u64,
+    previous: Option<&Bundle>,
+    reporting: (u64, u64),
+    correction: Option<&str>,
+) -> Bundle {
+    let full = demo::fixture_snapshot().unwrap();
+    let snapshot = demo::partial(&full, reporting.0, reporting.1).unwrap();
+    let release = ResultsRelease {
+        election: ElectionId::new("2018-general").unwrap(),
+        sequence,
+        previous: previous.map(|b| sha256(b.manifest.as_bytes())),
+        status: Status::Unofficial,
+        correction: correction.map(|c| Correction::new(c).unwrap()),
+        timestamp: 1_800_000_100 + sequence,
+    };
+    release.write_bundle(&snapshot, dir).unwrap()
+}
+
+/// Asserts a refusal: status, the rule's name in the text, and nothing changed.
+async fn refused(server: &Server, bundle: &Bundle, status: u16, rule: &str) {
+    let before = server.fingerprint().await;
+    let answer = server.publish(bundle).await;
+    assert_eq!(answer.status, status, "{}", answer.text);
+    assert!(
+        answer.text.contains(rule),
+        "expected rule {rule:?} in {:?}",
+        answer.text
+    );
+    assert_eq!(
+        server.fingerprint().await,
+        before,
+        "a refusal changed state"
+    );
+}
+
+fn ok(answer: &ServerAnswer) {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn officials_publish_and_every_refusal_names_its_rule_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path();
+    let server = Server::start(&b.join("data")).await;
+    let (alice, bob, carol, dave) = (
+        official("alice", 1),
+        official("bob", 2),
+        official("carol", 3),
+        official("dave", 4),
+    );
+    let mallory = official("mallory", 9);
+
+    // Genesis: the policy needs 2 of its own officials.
+    let policy = policy_bundle(&b.join("policy"), &[&alice, &bob, &carol], 0, None);
+    refused(
+        &server,
+        &signed(&policy, &[&alice]),
+        403,
+        "refused (quorum)",
+    )
+    .await;
+    // A results release before any policy.
+    let r0 = results_bundle(&b.join("r0"), 0, None, (1, 2), None);
+    refused(
+        &server,
+        &signed(&r0, &[&alice, &bob]),
+        422,
+        "trust-policy-first",
+    )
+    .await;
+    ok(&server.publish(&signed(&policy, &[&alice, &bob])).await);
+
+    // Results: below quorum, unknown key, then accepted; a retry is idempotent.
+    refused(&server, &signed(&r0, &[&alice]), 403, "refused (quorum)").await;
+    refused(
+        &server,
+        &signed(&r0, &[&alice, &mallory]),
+        403,
+        "unknown-key",
+    )
+    .await;
+    let answer = server.publish(&signed(&r0, &[&alice, &carol])).await;
+    ok(&answer);
+    assert!(
+        answer.text.starts_with("published log_index 1 "),
+        "{}",
+        answer.text
+    );
+    let again = server.publish(&signed(&r0, &[&alice, &carol])).await;
+    assert!(
+        again.text.starts_with("already-published log_index 1 "),
+        "{}",
+        again.text
+    );
+
+    // Another release claiming sequence 0: a replay.
+    let other0 = results_bundle(&b.join("other0"), 0, None, (1, 1), None);
+    refused(
+        &server,
+        &signed(&other0, &[&alice, &bob]),
+        409,
+        "refused (replay)",
+    )
+    .await;
+    // Sequence 2 with 1 missing: out of order.
+    let r2 = results_bundle(&b.join("r2"), 2, Some(&r0), (1, 1), None);
+    refused(
+        &server,
+        &signed(&r2, &[&alice, &bob]),
+        409,
+        "refused (order)",
+    )
+    .await;
+    // Fewer precincts than before and no correction reason: a decrease.
+    let fewer = results_bundle(&b.join("fewer"), 1, Some(&r0), (1, 4), None);
+    refused(
+        &server,
+        &signed(&fewer, &[&alice, &bob]),
+        422,
+        "decrease-without-correction",
+    )
+    .await;
+    // A payload that is not what the manifest says.
+    let mut tampered = signed(
+        &results_bundle(&b.join("r1"), 1, Some(&r0), (1, 1), None),
+        &[&alice, &bob],
+    );
+    let good = tampered.clone();
+    tampered.payload[40] ^= 1;
+    refused(&server, &tampered, 422, "payload-hash").await;
+    ok(&server.publish(&good).await);
+
+    // A correction with a reason may lower counts.
+    let corrected = results_bundle(
+        &b.join("r2c"),
+        2,
+        Some(&good),
+        (1, 2),
+        Some("Precincts 3-9 were loaded from the wrong memory cards"),
+    );
+    ok(&server.publish(&signed(&corrected, &[&bob, &carol])).await);
+
+    // Rotation: carol leaves, dave joins (2 of the current and 2 of the new policy).
+    let rotation = policy_bundle(
+        &b.join("policy1"),
+        &[&alice, &bob, &dave],
+        1,
+        Some(sha256(policy.manifest.as_bytes())),
+    );
+    ok(&server
+        .publish(&signed(&rotation, &[&alice, &bob, &dave]))
+        .await);
+    let r3 = results_bundle(&b.join("r3"), 3, Some(&corrected), (1, 1), None);
+    refused(&server, &signed(&r3, &[&alice, &carol]), 403, "revoked-key").await;
+    ok(&server.publish(&signed(&r3, &[&alice, &dave])).await);
+
+    // A body over the named limit is refused before it is read.
+    let before = server.fingerprint().await;
+    let addr = server.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "POST /api/v1/releases HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            RELEASE_BODY_BYTES_MAX + 1
+        )
+        .unwrap();
+        // The server answers without reading the body; it may keep the connection open.
+        s.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+            .unwrap();
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(bytes).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("release_body_bytes_max"), "{answer}");
+    assert_eq!(server.fingerprint().await, before);
+    // Garbage is a 400 naming the framing.
+    let garbage = Bundle {
+        signatures: "not a signature\n".into(),
+        ..signed(&r3, &[&alice])
+    };
+    let answer = server.publish(&garbage).await;
+    assert_eq!(answer.status, 422, "{}", answer.text);
+
+    // The whole log replays, and `urne log verify` style verification passes.
+    let report = urne_log::verify_tree(
+        &urne_store::DirBlobs::new(b.join("data/public")),
+        ORIGIN,
+        &urne::read_vkey(&b.join("data/log.vkey").to_string_lossy()).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.size, 6);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_tree_equals_the_export_and_a_restart_rebuilds_it_from_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path();
+    let data = b.join("data");
+    let server = Server::start(&data).await;
+    let (alice, bob) = (official("alice", 1), official("bob", 2));
+    let policy = policy_bundle(&b.join("policy"), &[&alice, &bob], 0, None);
+    ok(&server.publish(&signed(&policy, &[&alice, &bob])).await);
+    // Live events: subscribe before the release.
+    let addr = server.addr;
+    let events = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(s, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut lines = std::io::BufReader::new(s).lines();
+        let mut seen = Vec::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if line.starts_with("event:") || line.starts_with("data:") {
+                seen.push(line);
+            }
+            if seen.len() == 4 {
+                break;
+            }
+        }
+        seen
+    });
+    // Wait until the subscriber is counted, so the event cannot be missed.
+    while server.publisher.subscribers() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let r0 = results_bundle(&b.join("r0"), 0, None, (1, 2), None);
+    ok(&server.publish(&signed(&r0, &[&alice, &bob])).await);
+    let seen = events.await.unwrap();
+    let manifest = urne_release::manifest::hex(&sha256(r0.manifest.as_bytes()));
+    assert_eq!(
+        seen,
+        [
+            "event: release".to_owned(),
+            format!(
+                "data: {{\"election\":\"2018-general\",\"log_index\":1,\"manifest_hash\":\"{manifest}\"}}"
+            ),
+            "event: checkpoint".to_owned(),
+            "data: 2".to_owned(),
+        ]
+    );
+    let r1 = results_bundle(&b.join("r1"), 1, Some(&r0), (1, 1), None);
+    ok(&server.publish(&signed(&r1, &[&alice, &bob])).await);
+
+    // Export, then fetch every exported file over HTTP and compare bytes.
+    let out = b.join("export");
+    let site = urne::site_config("Test County", &server.publisher_signer_site());
+    let n = urne::export_tree(&urne_store::DirBlobs::new(data.join("public")), &site, &out)
+        .await
+        .unwrap();
+    let files = walk(&out);
+    assert_eq!(files.len(), n);
+    assert!(n >= 1 + 2 + 3, "tree, checkpoint + tiles, 3 payloads: {n}");
+    for file in &files {
+        let rel = file
+            .strip_prefix(&out)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let (status, headers, body) = server.get(&format!("/{rel}")).await;
+        assert_eq!(status, 200, "{rel}");
+        assert_eq!(
+            body,
+            std::fs::read(file).unwrap(),
+            "{rel} differs from the export"
+        );
+        assert_eq!(
+            header(&headers, "access-control-allow-origin"),
+            Some("*"),
+            "{rel}"
+        );
+        let cache = header(&headers, "cache-control").unwrap();
+        let expected = if rel == "log/checkpoint" {
+            "no-cache"
+        } else if rel.starts_with("blobs/") || rel.starts_with("log/tile/") {
+            "public, max-age=31536000, immutable"
+        } else {
+            urne::serve::tree_cache_control(&rel)
+        };
+        assert_eq!(cache, expected, "{rel}");
+        // Revalidation: the ETag gives a 304 with no body.
+        let tag = header(&headers, "etag").unwrap().to_owned();
+        let url = format!("{}/{rel}", server.url);
+        let (status, _, body) = tokio::task::spawn_blocking(move || get(&url, Some(&tag)))
+            .await
+            .unwrap();
+        assert_eq!((status, body.len()), (304, 0), "{rel}");
+    }
+    let (_, _, index) = server.get("/").await;
+    assert_eq!(index, std::fs::read(out.join("index.html")).unwrap());
+
+    // Restart: the same tree from the log alone, and the stream continues where it was.
+    let before = server.publisher.tree();
+    server.stop().await;
+    let server = Server::start(&data).await;
+    assert_eq!(server.publisher.tree().files, before.files);
+    let r1_again = server.publish(&signed(&r1, &[&alice, &bob])).await;
+    assert!(
+        r1_again.text.starts_with("already-published log_index 2"),
+        "{}",
+        r1_again.text
+    );
+    let r2 = results_bundle(&b.join("r2"), 2, Some(&r1), (1, 1), None);
+    ok(&server.publish(&signed(&r2, &[&alice, &bob])).await);
+    server.stop().await;
+}
+
+impl Server {
+    fn publisher_signer_site(&self) -> Ed25519Signer {
+        let text = std::fs::read_to_string(self.data.join("log.key")).unwrap();
+        Ed25519Signer::from_private_key(text.trim()).unwrap()
+    }
+}
