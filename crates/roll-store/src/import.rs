@@ -65,6 +65,9 @@ struct Batch {
 /// depend on the number of worker threads.
 const SEAL_CHUNK_RECORDS: usize = 256;
 
+/// A chunk of rows: its position in the batch, the rows, and the RNG that seals them.
+type Chunk<'a> = (usize, &'a [(u64, VoterRecord)], ChaCha20Rng);
+
 fn seal_batch(
     rows: Vec<(u64, VoterRecord)>,
     cipher: &urne_roll::FieldCipher,
@@ -74,7 +77,7 @@ fn seal_batch(
 ) -> Batch {
     use rand_core::{RngCore, SeedableRng};
     let workers = workers.max(1);
-    let chunks: Vec<(usize, &[(u64, VoterRecord)], ChaCha20Rng)> = rows
+    let chunks: Vec<Chunk<'_>> = rows
         .chunks(SEAL_CHUNK_RECORDS)
         .enumerate()
         .map(|(i, c)| {
@@ -83,8 +86,7 @@ fn seal_batch(
             (i, c, ChaCha20Rng::from_seed(seed))
         })
         .collect();
-    let mut per_worker: Vec<Vec<(usize, &[(u64, VoterRecord)], ChaCha20Rng)>> =
-        (0..workers).map(|_| Vec::new()).collect();
+    let mut per_worker: Vec<Vec<Chunk<'_>>> = (0..workers).map(|_| Vec::new()).collect();
     for (n, c) in chunks.into_iter().enumerate() {
         per_worker[n % workers].push(c);
     }
