@@ -1,6 +1,8 @@
 //! `urne`: the one binary. Parses arguments, picks the backend, and calls into the libraries.
 #![forbid(unsafe_code)]
 
+mod cvr;
+
 use std::{
     io::Read,
     net::SocketAddr,
@@ -63,6 +65,11 @@ enum Command {
         /// Only convert the CVRs (CDF JSON and normalised CSV), without tabulating.
         #[arg(long)]
         convert_only: bool,
+    },
+    /// Cast vote record exports (`cvr` releases, so anyone can re-tally).
+    Cvr {
+        #[command(subcommand)]
+        command: cvr::CvrCommand,
     },
     /// Run a C2SP tlog-witness: cosign the checkpoints of the logs named, never two
     /// inconsistent ones (`POST /add-checkpoint`).
@@ -174,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
             out,
             convert_only,
         } => tally(&config, &out, convert_only),
+        Command::Cvr { command } => cvr::run(command),
         Command::Witness {
             data,
             name,
