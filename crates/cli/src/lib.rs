@@ -6,7 +6,10 @@
 //! `urne.lock`); the store's compare-and-swap catches anything that slips past it.
 #![forbid(unsafe_code)]
 
+pub mod mirror_cmd;
 pub mod serve;
+pub mod verify_cmd;
+pub mod witnessing;
 
 use std::{
     fs::{self, File, OpenOptions},
