@@ -10,7 +10,10 @@ pub mod bundle;
 pub mod demo;
 pub mod officials;
 pub mod publish;
+pub mod mirror_cmd;
 pub mod serve;
+pub mod verify_cmd;
+pub mod witnessing;
 
 use std::{
     fs::{self, File, OpenOptions},
