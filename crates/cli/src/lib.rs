@@ -8,9 +8,9 @@
 
 pub mod bundle;
 pub mod demo;
+pub mod mirror_cmd;
 pub mod officials;
 pub mod publish;
-pub mod mirror_cmd;
 pub mod serve;
 pub mod verify_cmd;
 pub mod witnessing;

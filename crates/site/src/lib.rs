@@ -112,7 +112,7 @@ pub fn path_segment(id: &str) -> String {
         }
     }
     if out.is_empty() {
-        out.push_str("~");
+        out.push('~');
     }
     out
 }
