@@ -6,7 +6,9 @@
 //! `urne.lock`); the store's compare-and-swap catches anything that slips past it.
 #![forbid(unsafe_code)]
 
+pub mod mirror_cmd;
 pub mod serve;
+pub mod verify_cmd;
 
 use std::{
     fs::{self, File, OpenOptions},

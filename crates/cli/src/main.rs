@@ -1,6 +1,8 @@
 //! `urne`: the one binary. Parses arguments, picks the backend, and calls into the libraries.
 #![forbid(unsafe_code)]
 
+mod cvr;
+
 use std::{
     io::Read,
     net::SocketAddr,
@@ -64,6 +66,11 @@ enum Command {
         #[arg(long)]
         convert_only: bool,
     },
+    /// Cast vote record exports (`cvr` releases, so anyone can re-tally).
+    Cvr {
+        #[command(subcommand)]
+        command: cvr::CvrCommand,
+    },
     /// Run a C2SP tlog-witness: cosign the checkpoints of the logs named, never two
     /// inconsistent ones (`POST /add-checkpoint`).
     Witness {
@@ -80,6 +87,58 @@ enum Command {
         /// A log to witness: its verifier key (`origin+hash+key`) or a file holding it.
         #[arg(long = "log", required = true)]
         logs: Vec<String>,
+    },
+    /// Verify a published election log: checkpoint signature, witness quorum, consistency with
+    /// the last run (`--state`), every tile, entry, official signature and payload hash.
+    ///
+    /// Exit codes: 0 verified; 1 something did not verify; 2 could not check; 3 split view or
+    /// rollback (evidence file written); 4 verified but awaiting the witness quorum. With
+    /// `--evidence FILE`: 0 the file proves a fork; 3 a rollback observation; 1 not evidence.
+    Verify {
+        /// The public tree: an `http://` or `https://` URL, or a directory (`urne export`).
+        source: Option<String>,
+        /// State file: the last checkpoint accepted; the next run must be consistent with it.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// The genesis trust policy's manifest hash (hex) the log must start with.
+        #[arg(long)]
+        pin: Option<String>,
+        /// The log's verifier key (`origin+hash+key`) or a file holding it; by default the
+        /// trust policy's `log` line.
+        #[arg(long)]
+        log_vkey: Option<String>,
+        /// Directory for the evidence file written on a split view or rollback.
+        #[arg(long, default_value = ".")]
+        evidence_dir: PathBuf,
+        /// Check this evidence file offline instead of a log.
+        #[arg(long, conflicts_with = "source")]
+        evidence: Option<PathBuf>,
+    },
+    /// Mirror a primary: verify every checkpoint, cosignature, tile, entry and blob before
+    /// storing it, and serve the identical public tree; keep serving the last verified state
+    /// if the primary lies or goes dark (evidence files go to `DATA/evidence/`).
+    Mirror {
+        /// The primary's public tree: an `http://` or `https://` URL, or a directory.
+        source: String,
+        /// The mirror's data directory (`public/` is what it serves).
+        #[arg(long, default_value = "urne-mirror")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        listen: SocketAddr,
+        /// The genesis trust policy's manifest hash (hex) the log must start with.
+        #[arg(long)]
+        pin: Option<String>,
+        /// The log's verifier key (`origin+hash+key`) or a file holding it.
+        #[arg(long)]
+        log_vkey: Option<String>,
+        /// Milliseconds between polls of the primary.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+        /// Also act as a C2SP tlog-witness for the log (`POST /add-checkpoint`), with a key of
+        /// this name kept in the data directory.
+        #[arg(long)]
+        witness_name: Option<String>,
     },
     /// Work with the transparency log directly.
     Log {
@@ -122,12 +181,52 @@ async fn main() -> anyhow::Result<()> {
             out,
             convert_only,
         } => tally(&config, &out, convert_only),
+        Command::Cvr { command } => cvr::run(command),
         Command::Witness {
             data,
             name,
             listen,
             logs,
         } => witness(&data, &name, listen, &logs).await,
+        Command::Verify {
+            source,
+            state,
+            pin,
+            log_vkey,
+            evidence_dir,
+            evidence,
+        } => {
+            let args = urne::verify_cmd::VerifyArgs {
+                source,
+                state,
+                pin,
+                log_vkey,
+                evidence_dir,
+                evidence,
+            };
+            let code = tokio::task::spawn_blocking(move || urne::verify_cmd::run(&args)).await?;
+            std::process::exit(code)
+        }
+        Command::Mirror {
+            source,
+            data,
+            listen,
+            pin,
+            log_vkey,
+            interval_ms,
+            witness_name,
+        } => {
+            urne::mirror_cmd::run(urne::mirror_cmd::MirrorArgs {
+                source,
+                data,
+                listen,
+                pin,
+                log_vkey,
+                interval: Duration::from_millis(interval_ms.max(10)),
+                witness_name,
+            })
+            .await
+        }
         Command::Log {
             command: LogCommand::Append { data, files },
         } => append(&data, &files).await,

@@ -13,7 +13,7 @@ use std::io::Read;
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
 use crate::model::{
     Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party,
-    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
+    ReportStatus, ReportingStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
 use crate::nist_json::read_limited;
 use crate::validate::{Imported, Limits, validate};
@@ -76,6 +76,54 @@ fn iso_date(d: &str) -> String {
         [m, day, y] if y.len() == 4 => format!("{y}-{:0>2}-{:0>2}", m, day),
         _ => d.trim().to_owned(),
     }
+}
+
+/// Status from "reported of participating" counts (county-level `County` elements and the
+/// contests' `precinctsReported` of `precinctsParticipating` / `precinctsReporting`).
+fn status_of(reported: u64, participating: u64) -> Option<ReportingStatus> {
+    match (reported, participating) {
+        (_, 0) => None,
+        (0, _) => Some(ReportingStatus::NotStarted),
+        (r, p) if r < p => Some(ReportingStatus::Partial),
+        (r, p) if r == p => Some(ReportingStatus::Complete),
+        _ => None, // More reported than take part: not trusted, left unknown (a warning).
+    }
+}
+
+/// A precinct's `percentReporting`. Despite the name it is not a percentage: every precinct
+/// of every complete file we have says `4`. Clarity does not document it; we read it, as the
+/// Washington Post's elex-clarity does, as the number of the four vote-type tallies (election
+/// day, advance, mail, provisional) that are in: 0 none, 1–3 some, 4 all. Any other value (one
+/// Kentucky file has `32` on its absentee pseudo-precinct) is left unknown, with a warning.
+fn precinct_status(percent_reporting: &str) -> Option<ReportingStatus> {
+    match percent_reporting.trim() {
+        "0" => Some(ReportingStatus::NotStarted),
+        "1" | "2" | "3" => Some(ReportingStatus::Partial),
+        "4" => Some(ReportingStatus::Complete),
+        _ => None,
+    }
+}
+
+/// The region's status over its contests (each says how many of its precincts reported): all
+/// complete is complete, none started is not started, anything else partial. Without such
+/// attributes, the same rule over the sub-units' statuses (unknown if any is unknown).
+fn region_status(contests: &[Option<ReportingStatus>], units: &[Unit]) -> Option<ReportingStatus> {
+    let given: Vec<Option<ReportingStatus>> = if contests.iter().any(Option::is_some) {
+        contests.iter().copied().filter(Option::is_some).collect()
+    } else {
+        units.iter().skip(1).map(|u| u.facts.reporting).collect()
+    };
+    if given.is_empty() || given.iter().any(Option::is_none) {
+        return None;
+    }
+    let all = |s| given.iter().all(|g| *g == Some(s));
+    Some(if all(ReportingStatus::Complete) {
+        ReportingStatus::Complete
+    } else if all(ReportingStatus::NotStarted) {
+        ReportingStatus::NotStarted
+    } else {
+        ReportingStatus::Partial
+    })
 }
 
 /// Imports a Clarity `detail.xml`.
@@ -174,12 +222,37 @@ pub fn import_clarity_xml(
             );
             continue;
         }
+        let reporting = if sub_kind == UnitKind::Precinct {
+            let given = e.attr("percentReporting");
+            let status = given.and_then(precinct_status);
+            if let (Some(v), None) = (given, status) {
+                warnings.push(Warning {
+                    kind: WarningKind::Dropped,
+                    location: loc(e, &format!("{path}/@percentReporting")),
+                    detail: format!(
+                        "precinct {name:?}: percentReporting {v:?} not understood, reporting status left unknown"
+                    ),
+                });
+            }
+            status
+        } else {
+            let reported = count(&mut p, e, &path, "precinctsReported");
+            let participating = count(&mut p, e, &path, "precinctsParticipating");
+            reported_status(
+                reported,
+                participating,
+                || loc(e, &path),
+                &name,
+                &mut warnings,
+            )
+        };
         let facts = UnitFacts {
             registered_voters: count(&mut p, e, &path, "totalVoters"),
             // Clarity writes ballotsCast="0" where turnout was not reported (GA 2018 runoff,
             // Arkansas 2014: every county 0 with thousands of votes). Zero is read as unknown;
             // a unit that really had no ballots has no votes either, so no check is lost.
             ballots_cast: count(&mut p, e, &path, "ballotsCast").filter(|&b| b > 0),
+            reporting,
             ..UnitFacts::default()
         };
         units[0].children.push(id.clone());
@@ -194,8 +267,22 @@ pub fn import_clarity_xml(
 
     let mut parties: Vec<Party> = Vec::new();
     let mut contests = Vec::new();
+    let mut contest_status = Vec::new();
     for (ci, ce) in root.children_named("Contest").enumerate() {
         let cpath = format!("/ElectionResult/Contest[{}]", ci + 1);
+        // County files say `precinctsReporting` for the precincts taking part, state files
+        // `precinctsParticipating` (elex-clarity reads them the same way).
+        let reported = count(&mut p, ce, &cpath, "precinctsReported");
+        let participating = count(&mut p, ce, &cpath, "precinctsParticipating")
+            .or_else(|| count(&mut p, ce, &cpath, "precinctsReporting"));
+        let what = format!("contest {:?}", ce.attr("text").unwrap_or(""));
+        contest_status.push(reported_status(
+            reported,
+            participating,
+            || loc(ce, &cpath),
+            &what,
+            &mut warnings,
+        ));
         let key = ce.attr("key").unwrap_or("").trim();
         let id = format!("c-{}", slug(key));
         let mut contest = Contest {
@@ -346,6 +433,7 @@ pub fn import_clarity_xml(
     if !p.is_empty() {
         return Err(p.into_error(source_name));
     }
+    units[0].facts.reporting = region_status(&contest_status, &units);
     let date = iso_date(root.child_text("ElectionDate").unwrap_or(""));
     let snapshot = Snapshot {
         election: Election {
@@ -362,6 +450,28 @@ pub fn import_clarity_xml(
     };
     let snapshot = validate(source_name, snapshot, &options.limits, &mut warnings)?;
     Ok(Imported { snapshot, warnings })
+}
+
+/// [`status_of`] for optional attributes; a count that is not trusted gets a warning.
+fn reported_status(
+    reported: Option<u64>,
+    participating: Option<u64>,
+    location: impl FnOnce() -> Location,
+    what: &str,
+    warnings: &mut Vec<Warning>,
+) -> Option<ReportingStatus> {
+    let (r, n) = (reported?, participating?);
+    let status = status_of(r, n);
+    if status.is_none() && n > 0 {
+        warnings.push(Warning {
+            kind: WarningKind::Dropped,
+            location: location(),
+            detail: format!(
+                "{what}: {r} precincts reported of {n} taking part, reporting status left unknown"
+            ),
+        });
+    }
+    status
 }
 
 fn vc(unit: &str, choice: &str, kind: CountType, votes: u64) -> VoteCount {

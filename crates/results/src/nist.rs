@@ -203,7 +203,7 @@ pub(crate) struct VoteCountsD {
     #[serde(default)]
     pub gp_unit_id: String,
     #[serde(rename = "Type", default)]
-    pub kind: String,
+    pub kind: CountKindD,
     pub count: Option<CountD>,
     pub round: Option<u32>,
 }
@@ -215,6 +215,42 @@ pub(crate) struct OtherCountsD {
     pub gp_unit_id: String,
     pub overvotes: Option<CountD>,
     pub undervotes: Option<CountD>,
+}
+
+/// A `CountItemType` as written, parsed while reading: there is one per count, and keeping
+/// the text would cost an allocation each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CountKindD {
+    Known(CountType),
+    Unknown(String),
+}
+
+impl CountKindD {
+    pub(crate) fn parse(s: &str) -> Self {
+        CountType::from_nist(s).map_or_else(|| CountKindD::Unknown(s.to_owned()), CountKindD::Known)
+    }
+}
+
+impl Default for CountKindD {
+    fn default() -> Self {
+        CountKindD::Unknown(String::new())
+    }
+}
+
+impl<'de> Deserialize<'de> for CountKindD {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = CountKindD;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CountItemType string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CountKindD, E> {
+                Ok(CountKindD::parse(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// A count as written: JSON numbers arrive as numbers, XML ones as text.
@@ -588,15 +624,18 @@ pub(crate) fn convert(
                     ("ContestSelection", si),
                     ("VoteCounts", vi),
                 ];
-                let Some(kind) = CountType::from_nist(&vc.kind) else {
-                    p.push(
-                        at(&vseg, Some("Type")),
-                        ProblemKind::UnknownValue {
-                            what: "CountItemType",
-                            value: vc.kind.clone(),
-                        },
-                    );
-                    continue;
+                let kind = match vc.kind {
+                    CountKindD::Known(k) => k,
+                    CountKindD::Unknown(value) => {
+                        p.push(
+                            at(&vseg, Some("Type")),
+                            ProblemKind::UnknownValue {
+                                what: "CountItemType",
+                                value,
+                            },
+                        );
+                        continue;
+                    }
                 };
                 let votes = match vc.count.as_ref().map(CountD::value) {
                     Some(Ok(v)) => v,

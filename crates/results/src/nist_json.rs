@@ -50,18 +50,31 @@ pub fn import_nist_json_bytes(
     bytes: &[u8],
     options: &NistOptions,
 ) -> Result<Imported, ImportError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let doc: Doc = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = format!("{inner} (line {}, column {})", inner.line(), inner.column());
-        ImportError::one(
-            source_name,
-            Location::JsonPath(path),
-            ProblemKind::Syntax(message),
-        )
-    })?;
+    // The path-tracking reader costs time on every value: run it only to explain a failure.
+    let doc: Doc = match serde_json::from_slice(bytes) {
+        Ok(doc) => doc,
+        Err(first) => return Err(json_error(source_name, bytes, first)),
+    };
     convert(source_name, doc, Dialect::Json, options)
+}
+
+/// The error for bytes that failed to parse, with the JSON path of the failure (found by
+/// parsing again, tracking the path).
+fn json_error(source_name: &str, bytes: &[u8], first: serde_json::Error) -> ImportError {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let Err(e) = serde_path_to_error::deserialize::<_, Doc>(de) else {
+        // The document itself parsed: what follows it is wrong (trailing characters).
+        let message = format!("{first} (line {}, column {})", first.line(), first.column());
+        return ImportError::one(source_name, Location::Whole, ProblemKind::Syntax(message));
+    };
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let message = format!("{inner} (line {}, column {})", inner.line(), inner.column());
+    ImportError::one(
+        source_name,
+        Location::JsonPath(path),
+        ProblemKind::Syntax(message),
+    )
 }
 
 fn text(s: &str) -> Value {

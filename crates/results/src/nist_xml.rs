@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use crate::error::{ImportError, Location, ProblemKind, Problems};
 use crate::model::{ContestKind, CountType, Snapshot};
 use crate::nist::{
-    BallotCountsD, CandidateD, ContestD, CountD, CountStatusD, Dialect, Doc, ElectionD,
+    BallotCountsD, CandidateD, ContestD, CountD, CountKindD, CountStatusD, Dialect, Doc, ElectionD,
     ExternalIdD, GpUnitD, LangD, NistOptions, OtherCountsD, PartyD, SelectionD, TextD,
     VOTES_ALLOWED_UNKNOWN, VoteCountsD, convert,
 };
@@ -205,7 +205,7 @@ fn contest(c: &Element, p: &mut Problems) -> ContestD {
                     .children_named("VoteCounts")
                     .map(|v| VoteCountsD {
                         gp_unit_id: s(v, "GpUnitId"),
-                        kind: s(v, "Type"),
+                        kind: CountKindD::parse(&s(v, "Type")),
                         count: count(v, "Count"),
                         round: small(v, "Round", p),
                     })

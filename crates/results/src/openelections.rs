@@ -8,8 +8,10 @@
 //! "Registered Voters" and "Ballots Cast" become unit facts; candidates named "Over Votes" /
 //! "Under Votes" become over/undervotes, "Write-ins" a write-in choice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
+
+use foldhash::{HashMap, HashSet};
 
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
 use crate::model::{
@@ -252,10 +254,25 @@ struct ContestAcc {
     choices: Vec<Choice>,
     choice_ids: Ids,
     choice_id_list: Vec<String>,
-    /// (unit index, choice index, kind) -> (votes, line).
-    counts: BTreeMap<(usize, usize, CountType), (u64, u64)>,
+    /// (unit index, choice index) of every choice row so far: a second row for the same pair
+    /// is a duplicate. One entry per row rather than per count: every row has a total.
+    rows: HashSet<(u32, u32)>,
+    /// (unit index, choice index, kind, votes), in file order; sorted in [`finish`].
+    counts: Vec<(u32, u32, CountType, u64)>,
     /// (unit index, kind) -> (over, under).
     other: BTreeMap<(usize, CountType), (Option<u64>, Option<u64>)>,
+}
+
+/// The previous row's unit and contest: consecutive rows nearly always share them, so most
+/// rows skip two hash lookups.
+#[derive(Debug, Default)]
+struct RowCache {
+    county: String,
+    precinct: String,
+    unit: Option<usize>,
+    office: String,
+    district: String,
+    contest: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -271,6 +288,7 @@ struct Acc {
     party_id_list: Vec<String>,
     rows: u64,
     key: String,
+    cache: RowCache,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,12 +299,16 @@ enum Pseudo {
 }
 
 fn pseudo(office: &str) -> Option<Pseudo> {
-    let o = office.trim().to_ascii_lowercase();
-    match o.as_str() {
-        "registered voters" => Some(Pseudo::RegisteredVoters),
-        "ballots cast" => Some(Pseudo::BallotsCast),
-        "ballots cast blank" | "ballots cast - blank" => Some(Pseudo::Dropped),
-        _ => None,
+    let o = office.trim();
+    let is = |name: &str| o.eq_ignore_ascii_case(name);
+    if is("registered voters") {
+        Some(Pseudo::RegisteredVoters)
+    } else if is("ballots cast") {
+        Some(Pseudo::BallotsCast)
+    } else if is("ballots cast blank") || is("ballots cast - blank") {
+        Some(Pseudo::Dropped)
+    } else {
+        None
     }
 }
 
@@ -297,13 +319,47 @@ enum Line {
     Under,
 }
 
+/// `str::trim`, with a shortcut for the usual field that starts and ends with a printable ASCII
+/// character (every whitespace character is either ASCII at or below b' ' or not ASCII).
+fn trim(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x7f);
+    if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// The candidate's letters and digits, lowercased, if that is short ASCII (every special line
+/// name is); `None` otherwise. Same result as collecting and lowercasing, without allocating.
+fn squeeze(candidate: &str, buf: &mut [u8; 16]) -> Option<usize> {
+    let mut n = 0;
+    for ch in candidate.chars().filter(|c| c.is_alphanumeric()) {
+        for lc in ch.to_lowercase() {
+            if !lc.is_ascii() || n == buf.len() {
+                return None;
+            }
+            buf[n] = lc as u8;
+            n += 1;
+        }
+    }
+    Some(n)
+}
+
 fn line_kind(candidate: &str) -> Line {
-    let c: String = candidate
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .collect::<String>()
-        .to_lowercase();
-    match c.as_str() {
+    // Every special line starts with o, u or w: most names are settled by their first letter.
+    match candidate.chars().find(|c| c.is_alphanumeric()) {
+        Some(c) if c.is_ascii() && !matches!(c, 'o' | 'O' | 'u' | 'U' | 'w' | 'W') => {
+            return Line::Choice { write_in: false };
+        }
+        None => return Line::Choice { write_in: false },
+        _ => {}
+    }
+    let mut buf = [0u8; 16];
+    let Some(n) = squeeze(candidate, &mut buf) else {
+        return Line::Choice { write_in: false };
+    };
+    match std::str::from_utf8(&buf[..n]).unwrap_or("") {
         "overvotes" | "overvote" => Line::Over,
         "undervotes" | "undervote" => Line::Under,
         "writeins" | "writein" | "writeinvotes" | "writeintotals" => {
@@ -365,10 +421,7 @@ impl LineCounter {
             start += 1;
         }
         if start >= self.byte {
-            self.newlines += bytes[self.byte..start]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64;
+            self.newlines += memchr::memchr_iter(b'\n', &bytes[self.byte..start]).count() as u64;
             self.byte = start;
         }
         self.newlines + 1
@@ -508,7 +561,7 @@ fn row(
         );
         return;
     }
-    let field = |i: usize| r.get(i).unwrap_or("").trim();
+    let field = |i: usize| trim(r.get(i).unwrap_or(""));
     let county = field(h.county);
     let precinct = field(h.precinct);
     let office = field(h.office);
@@ -572,7 +625,13 @@ fn row(
             types[s] = (types[s].0, x, true);
         }
     }
-    let given: Vec<(CountType, u64)> = types.iter().filter(|t| t.2).map(|t| (t.0, t.1)).collect();
+    let mut given = [(CountType::Total, 0u64); 5];
+    let mut n_given = 0;
+    for t in types.iter().filter(|t| t.2) {
+        given[n_given] = (t.0, t.1);
+        n_given += 1;
+    }
+    let given = &given[..n_given];
     let type_sum = given.iter().try_fold(0u64, |a, t| a.checked_add(t.1));
     let Some(type_sum) = type_sum else {
         p.push(at("votes"), ProblemKind::Overflow);
@@ -608,28 +667,7 @@ fn row(
         }
         return;
     }
-    acc.key.clear();
-    acc.key.push_str(office);
-    acc.key.push('\u{1f}');
-    acc.key.push_str(district);
-    let label = || {
-        if district.is_empty() {
-            format!("c-{}", slug(office))
-        } else {
-            format!("c-{}", slug(&format!("{office} {district}")))
-        }
-    };
-    let (ci, new) = acc
-        .contest_ids
-        .get(&acc.key, label, &mut acc.contest_id_list);
-    if new {
-        let name = if district.is_empty() {
-            office.to_owned()
-        } else {
-            format!("{office}, {district}")
-        };
-        acc.contests.push((name, ContestAcc::default()));
-    }
+    let ci = contest_index(acc, office, district);
     let contest_id = &acc.contest_id_list[ci];
     let Acc {
         contests,
@@ -641,8 +679,9 @@ fn row(
     } = acc;
     let c = &mut contests[ci].1;
     let kind_line = line_kind(candidate);
-    let mut entries: Vec<(CountType, u64)> = vec![(CountType::Total, total)];
-    entries.extend(given);
+    let mut entries = [(CountType::Total, total); 6];
+    entries[1..=given.len()].copy_from_slice(given);
+    let entries = &entries[..=given.len()];
     match kind_line {
         Line::Choice { write_in } => {
             key.clear();
@@ -679,38 +718,104 @@ fn row(
                     write_in,
                 });
             }
-            for (kind, v) in entries {
-                if c.counts.insert((unit, chi, kind), (v, line)).is_some() {
-                    p.push(Location::Line { line, column: None }, ProblemKind::DuplicateCount(format!(
+            // Indices fit in u32: units and choices are far below the limits that refuse
+            // bigger imports, and ids are created one per row at most.
+            let (u, ch) = (unit as u32, chi as u32);
+            if !c.rows.insert((u, ch)) {
+                p.push(
+                    Location::Line { line, column: None },
+                    ProblemKind::DuplicateCount(format!(
                         "{county:?} {precinct:?} {office:?} {district:?} {candidate:?} {party:?}"
-                    )));
-                    return;
-                }
+                    )),
+                );
+                return;
             }
+            c.counts
+                .extend(entries.iter().map(|&(kind, v)| (u, ch, kind, v)));
         }
         Line::Over | Line::Under => {
-            for (kind, v) in entries {
+            // Check every slot before writing any: a refused row changes nothing.
+            let slot_of = |e: &(Option<u64>, Option<u64>)| {
+                if kind_line == Line::Over { e.0 } else { e.1 }
+            };
+            if entries
+                .iter()
+                .any(|&(kind, _)| c.other.get(&(unit, kind)).and_then(slot_of).is_some())
+            {
+                p.push(
+                    Location::Line { line, column: None },
+                    ProblemKind::DuplicateCount(format!(
+                        "{county:?} {precinct:?} {office:?} {district:?} {candidate:?}"
+                    )),
+                );
+                return;
+            }
+            for &(kind, v) in entries {
                 let e = c.other.entry((unit, kind)).or_default();
-                let slot = if kind_line == Line::Over {
-                    &mut e.0
+                if kind_line == Line::Over {
+                    e.0 = Some(v)
                 } else {
-                    &mut e.1
-                };
-                if slot.replace(v).is_some() {
-                    p.push(
-                        Location::Line { line, column: None },
-                        ProblemKind::DuplicateCount(format!(
-                            "{county:?} {precinct:?} {office:?} {district:?} {candidate:?}"
-                        )),
-                    );
-                    return;
+                    e.1 = Some(v)
                 }
             }
         }
     }
 }
 
+fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
+    if let Some(ci) = acc.cache.contest
+        && acc.cache.office == office
+        && acc.cache.district == district
+    {
+        return ci;
+    }
+    acc.key.clear();
+    acc.key.push_str(office);
+    acc.key.push('\u{1f}');
+    acc.key.push_str(district);
+    let label = || {
+        if district.is_empty() {
+            format!("c-{}", slug(office))
+        } else {
+            format!("c-{}", slug(&format!("{office} {district}")))
+        }
+    };
+    let (ci, new) = acc
+        .contest_ids
+        .get(&acc.key, label, &mut acc.contest_id_list);
+    if new {
+        let name = if district.is_empty() {
+            office.to_owned()
+        } else {
+            format!("{office}, {district}")
+        };
+        acc.contests.push((name, ContestAcc::default()));
+    }
+    acc.cache.office.clear();
+    acc.cache.office.push_str(office);
+    acc.cache.district.clear();
+    acc.cache.district.push_str(district);
+    acc.cache.contest = Some(ci);
+    ci
+}
+
 fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
+    if let Some(u) = acc.cache.unit
+        && acc.cache.county == county
+        && acc.cache.precinct == precinct
+    {
+        return u;
+    }
+    let u = unit_lookup(acc, county, precinct);
+    acc.cache.county.clear();
+    acc.cache.county.push_str(county);
+    acc.cache.precinct.clear();
+    acc.cache.precinct.push_str(precinct);
+    acc.cache.unit = Some(u);
+    u
+}
+
+fn unit_lookup(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     acc.key.clear();
     acc.key.push_str(county);
     let (cu, new) = acc.unit_ids.get(
@@ -762,6 +867,39 @@ fn ranks(ids: &[String]) -> Vec<usize> {
     rank
 }
 
+/// Positions of `counts` in canonical order: by unit id, choice id, count type. Sorting one
+/// packed integer per count is several times cheaper than sorting tuples (or strings).
+fn count_order(
+    counts: &[(u32, u32, CountType, u64)],
+    unit_rank: &[usize],
+    choice_rank: &[usize],
+) -> Vec<usize> {
+    // 24 bits of unit rank, 32 of choice rank, 8 of count type; bigger imports (refused later
+    // by the limits anyway) take the slower tuple sort.
+    if unit_rank.len() < 1 << 24 && choice_rank.len() < 1 << 32 && counts.len() < u32::MAX as usize
+    {
+        let mut keyed: Vec<(u64, u32)> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, &(u, ch, kind, _))| {
+                let key = ((unit_rank[u as usize] as u64) << 40)
+                    | ((choice_rank[ch as usize] as u64) << 8)
+                    | u64::from(kind as u8);
+                (key, i as u32)
+            })
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, i)| i as usize).collect()
+    } else {
+        let mut order: Vec<usize> = (0..counts.len()).collect();
+        order.sort_unstable_by_key(|&i| {
+            let (u, ch, kind, _) = counts[i];
+            (unit_rank[u as usize], choice_rank[ch as usize], kind)
+        });
+        order
+    }
+}
+
 fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapshot {
     let mut contests = Vec::with_capacity(acc.contests.len());
     let unit_rank = ranks(&acc.unit_id_list);
@@ -769,20 +907,18 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
         let id = acc.contest_id_list[ci].clone();
         warn_variants(&id, &c.choices, warnings);
         let choice_rank = ranks(&c.choice_id_list);
-        let mut keyed: Vec<(usize, usize, CountType, usize, usize, u64)> = c
-            .counts
+        let order = count_order(&c.counts, &unit_rank, &choice_rank);
+        let counts = order
             .into_iter()
-            .map(|((u, ch, kind), (votes, _))| (unit_rank[u], choice_rank[ch], kind, u, ch, votes))
-            .collect();
-        keyed.sort_unstable_by_key(|k| (k.0, k.1, k.2));
-        let counts = keyed
-            .into_iter()
-            .map(|(_, _, kind, u, ch, votes)| VoteCount {
-                unit: acc.unit_id_list[u].clone(),
-                choice: c.choice_id_list[ch].clone(),
-                kind,
-                round: None,
-                votes,
+            .map(|i| {
+                let (u, ch, kind, votes) = c.counts[i];
+                VoteCount {
+                    unit: acc.unit_id_list[u as usize].clone(),
+                    choice: c.choice_id_list[ch as usize].clone(),
+                    kind,
+                    round: None,
+                    votes,
+                }
             })
             .collect();
         let other_counts = c

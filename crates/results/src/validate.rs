@@ -3,7 +3,10 @@
 //! [`validate`] is the only way to get a [`ValidSnapshot`]; exporters, the canonical encoder and
 //! the diff take that token, so nothing downstream sees results that were not checked.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+
+use foldhash::HashMap;
 
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
 use crate::model::{Contest, ContestKind, CountType, Snapshot, VoteCount};
@@ -88,19 +91,25 @@ pub fn validate(
     check_limits(&snapshot, limits, &mut problems);
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
-    check_ids(&snapshot, &mut problems);
-    check_references(&snapshot, &mut problems);
-    check_cycles(&snapshot, &mut problems);
+    let index = UnitIndex::new(&snapshot);
+    let layouts: Vec<Layout> = snapshot.contests.iter().map(Layout::new).collect();
+    check_ids(&snapshot, &layouts, &mut problems);
+    check_references(&snapshot, &index, &layouts, &mut problems);
+    check_cycles(&snapshot, &index, &mut problems);
     check_write_ins(&snapshot, &mut problems);
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
-    for contest in &snapshot.contests {
-        check_breakdowns(contest, &mut problems, warnings);
-        check_ballots(&snapshot, contest, &mut problems, warnings);
-        check_aggregates(&snapshot, contest, &mut problems);
+    for (contest, layout) in snapshot.contests.iter().zip(&layouts) {
+        let c = Resolved {
+            contest,
+            choice_of: Some(&layout.choice_of),
+        };
+        check_breakdowns(contest, layout, &mut problems, warnings);
+        check_ballots(&snapshot, &index, &c, layout, &mut problems, warnings);
+        check_aggregates(&snapshot, &index, &c, layout, &mut problems);
     }
     problems.into_result(source_name)?;
-    warn_units_without_votes(&snapshot, warnings);
+    warn_units_without_votes(&snapshot, &layouts, warnings);
     Ok(ValidSnapshot { snapshot })
 }
 
@@ -185,7 +194,7 @@ fn check_limits(s: &Snapshot, limits: &Limits, problems: &mut Problems) {
     }
 }
 
-fn check_ids(s: &Snapshot, problems: &mut Problems) {
+fn check_ids(s: &Snapshot, layouts: &[Layout], problems: &mut Problems) {
     let dup = |problems: &mut Problems, what, ids: &mut dyn Iterator<Item = &str>| {
         let mut prev: Option<&str> = None;
         for id in ids {
@@ -218,14 +227,27 @@ fn check_ids(s: &Snapshot, problems: &mut Problems) {
         "contest",
         &mut s.contests.iter().map(|p| p.id.as_str()),
     );
-    for c in &s.contests {
+    for (c, layout) in s.contests.iter().zip(layouts) {
         dup(
             problems,
             "choice",
             &mut c.choices.iter().map(|p| p.id.as_str()),
         );
-        for w in c.counts.windows(2) {
-            if w[0].key() == w[1].key() {
+        // Counts are sorted: a duplicate is next to its twin, in the same unit group.
+        let same = |i: usize| {
+            let (a, b) = (&c.counts[i], &c.counts[i + 1]);
+            let choice = match (layout.choice_of[i], layout.choice_of[i + 1]) {
+                (u32::MAX, u32::MAX) => a.choice == b.choice,
+                (x, y) => x == y,
+            };
+            choice && a.kind == b.kind && a.round == b.round
+        };
+        for range in &layout.units {
+            for i in range.start..range.end - 1 {
+                if !same(i) {
+                    continue;
+                }
+                let w = &c.counts[i..];
                 problems.push(
                     Location::Model(format!("contest {:?}", c.id)),
                     ProblemKind::DuplicateCount(count_label(&w[0])),
@@ -256,8 +278,116 @@ fn count_label(c: &VoteCount) -> String {
     }
 }
 
-fn check_references(s: &Snapshot, problems: &mut Problems) {
-    let unit = |id: &str| s.unit(id).is_some();
+/// Unit id to position in [`Snapshot::units`], built once per validation: counts name their
+/// unit by id, and a hash lookup is much cheaper than a binary search over string ids.
+struct UnitIndex<'a> {
+    units: &'a [crate::model::Unit],
+    /// `None`: binary search in `units` (sorted), for one-off lookups where building the map
+    /// would cost more than it saves.
+    by_id: Option<HashMap<&'a str, u32>>,
+}
+
+impl<'a> UnitIndex<'a> {
+    fn new(s: &'a Snapshot) -> Self {
+        let mut by_id = HashMap::default();
+        by_id.reserve(s.units.len());
+        // Ids are unique once `check_ids` passed; until then the last of equal ids wins.
+        for (i, u) in s.units.iter().enumerate() {
+            by_id.insert(u.id.as_str(), i as u32);
+        }
+        UnitIndex {
+            units: &s.units,
+            by_id: Some(by_id),
+        }
+    }
+
+    /// Lookups by binary search: `s` must be normalized (a [`ValidSnapshot`] is).
+    fn sorted(s: &'a Snapshot) -> Self {
+        UnitIndex {
+            units: &s.units,
+            by_id: None,
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<usize> {
+        match &self.by_id {
+            Some(m) => m.get(id).map(|&i| i as usize),
+            None => self.units.binary_search_by(|u| u.id.as_str().cmp(id)).ok(),
+        }
+    }
+}
+
+/// A contest with the position of each count's choice in [`Contest::choices`] (`u32::MAX`:
+/// unknown), so later checks compare indices instead of strings. Without `choice_of`, each
+/// lookup is a binary search (for one-off totals).
+struct Resolved<'a> {
+    contest: &'a Contest,
+    choice_of: Option<&'a [u32]>,
+}
+
+impl Resolved<'_> {
+    /// The choice positions of the counts in `range`.
+    fn choices(&self, range: Range<usize>) -> impl Iterator<Item = u32> + '_ {
+        let counts = &self.contest.counts[range.clone()];
+        let given = self.choice_of.map(|c| &c[range]);
+        counts.iter().enumerate().map(move |(i, vc)| match given {
+            Some(g) => g[i],
+            None => self
+                .contest
+                .choices
+                .binary_search_by(|c| c.id.as_str().cmp(&vc.choice))
+                .map_or(u32::MAX, |j| j as u32),
+        })
+    }
+}
+
+/// One pass over a contest's sorted counts: where each unit's counts start and end, and the
+/// position of each count's choice in [`Contest::choices`] (`u32::MAX`: unknown). The checks
+/// then compare integers instead of re-comparing id strings.
+struct Layout {
+    /// Ranges of counts with the same unit, in order; none empty.
+    units: Vec<Range<usize>>,
+    choice_of: Vec<u32>,
+}
+
+impl Layout {
+    fn new(contest: &Contest) -> Layout {
+        let counts = &contest.counts;
+        let choices = &contest.choices;
+        let mut units = Vec::new();
+        let mut choice_of = Vec::with_capacity(counts.len());
+        let mut start = 0;
+        // Within one unit, counts come in choice order, the order of `choices`: one forward
+        // walk per unit finds them all.
+        let mut j = 0usize;
+        for (i, vc) in counts.iter().enumerate() {
+            if i > 0 && vc.unit != counts[i - 1].unit {
+                units.push(start..i);
+                start = i;
+                j = 0;
+            }
+            if !(j < choices.len() && choices[j].id == vc.choice) {
+                while j < choices.len() && choices[j].id.as_str() < vc.choice.as_str() {
+                    j += 1;
+                }
+            }
+            let found = j < choices.len() && choices[j].id == vc.choice;
+            choice_of.push(if found { j as u32 } else { u32::MAX });
+        }
+        if !counts.is_empty() {
+            units.push(start..counts.len());
+        }
+        Layout { units, choice_of }
+    }
+}
+
+fn check_references(
+    s: &Snapshot,
+    index: &UnitIndex<'_>,
+    layouts: &[Layout],
+    problems: &mut Problems,
+) {
+    let unit = |id: &str| index.get(id).is_some();
     let mut unknown = |place: String, what, id: &str| {
         problems.push(
             Location::Model(place),
@@ -277,7 +407,7 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
             }
         }
     }
-    for c in &s.contests {
+    for (c, layout) in s.contests.iter().zip(layouts) {
         if !unit(&c.district) {
             unknown(format!("contest {:?} district", c.id), "unit", &c.district);
         }
@@ -293,7 +423,8 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
             }
         }
         // Counts are sorted by unit: look each unit up once.
-        for group in c.counts.chunk_by(|a, b| a.unit == b.unit) {
+        for range in &layout.units {
+            let group = &c.counts[range.clone()];
             if !unit(&group[0].unit) {
                 let vc = &group[0];
                 unknown(
@@ -302,8 +433,8 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
                     &vc.unit,
                 );
             }
-            for vc in group {
-                if c.choice(&vc.choice).is_none() {
+            for (vc, &ch) in group.iter().zip(&layout.choice_of[range.clone()]) {
+                if ch == u32::MAX {
                     unknown(
                         format!("contest {:?}, {}", c.id, count_label(vc)),
                         "choice",
@@ -324,14 +455,8 @@ fn check_references(s: &Snapshot, problems: &mut Problems) {
     }
 }
 
-fn check_cycles(s: &Snapshot, problems: &mut Problems) {
+fn check_cycles(s: &Snapshot, index: &UnitIndex<'_>, problems: &mut Problems) {
     // Iterative depth-first search; colour 1 = on the stack, 2 = done.
-    let index: HashMap<&str, usize> = s
-        .units
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.id.as_str(), i))
-        .collect();
     let mut colour = vec![0u8; s.units.len()];
     for start in 0..s.units.len() {
         if colour[start] != 0 {
@@ -346,7 +471,7 @@ fn check_cycles(s: &Snapshot, problems: &mut Problems) {
                 continue;
             }
             stack.push((node, next + 1));
-            let Some(&child) = index.get(children[next].as_str()) else {
+            let Some(child) = index.get(children[next].as_str()) else {
                 continue;
             };
             match colour[child] {
@@ -373,36 +498,49 @@ fn is_breakdown(kind: CountType) -> bool {
     )
 }
 
-fn check_breakdowns(contest: &Contest, problems: &mut Problems, warnings: &mut Vec<Warning>) {
-    // Counts are sorted by (unit, choice, kind, round): group by (unit, choice), then by round.
-    for group in contest
-        .counts
-        .chunk_by(|a, b| a.unit == b.unit && a.choice == b.choice)
-    {
-        let mut by_round: BTreeMap<Option<u32>, (Option<u64>, u64, bool, bool)> = BTreeMap::new();
-        for vc in group {
-            let e = by_round.entry(vc.round).or_default();
-            match vc.kind {
-                CountType::Total => e.0 = Some(vc.votes),
-                CountType::Absentee => e.2 = true,
-                CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab => {
-                    e.3 = true
-                }
-                _ => {}
-            }
-        }
-        for (round, (total, _, has_absentee, has_sub)) in by_round {
-            let Some(total) = total else { continue };
+fn check_breakdowns(
+    contest: &Contest,
+    layout: &Layout,
+    problems: &mut Problems,
+    warnings: &mut Vec<Warning>,
+) {
+    // Counts are sorted by (unit, choice, kind, round): group by (unit, choice), then look at
+    // each round on its own (nearly always just one, `None`). Choices are resolved by now.
+    let mut rounds: Vec<Option<u32>> = Vec::new();
+    let groups = layout.units.iter().flat_map(|r| {
+        let choice_of = &layout.choice_of[r.clone()];
+        let mut at = r.start;
+        choice_of.chunk_by(|a, b| a == b).map(move |g| {
+            at += g.len();
+            &contest.counts[at - g.len()..at]
+        })
+    });
+    for group in groups {
+        rounds.clear();
+        rounds.extend(group.iter().map(|vc| vc.round));
+        rounds.sort_unstable();
+        rounds.dedup();
+        for &round in &rounds {
+            let in_round = || group.iter().filter(move |vc| vc.round == round);
+            let Some(total) = in_round()
+                .filter(|vc| vc.kind == CountType::Total)
+                .map(|vc| vc.votes)
+                .next_back()
+            else {
+                continue;
+            };
+            let has_sub = in_round().any(|vc| {
+                matches!(
+                    vc.kind,
+                    CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab
+                )
+            });
             let mut sum = 0u64;
             let mut any = false;
-            for vc in group
-                .iter()
-                .filter(|vc| vc.round == round && is_breakdown(vc.kind))
-            {
+            for vc in in_round().filter(|vc| is_breakdown(vc.kind)) {
                 if vc.kind == CountType::Absentee && has_sub {
                     continue;
                 }
-                let _ = has_absentee;
                 any = true;
                 sum = sum.saturating_add(vc.votes);
             }
@@ -425,7 +563,7 @@ fn check_breakdowns(contest: &Contest, problems: &mut Problems, warnings: &mut V
     }
 }
 
-/// The first-round (or only) total of a count slice, summed over its choices.
+/// The first-round (or only) total of some counts, summed over their choices.
 fn total_votes<'a>(counts: impl Iterator<Item = &'a VoteCount>) -> Option<u64> {
     let mut first_round: Option<Option<u32>> = None;
     let mut sum = 0u64;
@@ -438,23 +576,27 @@ fn total_votes<'a>(counts: impl Iterator<Item = &'a VoteCount>) -> Option<u64> {
     Some(sum)
 }
 
-fn unit_range<'a>(contest: &'a Contest, unit: &str) -> &'a [VoteCount] {
+/// Positions in `contest.counts` of the counts of `unit` (counts are sorted by unit).
+fn unit_range(contest: &Contest, unit: &str) -> Range<usize> {
     let start = contest.counts.partition_point(|vc| vc.unit.as_str() < unit);
-    let end = contest
-        .counts
-        .partition_point(|vc| vc.unit.as_str() <= unit);
-    &contest.counts[start..end]
+    let end = start + contest.counts[start..].partition_point(|vc| vc.unit.as_str() <= unit);
+    start..end
 }
 
 fn check_ballots(
     s: &Snapshot,
-    contest: &Contest,
+    index: &UnitIndex<'_>,
+    c: &Resolved<'_>,
+    layout: &Layout,
     problems: &mut Problems,
     warnings: &mut Vec<Warning>,
 ) {
-    for group in contest.counts.chunk_by(|a, b| a.unit == b.unit) {
+    let contest = c.contest;
+    for range in &layout.units {
+        let range = range.clone();
+        let group = &contest.counts[range.clone()];
         let unit = &group[0].unit;
-        let Some(ballots) = s.unit(unit).and_then(|u| u.facts.ballots_cast) else {
+        let Some(ballots) = index.get(unit).and_then(|u| s.units[u].facts.ballots_cast) else {
             continue;
         };
         // Write-in lines are left out: exports commonly give the write-in total and the names
@@ -462,7 +604,14 @@ fn check_ballots(
         // votes twice. Named choices alone must still fit in the ballots.
         let named = group
             .iter()
-            .filter(|vc| contest.choice(&vc.choice).is_some_and(|c| !c.write_in));
+            .zip(c.choices(range))
+            .filter(|&(_, ch)| {
+                contest
+                    .choices
+                    .get(ch as usize)
+                    .is_some_and(|c| !c.write_in)
+            })
+            .map(|(vc, _)| vc);
         let Some(votes) = total_votes(named) else {
             problems.push(
                 Location::Model(format!("contest {:?}", contest.id)),
@@ -495,6 +644,9 @@ fn check_ballots(
 /// Totals keyed by (choice, count type, round).
 pub type Totals = BTreeMap<(String, CountType, Option<u32>), u64>;
 
+/// [`Totals`] with the choice as its position in [`Contest::choices`].
+type IndexTotals = BTreeMap<(u32, CountType, Option<u32>), u64>;
+
 /// Exact totals of `contest` in `unit`: the unit's own counts if the source gives any,
 /// otherwise the sum over one group of its children (those of one unit kind, so that overlapping
 /// groups such as counties and house districts are not added twice; the group with the most
@@ -504,7 +656,22 @@ pub fn unit_totals(
     contest: &Contest,
     unit: &str,
 ) -> Result<Option<Totals>, ProblemKind> {
-    totals_inner(s, contest, unit, 0)
+    let index = UnitIndex::sorted(s);
+    let c = Resolved {
+        contest,
+        choice_of: None,
+    };
+    let totals = totals_inner(s, &index, &c, unit, 0)?;
+    // A contest that is not part of `s` may name choices it does not list; such counts are
+    // left out rather than guessed at.
+    Ok(totals.map(|t| {
+        t.into_iter()
+            .filter_map(|((ch, kind, round), v)| {
+                let choice = contest.choices.get(ch as usize)?;
+                Some(((choice.id.clone(), kind, round), v))
+            })
+            .collect()
+    }))
 }
 
 /// Units nest at most this deep (a cycle is refused earlier; this bounds the recursion).
@@ -512,15 +679,16 @@ pub const UNIT_DEPTH_MAX: usize = 64;
 
 fn totals_inner(
     s: &Snapshot,
-    contest: &Contest,
+    index: &UnitIndex<'_>,
+    c: &Resolved<'_>,
     unit: &str,
     depth: usize,
-) -> Result<Option<Totals>, ProblemKind> {
-    let own = unit_range(contest, unit);
+) -> Result<Option<IndexTotals>, ProblemKind> {
+    let own = unit_range(c.contest, unit);
     if !own.is_empty() {
-        let mut t = Totals::new();
-        for vc in own {
-            t.insert((vc.choice.clone(), vc.kind, vc.round), vc.votes);
+        let mut t = IndexTotals::new();
+        for (vc, ch) in c.contest.counts[own.clone()].iter().zip(c.choices(own)) {
+            t.insert((ch, vc.kind, vc.round), vc.votes);
         }
         return Ok(Some(t));
     }
@@ -531,10 +699,10 @@ fn totals_inner(
             max: UNIT_DEPTH_MAX as u64,
         });
     }
-    let Some(u) = s.unit(unit) else {
+    let Some(u) = index.get(unit) else {
         return Ok(None);
     };
-    Ok(child_groups(s, contest, &u.children, depth)?
+    Ok(child_groups(s, index, c, &s.units[u].children, depth)?
         .into_iter()
         .next()
         .map(|(_, _, t)| t))
@@ -543,17 +711,18 @@ fn totals_inner(
 /// Children with data, summed per unit kind; best group first.
 fn child_groups(
     s: &Snapshot,
-    contest: &Contest,
+    index: &UnitIndex<'_>,
+    c: &Resolved<'_>,
     children: &[String],
     depth: usize,
-) -> Result<Vec<(usize, String, Totals)>, ProblemKind> {
-    let mut groups: BTreeMap<String, (usize, Totals)> = BTreeMap::new();
+) -> Result<Vec<(usize, &'static str, IndexTotals)>, ProblemKind> {
+    let mut groups: BTreeMap<&'static str, (usize, IndexTotals)> = BTreeMap::new();
     for child in children {
-        let Some(cu) = s.unit(child) else { continue };
-        let Some(t) = totals_inner(s, contest, child, depth + 1)? else {
+        let Some(cu) = index.get(child) else { continue };
+        let Some(t) = totals_inner(s, index, c, child, depth + 1)? else {
             continue;
         };
-        let g = groups.entry(cu.kind.as_str().to_owned()).or_default();
+        let g = groups.entry(s.units[cu].kind.as_str()).or_default();
         g.0 += 1;
         for (k, v) in t {
             let e = g.1.entry(k).or_insert(0);
@@ -561,21 +730,30 @@ fn child_groups(
         }
     }
     let mut out: Vec<_> = groups.into_iter().map(|(k, (n, t))| (n, k, t)).collect();
-    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     Ok(out)
 }
 
-fn check_aggregates(s: &Snapshot, contest: &Contest, problems: &mut Problems) {
+fn check_aggregates(
+    s: &Snapshot,
+    index: &UnitIndex<'_>,
+    c: &Resolved<'_>,
+    layout: &Layout,
+    problems: &mut Problems,
+) {
+    let contest = c.contest;
     let mut seen = HashSet::new();
-    for group in contest.counts.chunk_by(|a, b| a.unit == b.unit) {
+    for range in &layout.units {
+        let range = range.clone();
+        let group = &contest.counts[range.clone()];
         let unit_id = group[0].unit.as_str();
-        let Some(unit) = s.unit(unit_id) else {
+        let Some(unit) = index.get(unit_id).map(|u| &s.units[u]) else {
             continue;
         };
         if unit.children.is_empty() || !seen.insert(unit_id) {
             continue;
         }
-        let groups = match child_groups(s, contest, &unit.children, 0) {
+        let groups = match child_groups(s, index, c, &unit.children, 0) {
             Ok(g) => g,
             Err(kind) => {
                 problems.push(Location::Model(format!("contest {:?}", contest.id)), kind);
@@ -583,18 +761,19 @@ fn check_aggregates(s: &Snapshot, contest: &Contest, problems: &mut Problems) {
             }
         };
         for (_, child_kind, sums) in groups {
-            for vc in group {
-                let key = (vc.choice.clone(), vc.kind, vc.round);
+            for (vc, ch) in group.iter().zip(c.choices(range.clone())) {
                 // Only compare what the children report: a type the children leave out is
                 // not evidence of a mismatch.
-                let Some(&sum) = sums.get(&key) else { continue };
+                let Some(&sum) = sums.get(&(ch, vc.kind, vc.round)) else {
+                    continue;
+                };
                 if sum != vc.votes {
                     problems.push(
                         Location::Model(format!("contest {:?}", contest.id)),
                         ProblemKind::AggregateMismatch {
                             unit: unit_id.to_owned(),
                             key: format!("choice {:?}, {}", vc.choice, vc.kind),
-                            child_kind: child_kind.clone(),
+                            child_kind: child_kind.to_owned(),
                             given: vc.votes,
                             sum,
                         },
@@ -605,11 +784,11 @@ fn check_aggregates(s: &Snapshot, contest: &Contest, problems: &mut Problems) {
     }
 }
 
-fn warn_units_without_votes(s: &Snapshot, warnings: &mut Vec<Warning>) {
+fn warn_units_without_votes(s: &Snapshot, layouts: &[Layout], warnings: &mut Vec<Warning>) {
     let mut with_votes: HashSet<&str> = HashSet::new();
-    for c in &s.contests {
-        for group in c.counts.chunk_by(|a, b| a.unit == b.unit) {
-            with_votes.insert(&group[0].unit);
+    for (c, layout) in s.contests.iter().zip(layouts) {
+        for range in &layout.units {
+            with_votes.insert(&c.counts[range.start].unit);
         }
     }
     if with_votes.is_empty() {

@@ -140,6 +140,104 @@ fn golden_bytes_v1() {
         05 74 6f 74 61 6c 01 00 00 00 00 00 00 00 00 00  .total..........
     "#]]
     .assert_eq(&hex(&canonical::encode(&s)));
+    // The golden bytes decode back to the same snapshot.
+    assert_eq!(canonical::decode(&canonical::encode(&s)).unwrap(), s);
+}
+
+fn valid_small() -> urne_results::ValidSnapshot {
+    validate("small", small(), &Limits::DEFAULT, &mut Vec::new()).unwrap()
+}
+
+/// Decoding names what is wrong, as data: one line per malformed input.
+#[test]
+fn decode_refuses_what_encode_never_writes() {
+    let good = canonical::encode(&valid_small());
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    cases.push(("empty", Vec::new()));
+    let mut b = good.clone();
+    b[0] = b'x';
+    cases.push(("bad magic", b));
+    let mut b = good.clone();
+    b[canonical::MAGIC.len() + 1] = 2;
+    cases.push(("version 2", b));
+    let mut b = good.clone();
+    b.push(0);
+    cases.push(("one trailing byte", b));
+    cases.push(("truncated by one", good[..good.len() - 1].to_vec()));
+    // The county's children are unit indexes 1 and 2 (p1, p2); point one past the table.
+    let children_at = find(&good, &[0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2]) + 8;
+    let mut b = good.clone();
+    b[children_at..children_at + 4].copy_from_slice(&3u32.to_be_bytes());
+    cases.push(("child index past the units", b));
+    // Same table, but the children listed out of order: decodes, validates, not canonical.
+    let mut b = good.clone();
+    b[children_at - 4..children_at].copy_from_slice(&2u32.to_be_bytes());
+    b[children_at..children_at + 4].copy_from_slice(&1u32.to_be_bytes());
+    cases.push(("children unsorted", b));
+    let mut b = good.clone();
+    let status = find(&good, b"unofficial-partial");
+    b[status..status + 4].copy_from_slice(b"UNOF");
+    cases.push(("unknown status", b));
+    // The write-in flag of the last choice is 0x01; make it 0x02.
+    let flag = find(&good, b"Write-in") + 8 + 1;
+    let mut b = good.clone();
+    b[flag] = 2;
+    cases.push(("write-in flag 2", b));
+    // A huge list length is refused before anything is allocated.
+    let mut b = good.clone();
+    let contests_at = find(&good, &[0, 0, 0, 1, 0, 0, 0, 5, b'm']);
+    b[contests_at..contests_at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+    cases.push(("contest count 2^32-1", b));
+    let mut out = String::new();
+    for (name, bytes) in &cases {
+        let got = canonical::decode(bytes).map(|_| "decoded".to_owned());
+        out.push_str(&format!(
+            "{name}: {}\n",
+            got.unwrap_or_else(|e| e.to_string())
+        ));
+    }
+    expect![[r#"
+        empty: byte 0: truncated magic
+        bad magic: not an urne results snapshot (bad magic)
+        version 2: snapshot encoding version 2, this build reads 1
+        one trailing byte: 1 trailing bytes after the snapshot
+        truncated by one: byte 543: truncated undervotes
+        child index past the units: byte 152: child unit index 3 out of range (table has 3)
+        children unsorted: not in canonical form (re-encoding gives different bytes)
+        unknown status: byte 76: bad report status
+        write-in flag 2: byte 367: bad write-in flag
+        contest count 2^32-1: byte 279: contests count 4294967295 exceeds the limit 100000
+    "#]]
+    .assert_eq(&out);
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the encoding"))
+}
+
+/// Every prefix and every single-byte change of a valid encoding is refused or decodes to
+/// a snapshot that re-encodes to exactly those bytes; nothing panics.
+#[test]
+fn decode_is_strict_on_every_prefix_and_byte_flip() {
+    let good = canonical::encode(&valid_small());
+    for n in 0..good.len() {
+        assert!(
+            canonical::decode(&good[..n]).is_err(),
+            "prefix of {n} bytes decoded"
+        );
+    }
+    for i in 0..good.len() {
+        for x in [0x01, 0x80, 0xff] {
+            let mut b = good.clone();
+            b[i] ^= x;
+            if let Ok(s) = canonical::decode(&b) {
+                assert_eq!(canonical::encode(&s), b, "byte {i} ^ {x:#x}");
+            }
+        }
+    }
 }
 
 #[test]

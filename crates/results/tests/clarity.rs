@@ -39,7 +39,7 @@ fn every_clarity_file_imports() {
     }
     expect![[r#"
         county.xml: contest "c-100": unit "region" gives 477734 for choice "c-100.001", total but its county units add up to 462123
-        precinct.xml: contests=1 units=34 counts=340 warnings=0
+        precinct.xml: contests=1 units=34 counts=340 warnings=1
         ga-2018-07-24-primary-runoff-statewide-detail.xml: contests=18 units=160 counts=6840 warnings=0
         ga-2018-12-18-hd14-special-primary-bartow-detail.xml: contests=1 units=9 counts=180 warnings=2
         ga-2018-12-18-hd14-special-primary-floyd-detail.xml: contests=1 units=6 counts=120 warnings=2
@@ -130,4 +130,118 @@ fn ga_2020_president_summary_matches_published_totals() {
         c-5000,President of the United States,region,c-5000.2,Joseph R. Biden (Dem),NP,2474507
         c-5000,President of the United States,region,c-5000.3,Jo Jorgensen (Lib),NP,62138"#]]
     .assert_eq(&president.join("\n"));
+}
+
+/// Reporting status per unit, as "region status; sub-unit status: how many" lines.
+fn reporting(s: &ValidSnapshot) -> String {
+    let region = s.unit(urne_results::REGION_UNIT_ID).unwrap();
+    let mut subs: BTreeMap<String, usize> = BTreeMap::new();
+    for u in s.units.iter().filter(|u| u.id != region.id) {
+        let status = u.facts.reporting.map_or("unknown", |r| r.as_str());
+        *subs.entry(format!("{} {status}", u.kind)).or_default() += 1;
+    }
+    let region_status = region.facts.reporting.map_or("unknown", |r| r.as_str());
+    format!("region {region_status}; {subs:?}")
+}
+
+#[test]
+fn clarity_reporting_status_is_read_from_every_file() {
+    let Some(data) = common::data_dir("clarity_reporting_status_is_read_from_every_file") else {
+        return;
+    };
+    let mut report = String::new();
+    for path in common::files(&data.join("vendor/clarity-enr-detailxml"), ".xml") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let file = std::fs::File::open(&path).unwrap();
+        if let Ok(i) = import_clarity_xml(&name, file, &ClarityOptions::default()) {
+            writeln!(report, "{name}: {}", reporting(&i.snapshot)).unwrap();
+            for w in i.warnings.iter().filter(|w| w.detail.contains("reporting")) {
+                writeln!(report, "  {w}").unwrap();
+            }
+        }
+    }
+    expect![[r#"
+        precinct.xml: region completed; {"precinct completed": 32, "precinct unknown": 1}
+          element /ElectionResult/.../Precinct[1]/@percentReporting (byte 394): Dropped: precinct "AB": percentReporting "32" not understood, reporting status left unknown
+        ga-2018-07-24-primary-runoff-statewide-detail.xml: region completed; {"county completed": 159}
+        ga-2018-12-18-hd14-special-primary-bartow-detail.xml: region completed; {"precinct completed": 8}
+        ga-2018-12-18-hd14-special-primary-floyd-detail.xml: region completed; {"precinct completed": 5}
+        ga-2020-11-03-general-statewide-detail.xml: region completed; {"county completed": 159}
+        pa-2024-11-05-general-luzerne-county-detail.xml: region completed; {"precinct completed": 186}
+    "#]]
+    .assert_eq(&report);
+}
+
+const PARTIAL_PRECINCTS: &str = r#"<?xml version="1.0"?>
+<ElectionResult>
+  <ElectionName>Test</ElectionName><ElectionDate>11/5/2024</ElectionDate><Region>Test</Region>
+  <VoterTurnout totalVoters="30" ballotsCast="12">
+    <Precincts>
+      <Precinct name="A" totalVoters="10" ballotsCast="0" percentReporting="0" />
+      <Precinct name="B" totalVoters="10" ballotsCast="5" percentReporting="2" />
+      <Precinct name="C" totalVoters="10" ballotsCast="7" percentReporting="4" />
+    </Precincts>
+  </VoterTurnout>
+  <Contest key="1" text="Mayor" voteFor="1" isQuestion="false" precinctsReporting="3" precinctsReported="1">
+    <Choice key="1" text="Ann" totalVotes="9">
+      <VoteType name="Election Day" votes="9">
+        <Precinct name="A" votes="0" /><Precinct name="B" votes="3" /><Precinct name="C" votes="6" />
+      </VoteType>
+    </Choice>
+  </Contest>
+</ElectionResult>"#;
+
+#[test]
+fn clarity_partial_results_say_so() {
+    let precincts = import_clarity_xml(
+        "partial.xml",
+        PARTIAL_PRECINCTS.as_bytes(),
+        &ClarityOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let counties = PARTIAL_PRECINCTS
+        .replace(
+            "<VoterTurnout totalVoters=\"30\" ballotsCast=\"12\">",
+            "<ElectionVoterTurnout>",
+        )
+        .replace("</VoterTurnout>", "</ElectionVoterTurnout>")
+        .replace("Precincts>", "Counties>")
+        .replace("<Precinct ", "<County ")
+        .replace(
+            "percentReporting=\"0\"",
+            "precinctsParticipating=\"4\" precinctsReported=\"0\"",
+        )
+        .replace(
+            "percentReporting=\"2\"",
+            "precinctsParticipating=\"4\" precinctsReported=\"3\"",
+        )
+        .replace(
+            "percentReporting=\"4\"",
+            "precinctsParticipating=\"4\" precinctsReported=\"4\"",
+        )
+        .replace("precinctsReporting=\"3\" precinctsReported=\"1\"", "");
+    let counties = import_clarity_xml(
+        "partial.xml",
+        counties.as_bytes(),
+        &ClarityOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let status = |i: &urne_results::Imported| {
+        i.snapshot
+            .units
+            .iter()
+            .map(|u| {
+                format!(
+                    "{} {}",
+                    u.name,
+                    u.facts.reporting.map_or("unknown", |r| r.as_str())
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    expect![[r#"
+        A not-processed, B in-process, C completed, Test in-process
+        A not-processed, B in-process, C completed, Test in-process"#]]
+    .assert_eq(&format!("{}\n{}", status(&precincts), status(&counties)));
 }

@@ -274,3 +274,26 @@ fn json_duplicate_id_is_refused() {
         expect![[r#"t.json: JSON path GpUnit[2]: duplicate object id "p1""#]],
     );
 }
+
+#[test]
+fn json_trailing_characters_are_refused() {
+    let mut json = report(&contest(&vc("p1", "3")));
+    json.push_str(" {\"Status\": \"certified\"}");
+    check_json(
+        &json,
+        expect![
+            "t.json: whole file: malformed input: trailing characters at line 10 column 171 (line 10, column 171)"
+        ],
+    );
+}
+
+#[test]
+fn json_unknown_count_type_names_the_path() {
+    let counts = vc("p1", "3").replace("\"total\"", "\"by-carrier-pigeon\"");
+    check_json(
+        &report(&contest(&counts)),
+        expect![[
+            r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].Type: unknown value "by-carrier-pigeon" for CountItemType"#
+        ]],
+    );
+}

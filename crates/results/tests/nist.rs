@@ -35,7 +35,13 @@ fn round_trip(s: &ValidSnapshot) {
     export_nist_xml(s, "2024-11-05T20:00:00Z", &mut xml).unwrap();
     let back = import_nist_xml_bytes("export.xml", &xml, &NistOptions::default()).unwrap();
     assert_eq!(back.snapshot, *s, "XML round trip");
-    assert_eq!(canonical::encode(&back.snapshot), canonical::encode(s));
+    let bytes = canonical::encode(s);
+    assert_eq!(canonical::encode(&back.snapshot), bytes);
+    assert_eq!(
+        canonical::decode(&bytes).unwrap(),
+        *s,
+        "canonical decode round trip"
+    );
 }
 
 #[test]

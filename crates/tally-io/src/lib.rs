@@ -9,6 +9,7 @@
 pub mod cdf_tally;
 pub mod config;
 pub mod readers;
+pub mod snapshot;
 pub mod xlsx;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use urne_tally::report::{self, ReportInput};
 
 pub use cdf_tally::tally_cdf_report;
 pub use config::Config;
+pub use snapshot::{ResultsSnapshot, results_snapshot};
 
 /// Everything that can go wrong reading, tabulating or writing.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,8 @@ pub struct Report {
     pub ballots: usize,
     /// Files written, relative to the output directory.
     pub files: Vec<PathBuf>,
+    /// The tally as a validated results snapshot (also written as `results.json`).
+    pub results: ResultsSnapshot,
 }
 
 /// Reads and validates a config file.
@@ -231,6 +235,8 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
             Path::new(""),
             &mut files,
         )?;
+        let results = results_snapshot(&config, &ballots, &[(&config.contest, &outcome)])?;
+        write_results(&results, out_dir, &mut files)?;
         return Ok(Report {
             winners: outcome
                 .winners
@@ -240,6 +246,7 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
             rounds: outcome.num_rounds(),
             ballots: ballots.len(),
             files,
+            results,
         });
     }
     // Multi-pass IRV: one single-winner pass per seat, each excluding the earlier winners.
@@ -248,25 +255,52 @@ pub fn run(config_path: &Path, out_dir: &Path) -> Result<Report, Error> {
     pass_config.rules.number_of_winners = 1;
     let mut winners = Vec::new();
     let mut rounds = 0;
+    let mut passes = Vec::new();
     for pass in 1..=seats {
         let outcome = tabulate(&pass_config, &ballots)?;
         let dir = PathBuf::from(format!("pass_{pass}"));
         write_reports(&pass_config, &ballots, &outcome, out_dir, &dir, &mut files)?;
         rounds += outcome.num_rounds();
+        let contest = pass_config.contest.clone();
         for (w, _) in &outcome.winners {
             winners.push(config.contest.name(*w).to_string());
             pass_config.contest.excluded[*w as usize] = true;
         }
+        passes.push((contest, outcome));
         if pass_config.contest.num_candidates() == 0 {
             break;
         }
     }
+    let refs: Vec<_> = passes.iter().map(|(c, o)| (c, o)).collect();
+    let results = results_snapshot(&config, &ballots, &refs)?;
+    write_results(&results, out_dir, &mut files)?;
     Ok(Report {
         winners,
         rounds,
         ballots: ballots.len(),
         files,
+        results,
     })
+}
+
+/// Writes the snapshot as NIST SP 1500-100 JSON (`results.json`), which `urne` imports.
+fn write_results(
+    results: &ResultsSnapshot,
+    out_dir: &Path,
+    files: &mut Vec<PathBuf>,
+) -> Result<(), Error> {
+    let mut bytes = Vec::new();
+    urne_results::export_nist_json(&results.snapshot, &generated_date(), &mut bytes).map_err(
+        |e| Error::Io {
+            file: out_dir.join("results.json"),
+            source: e,
+        },
+    )?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Io {
+        file: out_dir.join("results.json"),
+        source: std::io::Error::other(e),
+    })?;
+    write(out_dir, "results.json".into(), &text, files)
 }
 
 fn write_reports(
@@ -418,4 +452,81 @@ fn generated_date() -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// A config's CVRs as one publishable file, and the config that re-tallies exactly that file.
+#[derive(Debug)]
+pub struct CvrExport {
+    /// NIST SP 1500-103 CDF JSON of every ballot (RCTab's CVR conversion: original snapshots).
+    pub cdf_json: String,
+    /// The original config (rules, candidates, output settings) with one `cdf` source whose
+    /// `filePath` is the name given, and no batch tabulation (CDF carries no batch ids).
+    pub retally_config: String,
+    /// Ballots exported.
+    pub ballots: usize,
+}
+
+/// Exports a config's CVRs for publishing (a `cvr` release): anyone holding the CDF file and
+/// `retally_config` (saved next to it) can run `urne tally` and get the same reports.
+pub fn cvr_export(config_path: &Path, cdf_file_name: &str) -> Result<CvrExport, Error> {
+    let config = load_config(config_path)?;
+    let mut ballots = read_ballots(&config)?;
+    // Candidates by their config names (aliases resolved), so the re-tally config needs none.
+    ballots.forget_spellings();
+    let date = generated_date();
+    let export = report::CdfExport {
+        generated_date: &date,
+        precincts: config.tabulate_by_precinct,
+        overvote_label_used: config
+            .sources
+            .iter()
+            .any(|s| !s.overvote_label.trim().is_empty()),
+    };
+    let cdf_json = report::cdf_json(&config.contest, &config.info, None, &ballots, &export);
+    let text = std::fs::read_to_string(config_path).map_err(|e| Error::Io {
+        file: config_path.to_path_buf(),
+        source: e,
+    })?;
+    let mut root: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Config {
+        file: config_path.to_path_buf(),
+        path: "$".into(),
+        rule: format!("not valid JSON: {e}"),
+    })?;
+    let mut source = serde_json::json!({
+        "provider": "cdf",
+        "filePath": cdf_file_name,
+        // The export names its one contest after `contestName`.
+        "contestId": config.info.name,
+    });
+    // The export writes undeclared write-ins under RCTab's label; a config without them must
+    // not gain the pseudo-candidate.
+    if config.contest.uwi.is_some() {
+        source["undeclaredWriteInLabel"] = urne_tally::model::UWI_LABEL.into();
+    }
+    // The CDF export writes RCTab's overvote label as a choice; the reader must know it.
+    if let Some(label) = config
+        .sources
+        .iter()
+        .map(|s| s.overvote_label.trim())
+        .find(|l| !l.is_empty())
+    {
+        source["overvoteLabel"] = label.into();
+    }
+    root["cvrFileSources"] = serde_json::Value::Array(vec![source]);
+    if let Some(out) = root
+        .get_mut("outputSettings")
+        .and_then(|o| o.as_object_mut())
+    {
+        out.insert("tabulateByBatch".into(), false.into());
+    }
+    let retally_config = serde_json::to_string_pretty(&root).map_err(|e| Error::Config {
+        file: config_path.to_path_buf(),
+        path: "$".into(),
+        rule: format!("cannot re-encode: {e}"),
+    })?;
+    Ok(CvrExport {
+        cdf_json,
+        retally_config,
+        ballots: ballots.len(),
+    })
 }

@@ -106,6 +106,10 @@ pub fn read_ess(
         .unwrap_or_default();
     let sanitized = sanitize(&file_name);
     let mut index = 0usize;
+    // Buffers reused for every row: a million ballots should not cost millions of allocations.
+    // Per rank, the index of its cell in the row.
+    let mut texts: Vec<Option<usize>> = Vec::new();
+    let mut marks: Vec<(u32, Cand)> = Vec::new();
     crate::xlsx::for_each_row(file, |row_idx, cells| {
         if row_idx < first_row {
             return Ok(());
@@ -114,11 +118,8 @@ pub fn read_ess(
         let get = |col: u32| cells.iter().find(|c| c.0 == col).map(|c| c.1.as_ref());
         let precinct = source
             .precinct_column
-            .map(|c| get(c - 1).map_or_else(|| "missing_precinct_id".to_string(), str::to_string));
-        let batch = source
-            .batch_column
-            .and_then(|c| get(c - 1))
-            .map(str::to_string);
+            .map(|c| get(c - 1).unwrap_or("missing_precinct_id"));
+        let batch = source.batch_column.and_then(|c| get(c - 1));
         let id = match source.id_column {
             Some(c) => get(c - 1).map(str::to_string).ok_or_else(|| Error::Cvr {
                 file: file.clone(),
@@ -127,18 +128,19 @@ pub fn read_ess(
             })?,
             None => format!("{sanitized}-{index}"),
         };
-        let mut texts: Vec<Option<&str>> = vec![None; max_rank as usize];
-        for (c, t) in cells {
+        texts.clear();
+        texts.resize(max_rank as usize, None);
+        for (k, (c, _)) in cells.iter().enumerate() {
             if *c >= first_col && *c < first_col + max_rank {
-                texts[(*c - first_col) as usize] = Some(t.as_ref());
+                texts[(*c - first_col) as usize] = Some(k);
             }
         }
-        let mut marks: Vec<(u32, Cand)> = Vec::new();
+        marks.clear();
         for (i, text) in texts.iter().enumerate() {
             let rank = i as u32 + 1;
             let col = first_col + i as u32;
             let at = || format!("cell {}{}", column_name(col), row_idx + 1);
-            let Some(raw) = text else {
+            let Some(raw) = text.map(|k| cells[k].1.as_ref()) else {
                 if source.treat_blank_as_uwi
                     && let Some(u) = config.contest.uwi
                 {
@@ -147,22 +149,23 @@ pub fn read_ess(
                 continue;
             };
             let raw = java_trim(raw);
-            let parts: Vec<&str> = if source.overvote_delimiter.is_empty() {
-                vec![raw]
-            } else {
-                raw.split(source.overvote_delimiter.as_str())
-                    .map(java_trim)
-                    .collect()
-            };
-            for part in &parts {
-                if parts.len() > 1 && (part.is_empty() || *part == source.skipped_rank_label) {
+            let delimiter = source.overvote_delimiter.as_str();
+            let split = !delimiter.is_empty() && raw.contains(delimiter);
+            let mut whole = Some(raw);
+            let mut pieces = split.then(|| raw.split(delimiter));
+            let parts = std::iter::from_fn(|| match &mut pieces {
+                Some(it) => it.next().map(java_trim),
+                None => whole.take(),
+            });
+            for part in parts {
+                if split && (part.is_empty() || part == source.skipped_rank_label) {
                     return Err(Error::Cvr {
                         file: file.clone(),
                         at: at(),
                         rule: "a cell split by the overvote delimiter may not hold a blank or an undervote".into(),
                     });
                 }
-                if *part == source.skipped_rank_label {
+                if part == source.skipped_rank_label {
                     continue;
                 }
                 marks.push((rank, names.resolve(source, part, at)?));
@@ -175,7 +178,7 @@ pub fn read_ess(
                 rule: format!("more than {BALLOTS_MAX} ballots"),
             });
         }
-        out.push(id, precinct.as_deref(), batch.as_deref(), marks);
+        out.push_marks(id, precinct, batch, &marks);
         Ok(())
     })
 }

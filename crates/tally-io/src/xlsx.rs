@@ -14,6 +14,8 @@ use crate::Error;
 
 /// Largest shared-strings table read, in entries.
 pub const SHARED_STRINGS_MAX: usize = 10_000_000;
+/// Deepest element nesting in a sheet (a worksheet needs about 5).
+pub const SHEET_DEPTH_MAX: usize = 256;
 /// Largest uncompressed sheet part, in bytes (it is read into memory whole).
 pub const SHEET_BYTES_MAX: u64 = 1 << 30;
 
@@ -44,14 +46,6 @@ fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
         .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
-}
-
-/// An attribute's raw bytes (for ASCII-only values such as cell references and types).
-fn raw_attr<'a>(e: &'a BytesStart<'_>, name: &[u8]) -> Option<Cow<'a, [u8]>> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.local_name().as_ref() == name)
-        .map(|a| a.value)
 }
 
 fn read_part(zip: &mut zip::ZipArchive<BufReader<File>>, name: &str) -> Option<Vec<u8>> {
@@ -216,103 +210,329 @@ pub fn for_each_row(
             format!("sheet larger than {SHEET_BYTES_MAX} bytes"),
         ));
     }
-    // Parsing from a slice lets quick-xml borrow instead of copying every event.
     let mut bytes = Vec::with_capacity(sheet.size() as usize);
     (&mut sheet)
         .take(SHEET_BYTES_MAX)
         .read_to_end(&mut bytes)
         .map_err(|e| err(file, &part, format!("unreadable sheet: {e}")))?;
-    let mut reader = Reader::from_reader(bytes.as_slice());
-    let mut cells: Vec<(u32, Cow<'_, str>)> = Vec::new();
-    let mut row: u32 = 0;
-    let mut next_row: u32 = 0;
-    let mut col: u32 = 0;
-    let mut next_col: u32 = 0;
-    let mut kind: Vec<u8> = Vec::new();
-    let mut value = String::new();
-    let (mut in_v, mut in_is_t, mut in_cell) = (false, false, false);
-    loop {
-        let ev = reader.read_event().map_err(|e| {
-            err(
-                file,
-                format!("{part} byte {}", reader.buffer_position()),
-                format!("bad XML: {e}"),
-            )
-        })?;
-        let (opened, empty) = match &ev {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            _ => (None, false),
-        };
-        if let Some(e) = opened {
-            match e.local_name().as_ref() {
-                b"row" => {
-                    row = raw_attr(e, b"r")
-                        .and_then(|r| std::str::from_utf8(&r).ok()?.parse::<u32>().ok())
-                        .map_or(next_row, |r| r.saturating_sub(1));
-                    next_row = row + 1;
-                    next_col = 0;
-                    cells.clear();
-                    if empty {
-                        on_row(row, &cells)?;
-                    }
-                }
-                b"c" => {
-                    col = next_col;
-                    kind.clear();
-                    for a in e.attributes().flatten() {
-                        match a.key.local_name().as_ref() {
-                            b"r" => {
-                                if let Some((c, _)) =
-                                    std::str::from_utf8(&a.value).ok().and_then(cell_ref)
-                                {
-                                    col = c;
-                                }
-                            }
-                            b"t" => kind.extend_from_slice(&a.value),
-                            _ => {}
-                        }
-                    }
-                    next_col = col + 1;
-                    value.clear();
-                    in_cell = !empty;
-                }
-                _ => {}
+    scan_sheet(&bytes, &strings, &mut on_row).map_err(|(at, rule)| match at {
+        Some(at) => err(file, format!("{part} byte {at}"), rule),
+        None => err(file, &part, rule),
+    })?
+}
+
+/// What went wrong scanning a sheet: a byte offset (if any) and the rule, or the row callback's
+/// own error.
+type ScanError = (Option<usize>, String);
+
+/// Which cell text the scanner is collecting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CellType {
+    Shared,
+    Inline,
+    Bool,
+    Number,
+}
+
+/// Appends XML character data to `out`, resolving the five predefined entities and character
+/// references; an unknown entity is kept as written (`&name;`), as the event reader did.
+fn push_text(raw: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+    let mut rest = raw;
+    while let Some(amp) = memchr::memchr(b'&', rest) {
+        out.extend_from_slice(&rest[..amp]);
+        let tail = &rest[amp + 1..];
+        let semi = memchr::memchr(b';', tail).ok_or("an unterminated entity reference")?;
+        let name = &tail[..semi];
+        match name {
+            b"amp" => out.push(b'&'),
+            b"lt" => out.push(b'<'),
+            b"gt" => out.push(b'>'),
+            b"quot" => out.push(b'"'),
+            b"apos" => out.push(b'\''),
+            [b'#', num @ ..] => {
+                let code = match num {
+                    [b'x', hex @ ..] => std::str::from_utf8(hex)
+                        .ok()
+                        .and_then(|h| u32::from_str_radix(h, 16).ok()),
+                    dec => std::str::from_utf8(dec).ok().and_then(|d| d.parse().ok()),
+                };
+                let c = code
+                    .and_then(char::from_u32)
+                    .ok_or("a bad character reference")?;
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            other => {
+                out.push(b'&');
+                out.extend_from_slice(other);
+                out.push(b';');
             }
         }
-        match ev {
-            Event::End(e) if e.local_name().as_ref() == b"row" => on_row(row, &cells)?,
-            Event::End(e) if e.local_name().as_ref() == b"c" => {
-                in_cell = false;
-                let text: Option<Cow<'_, str>> = match kind.as_slice() {
-                    b"s" => value
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| strings.get(i))
-                        .map(|s| Cow::Borrowed(s.as_str())),
-                    b"inlineStr" | b"str" | b"e" => Some(Cow::Owned(value.clone())),
-                    b"b" => Some(Cow::Borrowed(if value.trim() == "1" {
-                        "TRUE"
-                    } else {
-                        "FALSE"
-                    })),
-                    _ if value.is_empty() => None,
-                    _ => Some(Cow::Owned(number_text(value.trim()))),
-                };
-                if let Some(t) = text {
-                    cells.push((col, t));
+        rest = &tail[semi + 1..];
+    }
+    out.extend_from_slice(rest);
+    Ok(())
+}
+
+/// Index just past `needle` at or after `from`.
+fn find_after(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(&bytes[from..], needle).map(|p| from + p + needle.len())
+}
+
+/// The `name="value"` pairs of a start tag's attribute text.
+fn attributes(mut text: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    std::iter::from_fn(move || {
+        let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+        text = &text[start..];
+        let eq = memchr::memchr(b'=', text)?;
+        let key = text[..eq].trim_ascii_end();
+        let after = text[eq + 1..].trim_ascii_start();
+        let quote = *after.first()?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let end = memchr::memchr(quote, &after[1..])?;
+        let value = &after[1..1 + end];
+        text = &after[end + 2..];
+        let local = key.rsplit(|b| *b == b':').next().unwrap_or(key);
+        Some((local, value))
+    })
+}
+
+/// A byte-level scanner over worksheet XML: only `<row>`, `<c>`, `<v>` and inline `<t>` matter,
+/// so it finds tags with `memchr` and reads their attributes in place, with no allocation per
+/// cell (shared strings are borrowed). It still checks that every end tag closes the element
+/// open, and that none is left open at the end, as the event reader did.
+fn scan_sheet<'s>(
+    bytes: &[u8],
+    strings: &'s [String],
+    on_row: &mut impl FnMut(u32, &[(u32, Cow<'s, str>)]) -> Result<(), Error>,
+) -> Result<Result<(), Error>, ScanError> {
+    let mut open: Vec<&[u8]> = Vec::new();
+    let mut cells: Vec<(u32, Cow<'s, str>)> = Vec::new();
+    let mut value: Vec<u8> = Vec::new();
+    let (mut row, mut next_row, mut col, mut next_col) = (0u32, 0u32, 0u32, 0u32);
+    let mut kind = CellType::Number;
+    let (mut in_cell, mut collecting) = (false, false);
+    let mut i = 0usize;
+    while let Some(lt) = memchr::memchr(b'<', &bytes[i..]) {
+        if collecting {
+            push_text(&bytes[i..i + lt], &mut value).map_err(|r| (Some(i), r.to_string()))?;
+        }
+        let at = i + lt;
+        let tag = at + 1;
+        let bad = |rule: &str| (Some(at), rule.to_string());
+        match bytes.get(tag) {
+            Some(b'?') => {
+                i = find_after(bytes, tag, b"?>").ok_or_else(|| bad("unclosed <?"))?;
+                continue;
+            }
+            Some(b'!') => {
+                if bytes[tag..].starts_with(b"!--") {
+                    i = find_after(bytes, tag, b"-->").ok_or_else(|| bad("unclosed comment"))?;
+                } else if bytes[tag..].starts_with(b"![CDATA[") {
+                    let end =
+                        find_after(bytes, tag, b"]]>").ok_or_else(|| bad("unclosed CDATA"))?;
+                    if collecting {
+                        value.extend_from_slice(&bytes[tag + 8..end - 3]);
+                    }
+                    i = end;
+                } else {
+                    i = find_after(bytes, tag, b">").ok_or_else(|| bad("unclosed <!"))?;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let close = bytes.get(tag) == Some(&b'/');
+        let name_start = if close { tag + 1 } else { tag };
+        // The tag ends at the first `>` outside quotes.
+        let mut end = name_start;
+        let mut quote = 0u8;
+        loop {
+            let Some(&b) = bytes.get(end) else {
+                return Err(bad("a tag is not closed"));
+            };
+            if quote != 0 {
+                if b == quote {
+                    quote = 0;
+                }
+            } else if b == b'"' || b == b'\'' {
+                quote = b;
+            } else if b == b'>' {
+                break;
+            }
+            end += 1;
+        }
+        i = end + 1;
+        let inner = &bytes[name_start..end];
+        let self_closing = !close && inner.last() == Some(&b'/');
+        let inner = if self_closing {
+            &inner[..inner.len() - 1]
+        } else {
+            inner
+        };
+        let name_len = inner
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(inner.len());
+        let name = &inner[..name_len];
+        if name.is_empty() {
+            return Err(bad("a tag without a name"));
+        }
+        let local = name.rsplit(|b| *b == b':').next().unwrap_or(name);
+        if close {
+            if open.pop() != Some(name) {
+                return Err(bad("an end tag does not match the element open"));
+            }
+            match local {
+                b"row" => {
+                    if let Err(e) = on_row(row, &cells) {
+                        return Ok(Err(e));
+                    }
+                }
+                b"c" if in_cell => {
+                    in_cell = false;
+                    collecting = false;
+                    if let Some(text) = cell_text(kind, &value, strings) {
+                        cells.push((col, text));
+                    }
+                }
+                b"v" | b"t" => collecting = false,
+                _ => {}
+            }
+            continue;
+        }
+        if !self_closing {
+            if open.len() >= SHEET_DEPTH_MAX {
+                return Err(bad(&format!("elements nest deeper than {SHEET_DEPTH_MAX}")));
+            }
+            open.push(name);
+        }
+        let attrs = &inner[name_len..];
+        match local {
+            b"row" => {
+                row = attributes(attrs)
+                    .find(|a| a.0 == b"r")
+                    .and_then(|a| std::str::from_utf8(a.1).ok()?.trim().parse::<u32>().ok())
+                    .map_or(next_row, |r| r.saturating_sub(1));
+                next_row = row + 1;
+                next_col = 0;
+                cells.clear();
+                if self_closing && let Err(e) = on_row(row, &cells) {
+                    return Ok(Err(e));
                 }
             }
-            Event::Start(e) if in_cell && e.local_name().as_ref() == b"v" => in_v = true,
-            Event::End(e) if e.local_name().as_ref() == b"v" => in_v = false,
-            Event::Start(e) if in_cell && e.local_name().as_ref() == b"t" => in_is_t = true,
-            Event::End(e) if e.local_name().as_ref() == b"t" => in_is_t = false,
-            Event::Text(t) if in_v || in_is_t => value.push_str(&t.decode().unwrap_or_default()),
-            Event::GeneralRef(r) if in_v || in_is_t => value.push_str(&entity(&r)),
-            Event::Eof => break,
+            b"c" => {
+                col = next_col;
+                let mut kind_text: &[u8] = b"";
+                for (key, v) in attributes(attrs) {
+                    match key {
+                        b"r" => {
+                            if let Some((c, _)) = std::str::from_utf8(v).ok().and_then(cell_ref) {
+                                col = c;
+                            }
+                        }
+                        b"t" => kind_text = v,
+                        _ => {}
+                    }
+                }
+                kind = match kind_text {
+                    b"s" => CellType::Shared,
+                    b"inlineStr" | b"str" | b"e" => CellType::Inline,
+                    b"b" => CellType::Bool,
+                    _ => CellType::Number,
+                };
+                next_col = col + 1;
+                value.clear();
+                in_cell = !self_closing;
+            }
+            b"v" | b"t" if in_cell && !self_closing => collecting = true,
             _ => {}
         }
     }
-    Ok(())
+    if let Some(name) = open.last() {
+        return Err((
+            None,
+            format!("the sheet ends inside <{}>", String::from_utf8_lossy(name)),
+        ));
+    }
+    Ok(Ok(()))
+}
+
+/// A finished cell's text as POI's `DataFormatter` shows it; `None` for an empty cell.
+fn cell_text<'s>(kind: CellType, value: &[u8], strings: &'s [String]) -> Option<Cow<'s, str>> {
+    let text = String::from_utf8_lossy(value);
+    match kind {
+        CellType::Shared => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| strings.get(i))
+            .map(|s| Cow::Borrowed(s.as_str())),
+        CellType::Inline => Some(Cow::Owned(text.into_owned())),
+        CellType::Bool => Some(Cow::Borrowed(if text.trim() == "1" {
+            "TRUE"
+        } else {
+            "FALSE"
+        })),
+        CellType::Number if value.is_empty() => None,
+        CellType::Number => Some(Cow::Owned(number_text(text.trim()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows as `row: col=text|…`, or the scanner's refusal.
+    fn scan(xml: &str) -> String {
+        let strings = vec!["Alice".to_string(), "B & C".to_string()];
+        let mut out = Vec::new();
+        let result = scan_sheet(xml.as_bytes(), &strings, &mut |row, cells| {
+            let cells: Vec<String> = cells.iter().map(|(c, t)| format!("{c}={t}")).collect();
+            out.push(format!("{row}: {}", cells.join("|")));
+            Ok(())
+        });
+        match result {
+            Ok(Ok(())) => out.join("\n"),
+            Ok(Err(e)) => format!("callback: {e}"),
+            Err((at, rule)) => format!("refused at {at:?}: {rule}"),
+        }
+    }
+
+    #[test]
+    fn cells_rows_and_entities() {
+        let xml = r#"<?xml version="1.0"?><worksheet xmlns="x"><sheetData>
+<row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="s"><v>1</v></c></row>
+<row r="2"/>
+<row><c t="inlineStr"><is><t>x &amp; y &#65;&#x42;&nbsp;</t></is></c><c r="D3"><v>12.0</v></c><c r="E3"/></row>
+<!-- a comment with <row> inside -->
+<x:row r="5"><x:c r="B5" t="b"><x:v>1</x:v></x:c><c r="F5" t="str"><v><![CDATA[a<b]]></v></c></x:row>
+</sheetData></worksheet>"#;
+        assert_eq!(
+            scan(xml),
+            "0: 0=Alice|2=B & C\n1: \n2: 0=x & y AB&nbsp;|3=12\n4: 1=TRUE|5=a<b"
+        );
+    }
+
+    #[test]
+    fn malformed_sheets_are_refused() {
+        assert_eq!(
+            scan("<sheetData><row><c><v>1</v></row></sheetData>"),
+            "refused at Some(27): an end tag does not match the element open"
+        );
+        assert_eq!(
+            scan("<sheetData><row><c><v>1</v></c></row>"),
+            "refused at None: the sheet ends inside <sheetData>"
+        );
+        assert_eq!(
+            scan("<sheetData><row r=\"1\""),
+            "refused at Some(11): a tag is not closed"
+        );
+        assert_eq!(
+            scan("<sheetData><row><c t=\"inlineStr\"><is><t>&#xZZ;</t></is></c></row></sheetData>"),
+            "refused at Some(40): a bad character reference"
+        );
+    }
 }

@@ -79,6 +79,133 @@ fn compare_csv(expected: &Path, actual: &Path) -> Vec<String> {
     out
 }
 
+/// A whole decimal string (`"8"`, `"8.0000"`) as votes; `None` if it has a fraction.
+fn whole_votes(v: &Value) -> Option<u64> {
+    let t = v.as_str()?;
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    frac.bytes().all(|b| b == b'0').then(|| int.parse().ok())?
+}
+
+/// The results snapshot of a tally against RCTab's own expected detailed reports: every whole
+/// round tally of the jurisdiction and of each expected precinct report equals the snapshot's
+/// count for that (unit, candidate, round), first choices equal round 1, round-1 overvotes
+/// equal the snapshot's, and the snapshot survives a NIST JSON round trip.
+fn snapshot_vs_rctab(
+    case_dir: &Path,
+    stem: &str,
+    results: &urne_tally_io::ResultsSnapshot,
+    out_dir: &Path,
+) -> Vec<String> {
+    let snap = &results.snapshot;
+    let mut problems = Vec::new();
+    let mut reports: Vec<(PathBuf, String, u32)> = Vec::new();
+    let single = case_dir.join(format!("{stem}_expected_detailed_report.json"));
+    if single.exists() {
+        reports.push((single, snap.contests[0].id.clone(), 1));
+    }
+    for pass in 1.. {
+        let p = case_dir.join(format!("{stem}_{pass}_expected_detailed_report.json"));
+        if !p.exists() {
+            break;
+        }
+        let id = snap
+            .contests
+            .iter()
+            .find(|c| c.id.ends_with(&format!("/pass-{pass}")))
+            .map(|c| c.id.clone());
+        match id {
+            Some(id) => reports.push((p, id, pass)),
+            None => problems.push(format!("snapshot: no contest for pass {pass}")),
+        }
+    }
+    for (path, contest_id, pass) in reports {
+        let mut units = vec![(path, snap.election.scope_unit.clone())];
+        if let Ok(entries) = std::fs::read_dir(case_dir.join("Tabulate by Precinct")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Some(id) = name
+                    .strip_prefix(&format!("{stem}_expected_"))
+                    .and_then(|r| r.strip_suffix("_precinct_detailed_report.json"))
+                else {
+                    continue;
+                };
+                match snap
+                    .units
+                    .iter()
+                    .find(|u| urne_tally_io::readers::sanitize(&u.id) == id)
+                {
+                    Some(u) => units.push((entry.path(), u.id.clone())),
+                    None => problems.push(format!("snapshot: no unit for precinct {id}")),
+                }
+            }
+        }
+        let Some(contest) = snap.contest(&contest_id) else {
+            problems.push(format!("snapshot: no contest {contest_id}"));
+            continue;
+        };
+        for (path, unit) in units {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let Ok(report) = serde_json::from_str::<Value>(&text) else {
+                problems.push(format!("{}: unreadable", path.display()));
+                continue;
+            };
+            let prefix = contest_id
+                .rsplit_once("/pass-")
+                .map_or(String::new(), |(_, p)| format!("pass-{p}/"));
+            let count = |choice: &str, round: Option<u32>| {
+                let choice = format!("{prefix}{choice}");
+                contest
+                    .counts
+                    .iter()
+                    .find(|c| c.unit == unit && c.choice == choice && c.round == round)
+                    .map(|c| c.votes)
+            };
+            for r in report["results"].as_array().into_iter().flatten() {
+                let round = r["round"].as_u64().unwrap_or(0) as u32;
+                if results.fractional_rounds.contains(&(pass, round)) {
+                    continue;
+                }
+                for (name, v) in r["tally"].as_object().into_iter().flatten() {
+                    let want = whole_votes(v);
+                    let got = count(name, Some(round));
+                    if want.is_none() || got != want {
+                        problems.push(format!(
+                            "snapshot {unit:?} round {round} {name:?}: {got:?}, RCTab {v}"
+                        ));
+                    }
+                    if round == 1 && count(name, None) != want {
+                        problems.push(format!("snapshot {unit:?} first choices {name:?}"));
+                    }
+                }
+                if round == 1 {
+                    let want = whole_votes(&r["inactiveBallots"]["overvotes"]);
+                    let got = contest
+                        .other_counts
+                        .iter()
+                        .find(|o| o.unit == unit)
+                        .and_then(|o| o.overvotes);
+                    if want.is_some() && got != want {
+                        problems.push(format!(
+                            "snapshot {unit:?} overvotes {got:?}, RCTab {want:?}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let bytes = std::fs::read(out_dir.join("results.json")).unwrap_or_default();
+    match urne_results::import_nist_json_bytes(
+        "results.json",
+        &bytes,
+        &urne_results::NistOptions::default(),
+    ) {
+        Ok(back) if back.snapshot == *snap => {}
+        Ok(_) => problems.push("results.json does not import back to the same snapshot".into()),
+        Err(e) => problems.push(format!("results.json: {e}")),
+    }
+    problems
+}
+
 fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
     let config = case_dir.join(format!("{stem}_config.json"));
     let expected = |suffix: &str| case_dir.join(format!("{stem}_expected_{suffix}"));
@@ -122,10 +249,11 @@ fn judge(case_dir: &Path, stem: &str, out_dir: &Path) -> Vec<String> {
             Ok(_) => vec!["expected a refusal, but the tabulation succeeded".into()],
         };
     }
-    if let Err(e) = result {
-        return vec![format!("error: {e}")];
-    }
-    let mut problems = Vec::new();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => return vec![format!("error: {e}")],
+    };
+    let mut problems = snapshot_vs_rctab(case_dir, stem, &report.results, out_dir);
     // Multi-pass IRV: `<stem>_<i>_expected_…` against `pass_<i>/…`.
     for pass in 1.. {
         let want = |suffix: &str| case_dir.join(format!("{stem}_{pass}_expected_{suffix}"));

@@ -214,6 +214,31 @@ impl Ballots {
         self.push_spelled(id, precinct, batch, spelled);
     }
 
+    /// Like [`Ballots::push`] without taking ownership of the marks (readers reuse one buffer
+    /// for every ballot).
+    pub fn push_marks(
+        &mut self,
+        id: String,
+        precinct: Option<&str>,
+        batch: Option<&str>,
+        marks: &[(u32, Cand)],
+    ) {
+        let start = self.marks.len();
+        self.starts.push(start as u32);
+        self.marks.extend_from_slice(marks);
+        // Stable, as in `push_spelled` (no allocation for a ballot's few marks).
+        self.marks[start..].sort_by_key(|m| m.0);
+        self.mark_spellings
+            .extend(std::iter::repeat_n(u32::MAX, marks.len()));
+        self.ids.push(id);
+        self.source.push(self.current_source);
+        self.extra.push(None);
+        let p = precinct.map(|p| intern(&mut self.precinct_names, &mut self.precinct_lookup, p));
+        self.precinct.push(p);
+        let b = batch.map(|b| intern(&mut self.batch_names, &mut self.batch_lookup, b));
+        self.batch.push(b);
+    }
+
     /// Sets the vendor identifiers of the ballot pushed last.
     pub fn set_last_extra(&mut self, extra: BallotExtra) {
         if !self.keep_extra {
@@ -280,6 +305,11 @@ impl Ballots {
             Some(&s) if s != u32::MAX => self.spellings.get(s as usize).map(String::as_str),
             _ => None,
         }
+    }
+
+    /// Forgets how the CVRs spelled each choice, so exports name candidates as the config does.
+    pub fn forget_spellings(&mut self) {
+        self.mark_spellings.fill(u32::MAX);
     }
 
     /// Appends all ballots of `other` (keeping their sources, spellings and vendor ids).

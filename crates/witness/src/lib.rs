@@ -59,6 +59,7 @@ use urne_tlog::note::{Ed25519Verifier, NoteError, NoteVerifier};
 use urne_tlog::policy::Policy;
 use urne_tlog::{ConsistencyChecked, ProofError, empty_root, verify_consistency};
 
+pub mod client;
 mod http;
 pub mod request;
 pub mod state;

@@ -1,0 +1,274 @@
+//! `urne verify`: checks a published log from a URL or directory and prints what it checked.
+//!
+//! Exit codes (also in README):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | everything verified (with `--evidence`: the file proves a fork) |
+//! | 1 | something did not verify; the report says what (with `--evidence`: not evidence) |
+//! | 2 | could not check: bad arguments, network or file error |
+//! | 3 | split view or rollback: the log contradicts the state file; evidence written (with `--evidence`: a rollback observation) |
+//! | 4 | everything verified but the witness quorum is not met yet ("awaiting witnesses") |
+
+use std::path::{Path, PathBuf};
+
+use urne_release::manifest::{Kind, hex};
+use urne_tlog::note::Ed25519Verifier;
+use urne_verify::{
+    Evidence, Failure, Fetch as _, Follower, Options, Source, Verdict, VerifyState, evidence,
+};
+
+/// Exit code: all verified.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: something did not verify.
+pub const EXIT_INVALID: i32 = 1;
+/// Exit code: could not check.
+pub const EXIT_CANNOT_CHECK: i32 = 2;
+/// Exit code: fork or rollback alarm.
+pub const EXIT_ALARM: i32 = 3;
+/// Exit code: verified, quorum not met.
+pub const EXIT_AWAITING_WITNESSES: i32 = 4;
+
+/// Arguments of `urne verify`.
+#[derive(Debug, Default)]
+pub struct VerifyArgs {
+    /// URL or directory of the public tree.
+    pub source: Option<String>,
+    /// State file path.
+    pub state: Option<PathBuf>,
+    /// Genesis manifest hash (hex).
+    pub pin: Option<String>,
+    /// Log verifier key or file.
+    pub log_vkey: Option<String>,
+    /// Where alarm evidence goes.
+    pub evidence_dir: PathBuf,
+    /// Check this evidence file instead.
+    pub evidence: Option<PathBuf>,
+}
+
+/// Runs `urne verify` and returns the exit code; the report goes to standard output.
+pub fn run(args: &VerifyArgs) -> i32 {
+    let key = match args.log_vkey.as_deref().map(crate::read_vkey).transpose() {
+        Ok(k) => k,
+        Err(e) => return cannot(&format!("{e:#}")),
+    };
+    if let Some(file) = &args.evidence {
+        return check_evidence(file, key.as_ref());
+    }
+    let Some(location) = &args.source else {
+        return cannot("give a URL or directory to verify, or --evidence FILE");
+    };
+    let pin = match args
+        .pin
+        .as_deref()
+        .map(urne_tlog::Hash::from_hex)
+        .transpose()
+    {
+        Ok(p) => p.map(|h| h.0),
+        Err(_) => return cannot("--pin needs the 64 hex digits of the genesis manifest hash"),
+    };
+    let state = match args.state.as_deref().map(VerifyState::read).transpose() {
+        Ok(s) => s.flatten(),
+        Err(e) => return cannot(&e.to_string()),
+    };
+    if let (Some(s), Some(p)) = (&state, pin)
+        && s.genesis != p
+    {
+        println!(
+            "FAILED: the state file pins genesis {}, --pin says {}",
+            hex(&s.genesis),
+            hex(&p)
+        );
+        return EXIT_INVALID;
+    }
+    let options = Options {
+        pin: pin.or(state.as_ref().map(|s| s.genesis)),
+        log_key: key.or(state.as_ref().map(|s| s.log_key.clone())),
+        require_quorum: false,
+    };
+    let src = Source::open(location);
+    println!("urne verify {}", src.describe());
+    let last = state.as_ref().map(|s| s.last.clone());
+    let mut follower = Follower::new(options, last.clone());
+    match follower.advance(&src) {
+        Ok(advance) => report(&follower, &advance, last.as_ref(), args.state.as_deref()),
+        Err(Failure::Alarm { verdict, evidence }) => alarm(&verdict, &evidence, &args.evidence_dir),
+        Err(Failure::Fetch(e)) => cannot(&e.to_string()),
+        Err(e) => {
+            println!("FAILED: {e}");
+            EXIT_INVALID
+        }
+    }
+}
+
+fn cannot(why: &str) -> i32 {
+    println!("CANNOT CHECK: {why}");
+    EXIT_CANNOT_CHECK
+}
+
+fn report(
+    follower: &Follower,
+    a: &urne_verify::Advance,
+    last: Option<&urne_verify::Seen>,
+    state_path: Option<&Path>,
+) -> i32 {
+    let Some(seen) = follower.last() else {
+        return cannot("no checkpoint");
+    };
+    let cp = &seen.checkpoint;
+    let key = follower
+        .log_key()
+        .map(Ed25519Verifier::vkey)
+        .unwrap_or_default();
+    println!(
+        "  checkpoint   {} size {} root {}",
+        cp.origin, cp.size, cp.root
+    );
+    println!("  log key      {key}: signature OK");
+    match last {
+        Some(l) => println!(
+            "  consistency  with the state file's size {}: OK",
+            l.checkpoint.size
+        ),
+        None => println!("  consistency  no state file checkpoint to compare (first run)"),
+    }
+    println!(
+        "  tree         {} entries, {} bundles, {} tiles recomputed; served copies identical; root OK",
+        a.to,
+        a.bundles.len(),
+        a.tiles_compared
+    );
+    let releases = follower.state();
+    let mut kinds: std::collections::BTreeMap<Kind, u64> = Default::default();
+    for (stream, tip) in releases.streams() {
+        *kinds.entry(stream.kind).or_default() += tip.sequence() + 1;
+    }
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let policy = releases.policy();
+    println!(
+        "  releases     {} replayed ({}): officials' signatures, rotations and streams OK",
+        a.entries,
+        kinds.join(", ")
+    );
+    if let Some(p) = policy {
+        println!(
+            "  trust policy {} officials, {} must sign",
+            p.officials().len(),
+            p.threshold()
+        );
+    }
+    println!(
+        "  payloads     {} blobs: SHA-256 and size OK",
+        a.blobs.len()
+    );
+    println!("  totals       decrease check not run (results decoding not wired yet)");
+    println!(
+        "  witnesses    cosigned by [{}]; quorum {:?}: {}",
+        a.cosigners.join(", "),
+        a.quorum,
+        if a.quorum_met { "met" } else { "NOT met" }
+    );
+    if let Some(path) = state_path {
+        let genesis = follower
+            .chain()
+            .clone()
+            .finish()
+            .map(|h| *h.genesis_hash())
+            .ok();
+        let (Some(log_key), Some(genesis)) = (follower.log_key(), genesis) else {
+            return cannot("nothing to keep in the state file");
+        };
+        let state = VerifyState {
+            log_key: log_key.clone(),
+            genesis,
+            last: seen.clone(),
+        };
+        if let Err(e) = state.write(path) {
+            return cannot(&e.to_string());
+        }
+        println!(
+            "  state        {} (genesis {})",
+            path.display(),
+            hex(&genesis)
+        );
+    }
+    if a.quorum_met {
+        println!("OK");
+        EXIT_OK
+    } else {
+        println!("AWAITING WITNESSES: everything else verified");
+        EXIT_AWAITING_WITNESSES
+    }
+}
+
+fn alarm(verdict: &Verdict, evidence: &Evidence, dir: &Path) -> i32 {
+    let (origin, sizes) = match verdict {
+        Verdict::Fork { origin, sizes, .. } | Verdict::Rollback { origin, sizes } => {
+            (origin, sizes)
+        }
+    };
+    let name: String = origin
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = dir.join(format!("urne-evidence-{name}-{}-{}.txt", sizes.0, sizes.1));
+    println!(
+        "ALARM: {}",
+        Failure::Alarm {
+            verdict: verdict.clone(),
+            evidence: Box::new(evidence.clone()),
+        }
+    );
+    match urne_verify::state::write_atomic(&path, &evidence.encode()) {
+        Ok(()) => println!(
+            "evidence written to {} (check it with `urne verify --evidence {0}`)",
+            path.display()
+        ),
+        Err(e) => println!("could not write the evidence file: {e}"),
+    }
+    EXIT_ALARM
+}
+
+fn check_evidence(file: &Path, key: Option<&Ed25519Verifier>) -> i32 {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => return cannot(&format!("{}: {e}", file.display())),
+    };
+    let parsed = match Evidence::parse(&bytes) {
+        Ok(e) => e,
+        Err(e) => {
+            println!("NOT EVIDENCE: {}: {e}", file.display());
+            return EXIT_INVALID;
+        }
+    };
+    println!("urne verify --evidence {}", file.display());
+    println!("  log key      {}", parsed.log_key);
+    match parsed.check(key) {
+        Ok(Verdict::Fork { origin, sizes, how }) => {
+            let how = match how {
+                evidence::ForkProof::SameSizeDifferentRoots => "same size, different roots",
+                evidence::ForkProof::PrefixRootDiffers => {
+                    "the larger tree's consistency path gives another root at the smaller size"
+                }
+            };
+            println!("  both checkpoints carry valid signatures of this key");
+            println!(
+                "PROVEN FORK: log {origin}, sizes {} and {}: {how}",
+                sizes.0, sizes.1
+            );
+            EXIT_OK
+        }
+        Ok(Verdict::Rollback { origin, sizes }) => {
+            println!("  both checkpoints carry valid signatures of this key");
+            println!(
+                "ROLLBACK OBSERVED: log {origin} served size {} after size {}; no fork is proven",
+                sizes.1, sizes.0
+            );
+            EXIT_ALARM
+        }
+        Err(e) => {
+            println!("NOT EVIDENCE: {e}");
+            EXIT_INVALID
+        }
+    }
+}

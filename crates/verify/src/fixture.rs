@@ -1,0 +1,240 @@
+//! Test and bench support: a real release log written as a static public tree.
+//!
+//! [`FixtureLog`] signs a genesis trust policy and results releases with fixed official keys,
+//! sequences them with the pure [`Edge`] (the same step `urne_log` uses), and writes tiles,
+//! bundles, payload blobs and the signed checkpoint under a directory, exactly as
+//! `urne export` lays them out. It can also misbehave on purpose: fork at any size, roll back,
+//! tamper with a blob. Nothing here is used by the verifier itself.
+
+use std::path::{Path, PathBuf};
+
+use urne_release::manifest::{ElectionId, MediaType, sha256};
+use urne_release::trust::POLICY_MEDIA_TYPE;
+use urne_release::{
+    DangerSkipDecreaseCheck, Kind, LogState, Manifest, Payload, PayloadRef, Status, StreamKey,
+    TrustPolicy, check_release,
+};
+use urne_tlog::note::{Ed25519Signer, Note};
+use urne_tlog::{Checkpoint, Edge};
+
+use crate::follow::blob_path;
+
+/// The fixture's election id.
+pub const ELECTION: &str = "2026-11-03-general";
+/// The fixture's results media type.
+pub const RESULTS_TYPE: &str = "application/vnd.urne.results";
+/// First release time.
+pub const T0: u64 = 1_793_750_400;
+
+/// A fixed Ed25519 note key per name (seed = the name's bytes, zero-padded to 32).
+pub fn key(name: &str) -> Ed25519Signer {
+    let mut seed = [0u8; 32];
+    for (s, b) in seed.iter_mut().zip(name.bytes()) {
+        *s = b;
+    }
+    // Names here are short ASCII; a bad one is a bug in the test that calls this.
+    Ed25519Signer::from_seed(name, seed).expect("valid key name")
+}
+
+/// A release log being written to a directory.
+#[derive(Clone, Debug)]
+pub struct FixtureLog {
+    dir: PathBuf,
+    log: Ed25519Signer,
+    officials: Vec<Ed25519Signer>,
+    state: LogState,
+    edge: Edge,
+    entries: Vec<Vec<u8>>,
+    payloads: Vec<Vec<u8>>,
+}
+
+impl FixtureLog {
+    /// A new log under `dir` with origin `origin`, officials alice and bob (k = 2), and
+    /// `witness_lines` (tlog-policy `witness`/`group`/`quorum` lines) after the log's own
+    /// `log` line. Writes the genesis entry and checkpoint.
+    pub fn new(dir: &Path, origin: &str, witness_lines: &str) -> FixtureLog {
+        let log = key(origin);
+        let officials = vec![key("alice"), key("bob")];
+        let policy_text = format!("log {}\n{witness_lines}", log.verifier().vkey());
+        let policy = TrustPolicy::new(
+            officials.iter().map(|o| o.verifier()).collect(),
+            2,
+            &policy_text,
+        )
+        .expect("fixture policy");
+        let mut me = FixtureLog {
+            dir: dir.to_owned(),
+            log,
+            officials,
+            state: LogState::new(),
+            edge: Edge::empty(),
+            entries: Vec::new(),
+            payloads: Vec::new(),
+        };
+        let payload = policy.encode().into_bytes();
+        let genesis = me.release(Kind::TrustPolicy, Status::Official, payload);
+        me.append(vec![genesis]);
+        me.write_checkpoint();
+        me
+    }
+
+    /// The public tree's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The log's signer.
+    pub fn log_key(&self) -> &Ed25519Signer {
+        &self.log
+    }
+
+    /// Entries so far.
+    pub fn size(&self) -> u64 {
+        self.edge.size()
+    }
+
+    /// The genesis manifest hash (hex), what a verifier pins.
+    pub fn genesis_hex(&self) -> String {
+        let note = Note::parse(&self.entries[0]).expect("own entry");
+        let m = Manifest::parse(note.text().as_bytes()).expect("own manifest");
+        urne_release::manifest::hex(&m.hash().expect("own manifest"))
+    }
+
+    /// Appends `n` results releases (payload `results <i> <salt>`), writes their tiles and
+    /// blobs, then the checkpoint.
+    pub fn publish(&mut self, n: usize, salt: &str) {
+        let mut batch = Vec::with_capacity(n);
+        for i in 0..n {
+            let payload = format!("results {} {salt}\n", self.size() + i as u64).into_bytes();
+            batch.push(self.release(Kind::Results, Status::Unofficial, payload));
+        }
+        self.append(batch);
+        self.write_checkpoint();
+    }
+
+    /// The current checkpoint note signed by the log only.
+    pub fn signed_checkpoint(&self) -> Note {
+        let cp = Checkpoint {
+            origin: self.log.name().to_string(),
+            size: self.edge.size(),
+            root: self.edge.root(),
+            extensions: Vec::new(),
+        };
+        let mut note = Note::new(&cp.body()).expect("checkpoint note");
+        note.sign(&self.log).expect("sign");
+        note
+    }
+
+    /// Writes `log/checkpoint` (log signature only).
+    pub fn write_checkpoint(&self) {
+        self.write_note(&self.signed_checkpoint());
+    }
+
+    /// Writes `note` as `log/checkpoint` (e.g. with cosignatures).
+    pub fn write_note(&self, note: &Note) {
+        self.put("log/checkpoint", note.to_text().as_bytes());
+    }
+
+    /// A copy of the log cut back to its first `keep` entries, writing into `dir` (which
+    /// receives the tiles and blobs of the kept prefix). Publishing on it makes a fork.
+    pub fn fork(&self, keep: u64, dir: &Path) -> FixtureLog {
+        let mut other = FixtureLog {
+            dir: dir.to_owned(),
+            log: self.log.clone(),
+            officials: self.officials.clone(),
+            state: LogState::new(),
+            edge: Edge::empty(),
+            entries: Vec::new(),
+            payloads: Vec::new(),
+        };
+        let mut batch = Vec::new();
+        for (entry, payload) in self.entries.iter().zip(&self.payloads).take(keep as usize) {
+            other.accept(entry, payload);
+            batch.push((entry.clone(), payload.clone()));
+        }
+        other.append(batch);
+        other.write_checkpoint();
+        other
+    }
+
+    /// Overwrites the payload blob of entry `index` with other bytes of the same length
+    /// (its first byte flipped).
+    pub fn tamper_blob(&self, index: usize) {
+        let hash = sha256(&self.payloads[index]);
+        let mut bytes = self.payloads[index].clone();
+        bytes[0] ^= 0x20;
+        self.put(&blob_path(&hash), &bytes);
+    }
+
+    /// Makes, signs and accepts the next release of `kind`; the caller appends it.
+    fn release(&mut self, kind: Kind, status: Status, payload: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+        let election = (kind != Kind::TrustPolicy).then(|| ElectionId::new(ELECTION).expect("id"));
+        let tip = self.state.stream(&StreamKey {
+            kind,
+            election: election.clone(),
+        });
+        let media = if kind == Kind::TrustPolicy {
+            POLICY_MEDIA_TYPE
+        } else {
+            RESULTS_TYPE
+        };
+        let manifest = Manifest {
+            kind,
+            election,
+            sequence: tip.map_or(0, |t| t.sequence() + 1),
+            previous: tip.map(|t| *t.manifest_hash()),
+            timestamp: T0 + self.state.entries() * 60,
+            status,
+            correction: None,
+            payload: PayloadRef {
+                sha256: sha256(&payload),
+                size: payload.len() as u64,
+                media_type: MediaType::new(media).expect("media type"),
+            },
+        };
+        let mut note = Note::new(&manifest.encode().expect("manifest")).expect("note");
+        for o in &self.officials {
+            note.sign(o).expect("sign");
+        }
+        let entry = note.to_text().into_bytes();
+        self.accept(&entry, &payload);
+        (entry, payload)
+    }
+
+    fn accept(&mut self, entry: &[u8], payload: &[u8]) {
+        let accepted = check_release(
+            &self.state,
+            entry,
+            Payload::Bytes(payload),
+            &DangerSkipDecreaseCheck,
+        )
+        .expect("fixture release accepted");
+        self.state = accepted.into_parts().1;
+    }
+
+    /// Sequences a batch and writes its tiles, bundles and payload blobs.
+    fn append(&mut self, batch: Vec<(Vec<u8>, Vec<u8>)>) {
+        let entries: Vec<&[u8]> = batch.iter().map(|(e, _)| e.as_slice()).collect();
+        let (edge, seq) = self.edge.append(&entries).expect("append");
+        self.edge = edge;
+        for (id, bytes) in seq.tiles {
+            self.put(&format!("log/{}", id.path()), &bytes);
+        }
+        for (id, bytes) in seq.bundles {
+            self.put(&format!("log/{}", id.path()), &bytes);
+        }
+        for (entry, payload) in batch {
+            self.put(&blob_path(&sha256(&payload)), &payload);
+            self.entries.push(entry);
+            self.payloads.push(payload);
+        }
+    }
+
+    fn put(&self, path: &str, bytes: &[u8]) {
+        let full = self.dir.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&full, bytes).expect("write");
+    }
+}
