@@ -49,8 +49,12 @@ fn election(s: &Snapshot, id: &str) -> Value {
     })
 }
 
-fn choices(s: &Snapshot, cv: &ContestView<'_>, t: &UnitTotals, marks: bool) -> Value {
-    let mut order: Vec<usize> = (0..cv.c.choices.len()).collect();
+/// Choices, most votes first. `all` false leaves out choices with no votes (a unit file of a
+/// state with hundreds of write-in names would otherwise list every name in every precinct).
+fn choices(s: &Snapshot, cv: &ContestView<'_>, t: &UnitTotals, marks: bool, all: bool) -> Value {
+    let mut order: Vec<usize> = (0..cv.c.choices.len())
+        .filter(|&i| all || t.by_choice[i] > 0)
+        .collect();
     order.sort_by(|&a, &b| t.by_choice[b].cmp(&t.by_choice[a]).then(a.cmp(&b)));
     Value::Array(
         order
@@ -85,7 +89,7 @@ fn contest_summary(s: &Snapshot, cv: &ContestView<'_>) -> Value {
         "votes_allowed": c.votes_allowed,
         "reporting": reporting(cv.reporting),
         "total_votes": t.total,
-        "choices": choices(s, cv, &t, true),
+        "choices": choices(s, cv, &t, true, true),
     })
 }
 
@@ -109,6 +113,7 @@ fn by_type(c: &Contest, t: &UnitTotals) -> Value {
             .choices
             .iter()
             .zip(v)
+            .filter(|(_, n)| **n > 0)
             .map(|(ch, n)| (ch.id.clone(), json!(n)))
             .collect();
         out.insert(k.as_str().to_owned(), Value::Object(m));
@@ -116,11 +121,13 @@ fn by_type(c: &Contest, t: &UnitTotals) -> Value {
     Value::Object(out)
 }
 
+/// Votes per choice id, leaving out choices with none.
 fn votes_map(c: &Contest, t: &UnitTotals) -> Value {
     Value::Object(
         c.choices
             .iter()
             .zip(&t.by_choice)
+            .filter(|(_, n)| **n > 0)
             .map(|(ch, n)| (ch.id.clone(), json!(n)))
             .collect(),
     )
@@ -182,7 +189,7 @@ pub fn unit(
                 "id": cv.c.id,
                 "name": cv.c.name,
                 "total_votes": t.total,
-                "choices": choices(s, cv, t, false),
+                "choices": choices(s, cv, t, false, false),
                 "by_count_type": by_type(cv.c, t),
             })
         })

@@ -12,6 +12,8 @@ use crate::{ReleaseRef, Site, Tree, escape, path_segment};
 
 /// Choices listed per contest on the summary and unit pages (the rest are on the contest page).
 pub const SUMMARY_CHOICES_MAX: usize = 10;
+/// Choices listed on a contest page; the rest are one "Others (N)" row (all are in the API).
+pub const CONTEST_CHOICES_MAX: usize = 30;
 /// Choice columns in a by-area table; the remaining choices are summed as "Others".
 pub const AREA_CHOICE_COLUMNS_MAX: usize = 6;
 /// Changed areas and decreased counts listed per release on the history page.
@@ -26,6 +28,8 @@ struct Paged<'a> {
     title: &'a str,
     live: bool,
     header: &'a str,
+    /// Shown on the first page only, after the header (a contest's totals tables).
+    first: &'a str,
     wrap: (&'a str, &'a str),
 }
 
@@ -80,6 +84,7 @@ impl Ctx<'_> {
             title,
             live,
             header,
+            first,
             wrap,
         } = p;
         let pages = paginate(blocks, PAGE_CONTENT_BYTES_MAX);
@@ -94,6 +99,9 @@ impl Ctx<'_> {
             let nav = pager(self.tr, &loc, base, n, total);
             let mut main = String::with_capacity(PAGE_CONTENT_BYTES_MAX + header.len());
             main.push_str(header);
+            if n == 1 {
+                main.push_str(first);
+            }
             main.push_str(&nav);
             main.push_str(wrap.0);
             for b in blocks {
@@ -263,7 +271,9 @@ fn contest_block(
     };
     let marks = unit == c.district;
     o.push_str(&choice_table(cx, cv, t, marks, SUMMARY_CHOICES_MAX));
-    let more = c.choices.len().saturating_sub(SUMMARY_CHOICES_MAX) as u64;
+    let more = ranked(cv, t, SUMMARY_CHOICES_MAX)
+        .len()
+        .saturating_sub(SUMMARY_CHOICES_MAX) as u64;
     if more > 0 {
         let _ = writeln!(
             o,
@@ -274,6 +284,16 @@ fn contest_block(
     }
     o.push_str("</section>\n");
     o
+}
+
+/// The choices a table lists, most votes first (ties by id): all of them when they fit in
+/// `max`, else only those with votes (a state's write-in names would otherwise be sorted and
+/// listed in every precinct).
+fn ranked(cv: &ContestView<'_>, t: &UnitTotals, max: usize) -> Vec<usize> {
+    let n = cv.c.choices.len();
+    let mut order: Vec<usize> = (0..n).filter(|&i| n <= max || t.by_choice[i] > 0).collect();
+    order.sort_by(|&a, &b| t.by_choice[b].cmp(&t.by_choice[a]).then(a.cmp(&b)));
+    order
 }
 
 /// Choices (most votes first) with votes, percent and a bar.
@@ -295,8 +315,8 @@ fn choice_table(
         escape(&tr.t("percent")),
         escape(&tr.t("share")),
     );
-    let mut order: Vec<usize> = (0..cv.c.choices.len()).collect();
-    order.sort_by(|&a, &b| t.by_choice[b].cmp(&t.by_choice[a]).then(a.cmp(&b)));
+    let order = ranked(cv, t, max);
+    let rest: u64 = order.iter().skip(max).map(|&i| t.by_choice[i]).sum();
     for &i in order.iter().take(max) {
         let v = t.by_choice[i];
         let mark = if marks { cv.marks[i] } else { None };
@@ -329,6 +349,20 @@ fn choice_table(
             w % 10,
         );
     }
+    if order.len() > max {
+        let w = tenths(rest, t.total);
+        let _ = writeln!(
+            o,
+            "<tr><th scope=\"row\">{} ({})</th><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"bar\" aria-hidden=\"true\"><span style=\"width:{}.{}%\"></span></td></tr>",
+            escape(&tr.t("others")),
+            tr.num((order.len() - max) as u64),
+            tr.num(rest),
+            tr.percent(rest, t.total),
+            w / 10,
+            w % 10,
+        );
+    }
     o.push_str("</tbody>\n</table>\n");
     o
 }
@@ -356,6 +390,7 @@ fn summary(tree: &mut Tree, cx: &Ctx<'_>) {
         title: &title,
         live: true,
         header: &header,
+        first: "",
         wrap: (&wrap.0, &wrap.1),
     };
     cx.emit_paged(tree, paged, blocks);
@@ -430,10 +465,11 @@ fn contest_in_unit(tree: &mut Tree, cx: &Ctx<'_>, cv: &ContestView<'_>, unit: &s
         cx.emit(tree, base, title, false, &h);
         return;
     };
-    h.push_str(&choice_table(cx, cv, t, in_district, usize::MAX));
-    h.push_str(&type_table(cx, cv, t));
+    let mut tables = choice_table(cx, cv, t, in_district, CONTEST_CHOICES_MAX);
+    tables.push_str(&type_table(cx, cv, t));
     // By area: the unit's children with data, one row each.
     let Some(u) = cx.s().unit(unit) else {
+        h.push_str(&tables);
         cx.emit(tree, base, title, false, &h);
         return;
     };
@@ -444,6 +480,7 @@ fn contest_in_unit(tree: &mut Tree, cx: &Ctx<'_>, cv: &ContestView<'_>, unit: &s
         .filter_map(|ch| cx.s().unit(ch))
         .collect();
     if kids.is_empty() {
+        h.push_str(&tables);
         cx.emit(tree, base, title, false, &h);
         return;
     }
@@ -522,13 +559,13 @@ fn contest_in_unit(tree: &mut Tree, cx: &Ctx<'_>, cv: &ContestView<'_>, unit: &s
             r
         })
         .collect();
-    head.insert_str(0, &h);
     let paged = Paged {
         base,
         title: &title,
         live: false,
-        header: &head,
-        wrap: ("", "</tbody>\n</table></div>\n"),
+        header: &h,
+        first: &tables,
+        wrap: (&head, "</tbody>\n</table></div>\n"),
     };
     cx.emit_paged(tree, paged, rows);
 }
@@ -559,7 +596,7 @@ fn type_table(cx: &Ctx<'_>, cv: &ContestView<'_>, t: &UnitTotals) -> String {
         "<th scope=\"col\" class=\"n\">{}</th></tr></thead>\n<tbody>\n",
         escape(&tr.t("total"))
     );
-    for &i in &cv.order {
+    for &i in cv.order.iter().take(CONTEST_CHOICES_MAX) {
         let _ = write!(o, "<tr><th scope=\"row\">{}</th>", cx.choice_label(cv.c, i));
         for k in &kinds {
             let _ = write!(o, "<td class=\"n\">{}</td>", tr.num(t.by_kind[k][i]));
@@ -660,6 +697,7 @@ fn unit_page(tree: &mut Tree, cx: &Ctx<'_>, u: &Unit) {
             title: &u.name,
             live: false,
             header: &h,
+            first: "",
             wrap: ("", ""),
         },
         blocks,
@@ -687,6 +725,7 @@ fn releases_page(tree: &mut Tree, cx: &Ctx<'_>) {
             title: &title,
             live: false,
             header: &header,
+            first: "",
             wrap: ("", ""),
         },
         blocks,

@@ -375,7 +375,17 @@ pub fn site(f: &Fixture) -> Site<'_> {
 /// Imports the whole PA 2024 precinct set (lenient: the set has known bad rows) and renders
 /// it as one release. `None` (and a loud SKIPPED) without ../shared/data.
 pub fn pa_snapshot(test: &str) -> Option<ValidSnapshot> {
-    let dir = urne_testdata::shared_data(test, "openelections/pa-2024-general-precinct")?;
+    state_snapshot(
+        test,
+        "openelections/pa-2024-general-precinct",
+        "Pennsylvania",
+        "2024-11-05",
+    )
+}
+
+/// Imports every CSV of a shared-data directory as one statewide snapshot (lenient).
+pub fn state_snapshot(test: &str, sub: &str, state: &str, date: &str) -> Option<ValidSnapshot> {
+    let dir = urne_testdata::shared_data(test, sub)?;
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -389,23 +399,12 @@ pub fn pa_snapshot(test: &str) -> Option<ValidSnapshot> {
             reader: std::fs::File::open(p).unwrap(),
         })
         .collect();
-    let mut options =
-        urne_results::CsvOptions::new("Pennsylvania", "2024 General Election", "2024-11-05");
+    let name = format!("{} General Election", &date[..4]);
+    let mut options = urne_results::CsvOptions::new(state, &name, date);
     options.danger_skip_bad_rows = true;
     let imported =
         urne_results::import_openelections_csv(sources, &options).unwrap_or_else(|e| panic!("{e}"));
     Some(imported.snapshot)
-}
-
-pub fn pa_tree(test: &str) -> Option<urne_site::Tree> {
-    let s = pa_snapshot(test)?;
-    let f = build(vec![Step {
-        snapshot: s,
-        status: Status::Unofficial,
-        correction: None,
-        signers: vec!["registrar", "deputy"],
-    }]);
-    Some(urne_site::render(&site(&f)).unwrap())
 }
 
 /// The schema (a `components.schemas` name) a tree path must validate against.

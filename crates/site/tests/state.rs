@@ -1,6 +1,7 @@
-//! The biggest real input: Pennsylvania 2024, every county's precinct file (~9,000
-//! precincts, ~260 contests) as one release. One render, several checks, so the import and
-//! render are paid once.
+//! A whole state from real data: Georgia 2018, every county's precinct file (2,634 precincts,
+//! 571 contests incl. local races) as one release. One render, several checks, so the import
+//! and render are paid once. Pennsylvania 2024 (~9,000 precincts) is rendered by the bench
+//! (`benches/render.rs`), too slow for a debug-build test; BENCHMARKS.md has its page sizes.
 
 mod common;
 
@@ -9,9 +10,14 @@ use std::time::Instant;
 use urne_site::PAGE_BYTES_MAX;
 
 #[test]
-fn pa_2024_pages_small_and_api_valid() {
+fn ga_2018_pages_small_and_api_valid() {
     let t = Instant::now();
-    let Some(snapshot) = common::pa_snapshot("pa_2024_pages_small_and_api_valid") else {
+    let Some(snapshot) = common::state_snapshot(
+        "ga_2018_pages_small_and_api_valid",
+        "openelections/ga-2018-general-precinct",
+        "Georgia",
+        "2018-11-06",
+    ) else {
         return;
     };
     let imported = t.elapsed();
@@ -42,7 +48,7 @@ fn pa_2024_pages_small_and_api_valid() {
         biggest.1,
         biggest.0
     );
-    assert!(pages > 6 * 9000, "{pages} pages");
+    assert!(pages > 6 * 2634, "{pages} pages");
     // The statewide summary is paginated rather than one huge page.
     assert!(tree.contains_key("elections/2026-11-03-general/index~p2.html"));
     // Schema check on the election-level files and a spread of contests and units (all of
@@ -53,5 +59,5 @@ fn pa_2024_pages_small_and_api_valid() {
         n += usize::from(sampled);
         !sampled || n % 97 == 1
     });
-    assert!(checked > 100, "{checked}");
+    assert!(checked > 30, "{checked}");
 }
