@@ -9,6 +9,7 @@
 pub mod mirror_cmd;
 pub mod serve;
 pub mod verify_cmd;
+pub mod witnessing;
 
 use std::{
     fs::{self, File, OpenOptions},

@@ -167,6 +167,12 @@ impl FixtureLog {
     }
 
     /// Makes, signs and accepts the next release of `kind`; the caller appends it.
+    /// Writes the true bytes of entry `index`'s payload blob back.
+    pub fn restore_blob(&self, index: usize) {
+        let hash = sha256(&self.payloads[index]);
+        self.put(&blob_path(&hash), &self.payloads[index]);
+    }
+
     fn release(&mut self, kind: Kind, status: Status, payload: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
         let election = (kind != Kind::TrustPolicy).then(|| ElectionId::new(ELECTION).expect("id"));
         let tip = self.state.stream(&StreamKey {
@@ -236,5 +242,25 @@ impl FixtureLog {
             std::fs::create_dir_all(parent).expect("mkdir");
         }
         std::fs::write(&full, bytes).expect("write");
+    }
+}
+
+/// Consistency proofs read from a static tree's tiles (the publishing side of a fixture log).
+#[derive(Clone, Debug)]
+pub struct DirProofs(pub PathBuf);
+
+#[async_trait::async_trait]
+impl urne_witness::client::ProofSource for DirProofs {
+    async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<urne_tlog::Hash>, String> {
+        let src = crate::fetch::DirSource::new(&self.0);
+        let mut tiles = crate::follow::TileMap::default();
+        for id in urne_tlog::consistency_tiles(old, new).map_err(|e| e.to_string())? {
+            let path = format!("log/{}", id.path());
+            let bytes = crate::fetch::Fetch::get(&src, &path, 8192)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{path} is missing"))?;
+            tiles.insert(id, bytes);
+        }
+        urne_tlog::consistency_proof(old, new, &tiles).map_err(|e| e.to_string())
     }
 }
