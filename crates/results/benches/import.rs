@@ -1,7 +1,12 @@
 //! Import speed against an untyped parse of the same bytes, measured in the same run:
-//! the PA 2024 and GA 2018 OpenElections sets (vs the csv crate's raw `ByteRecord`s), a NIST
-//! JSON file built from PA (vs `serde_json::Value`), and a synthetic state 10x PA (time and
-//! peak memory, one shot). Data as for the tests (`URNE_SHARED_DATA` or `../shared/data`).
+//! the PA 2024 and GA 2018 OpenElections sets (vs the csv crate's raw records: a streaming
+//! `ByteRecord` scan that keeps nothing, and every row kept as a `StringRecord`, the CSV
+//! counterpart of a `serde_json::Value`), a NIST JSON file built from PA (vs
+//! `serde_json::Value`), and a synthetic state 10x PA (time and peak memory, one shot).
+//! Data as for the tests (`URNE_SHARED_DATA` or `../shared/data`).
+//!
+//! `URNE_BENCH_SYNTHETIC_ONLY=1` runs only the synthetic state and exits, so that
+//! `/usr/bin/time -v` on the bench binary reports that import's peak memory.
 
 use std::hint::black_box;
 use std::io::Write as _;
@@ -63,6 +68,20 @@ fn raw_records(files: &[(String, Vec<u8>)]) -> u64 {
     n
 }
 
+/// Every row of every file parsed and kept, untyped: what a `serde_json::Value` is for JSON.
+fn raw_records_kept(files: &[(String, Vec<u8>)]) -> Vec<csv::StringRecord> {
+    let mut rows = Vec::new();
+    for (_, bytes) in files {
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&bytes[..]);
+        for record in r.records() {
+            rows.push(record.unwrap());
+        }
+    }
+    rows
+}
+
 fn ours(files: &[(String, Vec<u8>)], options: &CsvOptions) -> usize {
     let sources = files
         .iter()
@@ -87,6 +106,9 @@ fn bench(c: &mut Criterion) {
     let pa = load(&data.join("openelections/pa-2024-general-precinct"));
     // First, while the process is small, so its peak memory is the import's.
     synthetic_state(&pa);
+    if std::env::var_os("URNE_BENCH_SYNTHETIC_ONLY").is_some() {
+        std::process::exit(0);
+    }
     let ga = load(&data.join("openelections/ga-2018-general-precinct"));
     let ga_options = CsvOptions::new("Georgia", "2018 General Election", "2018-11-06");
 
@@ -97,6 +119,9 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(bytes as u64));
         g.bench_function("baseline csv ByteRecord", |b| {
             b.iter(|| black_box(raw_records(files)))
+        });
+        g.bench_function("baseline csv StringRecords kept", |b| {
+            b.iter(|| black_box(raw_records_kept(files)))
         });
         g.bench_function("urne import (typed, validated)", |b| {
             b.iter(|| black_box(ours(files, &options)))
@@ -188,11 +213,22 @@ fn synthetic_state(pa: &[(String, Vec<u8>)]) {
         .map(|c| c.counts.len())
         .sum();
     let after = status_mib("VmHWM:").unwrap_or(0.0);
+    let t = Instant::now();
+    drop(imported);
+    let dropped = t.elapsed();
+    // After the import is gone, so the process peak stays the import's.
+    let t = Instant::now();
+    let kept = raw_records_kept(&files);
+    let kept_time = t.elapsed();
+    let rows = kept.len();
+    drop(kept);
     println!(
-        "synthetic 10x PA: {:.1} MB, {n} fields; baseline ByteRecord {:.2?}, urne import {:.2?} ({counts} counts); peak RSS {:.0} MiB (RSS before, input bytes held: {:.0} MiB)",
+        "synthetic 10x PA: {:.1} MB, {rows} rows, {n} fields; baseline ByteRecord {:.2?}, StringRecords kept {:.2?}; urne import {:.2?} ({counts} counts; dropping it {:.2?}); peak RSS {:.0} MiB (RSS before, input bytes held: {:.0} MiB)",
         bytes as f64 / 1e6,
         raw,
+        kept_time,
         ours,
+        dropped,
         after,
         before
     );

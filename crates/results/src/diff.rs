@@ -1,6 +1,7 @@
 //! Differences between two snapshots: what changed between two releases, and how two
 //! snapshots of the same election at different levels (county file vs precinct file) disagree.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use crate::model::{CountType, UnitKind};
@@ -50,8 +51,6 @@ impl SnapshotDiff {
     }
 }
 
-type Key = (String, String, CountType, Option<u32>);
-
 /// Compares two releases count by count.
 pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
     let mut out = SnapshotDiff {
@@ -82,29 +81,40 @@ pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
         .map(|c| c.id.as_str())
         .collect();
     for id in ids {
-        let mut both: BTreeMap<Key, (Option<u64>, Option<u64>)> = BTreeMap::new();
-        for (side, snap) in [(0, old), (1, new)] {
-            let Some(c) = snap.contest(id) else { continue };
-            for vc in &c.counts {
-                let e = both
-                    .entry((vc.unit.clone(), vc.choice.clone(), vc.kind, vc.round))
-                    .or_default();
-                if side == 0 {
-                    e.0 = Some(vc.votes);
-                } else {
-                    e.1 = Some(vc.votes);
+        // Both sides' counts are sorted by key: one merge walk, no copies of the ids.
+        let empty: &[crate::model::VoteCount] = &[];
+        let a = old.contest(id).map_or(empty, |c| &c.counts);
+        let b = new.contest(id).map_or(empty, |c| &c.counts);
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let order = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) => x.key().cmp(&y.key()),
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            let (vc, o, n) = match order {
+                Ordering::Less => {
+                    i += 1;
+                    (&a[i - 1], Some(a[i - 1].votes), None)
                 }
-            }
-        }
-        for ((unit, choice, kind, round), (o, n)) in both {
+                Ordering::Greater => {
+                    j += 1;
+                    (&b[j - 1], None, Some(b[j - 1].votes))
+                }
+                Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                    (&b[j - 1], Some(a[i - 1].votes), Some(b[j - 1].votes))
+                }
+            };
             if o != n {
-                units.insert(unit.clone());
+                units.insert(vc.unit.clone());
                 out.changes.push(CountChange {
                     contest: id.to_owned(),
-                    unit,
-                    choice,
-                    kind,
-                    round,
+                    unit: vc.unit.clone(),
+                    choice: vc.choice.clone(),
+                    kind: vc.kind,
+                    round: vc.round,
                     old: o,
                     new: n,
                 });

@@ -357,8 +357,9 @@ impl Layout {
         let mut units = Vec::new();
         let mut choice_of = Vec::with_capacity(counts.len());
         let mut start = 0;
-        // Within one unit, counts come in choice order, the order of `choices`: one forward
-        // walk per unit finds them all.
+        // Within one unit, counts come in choice order, the order of `choices`: each lookup
+        // searches only past the previous one (binary search: a unit may use few of many
+        // choices, e.g. one county's spellings of a statewide contest's candidates).
         let mut j = 0usize;
         for (i, vc) in counts.iter().enumerate() {
             if i > 0 && vc.unit != counts[i - 1].unit {
@@ -367,9 +368,7 @@ impl Layout {
                 j = 0;
             }
             if !(j < choices.len() && choices[j].id == vc.choice) {
-                while j < choices.len() && choices[j].id.as_str() < vc.choice.as_str() {
-                    j += 1;
-                }
+                j += choices[j..].partition_point(|c| c.id.as_str() < vc.choice.as_str());
             }
             let found = j < choices.len() && choices[j].id == vc.choice;
             choice_of.push(if found { j as u32 } else { u32::MAX });

@@ -32,7 +32,10 @@ use urne_roll::rules::Role;
 
 pub use audit::AuditReport;
 pub use import::{ImportError, ImportProgress, ImportSummary, RowError};
-pub use service::{Applied, ApprovalOutcome, Policy, Roll, Session, StatusChange, VoterView};
+pub use service::{
+    Applied, ApprovalOutcome, OPERATOR_ID, Policy, REMOVAL_REASONS, Roll, Session, StatusChange,
+    VoterView, day_of,
+};
 
 /// Named limits of the store, unit last.
 pub mod limits {

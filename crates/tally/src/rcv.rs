@@ -28,6 +28,17 @@ pub enum Status {
     FinalRoundSurplus = 6,
 }
 
+/// Every [`Status`], in discriminant order.
+const STATUSES: [Status; 7] = [
+    Status::Active,
+    Status::DidNotRankAnyCandidates,
+    Status::ExhaustedChoice,
+    Status::InvalidatedByOvervote,
+    Status::InvalidatedBySkippedRanking,
+    Status::InvalidatedByRepeatedRanking,
+    Status::FinalRoundSurplus,
+];
+
 /// Errors that stop a tabulation (RCTab `TabulationAbortedException`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -912,8 +923,19 @@ impl Tabulator<'_> {
         let ballots = self.ballots;
         let final_surplus = self.rules.uses_surpluses()
             && self.winners.len() as u32 == self.rules.number_of_winners;
+        // Whole ballots that stay where they were are only counted here and added to the tally
+        // once at the end: exact sums are the same in any order, and `Dec` addition keeps the
+        // larger scale, so value and scale come out as adding them one by one would.
+        let mut whole_to: Vec<u64> = vec![0; self.contest.names.len()];
+        let mut whole_inactive = [0u64; 7];
+        let fast = slices.is_empty();
         for i in 0..ballots.len() {
             let status = self.status[i];
+            let whole = fast && self.fractions.get(i).is_none_or(Vec::is_empty);
+            if status != Status::Active && whole {
+                whole_inactive[status as usize] += 1;
+                continue;
+            }
             if status != Status::Active {
                 let v = self.value(i);
                 tally.add_inactive(status, v);
@@ -926,7 +948,11 @@ impl Tabulator<'_> {
             }
             let current = self.recipient[i];
             if current != NOBODY && self.is_continuing(current) {
-                self.increment(i, &mut tally, &mut slices, current);
+                if whole {
+                    whole_to[current as usize] += 1;
+                } else {
+                    self.increment(i, &mut tally, &mut slices, current);
+                }
                 continue;
             }
             let marks = ballots.marks(i);
@@ -1008,6 +1034,16 @@ impl Tabulator<'_> {
                 if rank == max_rank {
                     self.record(i, &mut tally, &mut slices, None, Status::ExhaustedChoice);
                 }
+            }
+        }
+        for (c, n) in whole_to.into_iter().enumerate() {
+            if n > 0 {
+                tally.add_candidate(c as Cand, Dec::from_int(n as i64));
+            }
+        }
+        for (status, n) in STATUSES.into_iter().zip(whole_inactive) {
+            if n > 0 {
+                tally.add_inactive(status, Dec::from_int(n as i64));
             }
         }
         for (k, per_slice) in slices.into_iter().enumerate() {
