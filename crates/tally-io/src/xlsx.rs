@@ -564,6 +564,8 @@ mod tests {
                 assert!(cells.len() <= bytes.len());
             });
         }
+        // The fuzz target's exact call.
+        assert!(scan_sheet_xml(base, &strings, |_, _| {}).is_ok());
     }
 
     #[test]
