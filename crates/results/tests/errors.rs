@@ -297,3 +297,38 @@ fn json_unknown_count_type_names_the_path() {
         ]],
     );
 }
+
+#[test]
+fn csv_unit_in_no_contest_is_reported() {
+    // P2 has turnout but no votes in any contest: legal (nobody voted there, or its rows are
+    // missing), so a warning, not an error. A county is covered by its precincts' votes.
+    check_csv(
+        &format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P2,Registered Voters,,,,10,,\n"),
+        expect![[r#"
+            ok
+            warning: unit "p-a-p2": UnitWithoutVotes: precinct "P2" has no votes in any contest"#]],
+    );
+}
+
+#[test]
+fn csv_duplicate_row_skipped_leniently_keeps_the_first() {
+    let options = CsvOptions {
+        danger_skip_bad_rows: true,
+        ..CsvOptions::new("Testland", "Test Election", "2024-11-05")
+    };
+    let csv = format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P1,Mayor,,DEM,Ann,5,4,1\n");
+    let source = CsvSource {
+        name: "t.csv".to_owned(),
+        reader: csv.as_bytes(),
+    };
+    let i = import_openelections_csv(vec![source], &options).unwrap();
+    let votes: Vec<String> = i.snapshot.contests[0]
+        .counts
+        .iter()
+        .map(|vc| format!("{} {}", vc.kind, vc.votes))
+        .collect();
+    expect![[r#"
+        total 3, election-day 1, absentee-mail 2
+        line 3: Lenient: t.csv: row skipped: duplicate count for "A" "P1" "Mayor" "" "Ann" "DEM""#]]
+    .assert_eq(&format!("{}\n{}", votes.join(", "), i.warnings[0]));
+}

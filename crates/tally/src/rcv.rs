@@ -28,6 +28,31 @@ pub enum Status {
     FinalRoundSurplus = 6,
 }
 
+/// Every [`Status`], in discriminant order.
+const STATUSES: [Status; 7] = [
+    Status::Active,
+    Status::DidNotRankAnyCandidates,
+    Status::ExhaustedChoice,
+    Status::InvalidatedByOvervote,
+    Status::InvalidatedBySkippedRanking,
+    Status::InvalidatedByRepeatedRanking,
+    Status::FinalRoundSurplus,
+];
+
+/// Adds whole-ballot counts (per candidate, per status) to a round's exact tally.
+fn add_counts(tally: &mut RoundTally, to: &[u64], inactive: &[u64; 7]) {
+    for (c, n) in to.iter().enumerate() {
+        if *n > 0 {
+            tally.add_candidate(c as Cand, Dec::from_int(*n as i64));
+        }
+    }
+    for (status, n) in STATUSES.into_iter().zip(inactive) {
+        if *n > 0 {
+            tally.add_inactive(status, Dec::from_int(*n as i64));
+        }
+    }
+}
+
 /// Errors that stop a tabulation (RCTab `TabulationAbortedException`).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -912,8 +937,31 @@ impl Tabulator<'_> {
         let ballots = self.ballots;
         let final_surplus = self.rules.uses_surpluses()
             && self.winners.len() as u32 == self.rules.number_of_winners;
+        // Whole ballots that stay where they were are only counted here and added to the tally
+        // once at the end: exact sums are the same in any order, and `Dec` addition keeps the
+        // larger scale, so value and scale come out as adding them one by one would.
+        // The same per slice: `[kind][slice]` → counts per candidate, and per status.
+        let n = self.contest.names.len();
+        let mut whole_to: Vec<u64> = vec![0; n];
+        let mut whole_inactive = [0u64; 7];
+        let mut slice_to: Vec<Vec<Vec<u64>>> = slices
+            .iter()
+            .map(|per| vec![vec![0; n]; per.len()])
+            .collect();
+        let mut slice_inactive: Vec<Vec<[u64; 7]>> =
+            slices.iter().map(|per| vec![[0; 7]; per.len()]).collect();
         for i in 0..ballots.len() {
             let status = self.status[i];
+            let whole = self.fractions.get(i).is_none_or(Vec::is_empty);
+            if status != Status::Active && whole {
+                whole_inactive[status as usize] += 1;
+                for (k, per) in slice_inactive.iter_mut().enumerate() {
+                    if let Some(s) = self.slice_of[k][i] {
+                        per[s as usize][status as usize] += 1;
+                    }
+                }
+                continue;
+            }
             if status != Status::Active {
                 let v = self.value(i);
                 tally.add_inactive(status, v);
@@ -926,7 +974,16 @@ impl Tabulator<'_> {
             }
             let current = self.recipient[i];
             if current != NOBODY && self.is_continuing(current) {
-                self.increment(i, &mut tally, &mut slices, current);
+                if whole {
+                    whole_to[current as usize] += 1;
+                    for (k, per) in slice_to.iter_mut().enumerate() {
+                        if let Some(s) = self.slice_of[k][i] {
+                            per[s as usize][current as usize] += 1;
+                        }
+                    }
+                } else {
+                    self.increment(i, &mut tally, &mut slices, current);
+                }
                 continue;
             }
             let marks = ballots.marks(i);
@@ -1010,8 +1067,10 @@ impl Tabulator<'_> {
                 }
             }
         }
+        add_counts(&mut tally, &whole_to, &whole_inactive);
         for (k, per_slice) in slices.into_iter().enumerate() {
-            for (s, t) in per_slice.into_iter().enumerate() {
+            for (s, mut t) in per_slice.into_iter().enumerate() {
+                add_counts(&mut t, &slice_to[k][s], &slice_inactive[k][s]);
                 self.slice_rounds[k][s].push(t);
             }
         }
