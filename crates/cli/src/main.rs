@@ -15,6 +15,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use urne::{DataDir, bundle::Bundle, officials, open_data_dir, read_vkey, serve};
 use urne_release::Status;
+
+mod roll;
 use urne_store::DirBlobs;
 use urne_tlog::note::NoteVerifier as _;
 
@@ -56,6 +58,8 @@ enum Command {
         /// every few seconds through the publish endpoint.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        roll: roll::ServeRoll,
         /// Seconds between demo releases.
         #[arg(long, default_value_t = 3)]
         demo_every: u64,
@@ -102,6 +106,11 @@ enum Command {
         /// The server's base URL, e.g. `https://results.example-county.gov`.
         #[arg(long, env = "URNE_SERVER")]
         server: String,
+    },
+    /// The voter registration list: import, export, audit, digest, staff, policy.
+    Roll {
+        #[command(subcommand)]
+        command: roll::RollCommand,
     },
     /// Tally cast vote records as RCTab does, from an RCTab contest config (JSON).
     ///
@@ -327,6 +336,7 @@ async fn main() -> anyhow::Result<()> {
             listen,
             title,
             demo,
+            roll,
             demo_every,
         } => {
             run_serve(
@@ -334,6 +344,7 @@ async fn main() -> anyhow::Result<()> {
                 listen,
                 &title,
                 demo.then_some(Duration::from_secs(demo_every)),
+                &roll,
             )
             .await
         }
@@ -445,6 +456,7 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", answer.text);
             Ok(())
         }
+        Command::Roll { command } => roll::run(command).await,
         Command::Tally {
             config,
             out,
@@ -558,8 +570,11 @@ async fn run_serve(
     listen: SocketAddr,
     title: &str,
     demo: Option<Duration>,
+    roll_args: &roll::ServeRoll,
 ) -> anyhow::Result<()> {
     let (dir, log) = open(data).await?;
+    let roll_router =
+        roll::serve_router(roll_args, &data.data, data.database_url.as_deref()).await?;
     let site = urne::site_config(title, &dir.signer);
     let publisher =
         urne::publish::Publisher::open(dir.blobs.clone(), log.handle(), log.size_at_open(), site)
@@ -584,10 +599,17 @@ async fn run_serve(
         });
     }
     let publisher = Arc::new(publisher);
+    let mut app = serve::router(publisher.clone());
+    if let Some(r) = roll_router {
+        println!("voter roll: staff API and public lookup under http://{local}/roll/v1/");
+        app = app.merge(r);
+    }
     // Not a graceful shutdown: live event streams never end on their own. Releases in flight
-    // are either acknowledged (durable) or not; nothing acknowledged is lost.
+    // are either acknowledged (durable) or not; nothing acknowledged is lost. Peer addresses
+    // feed the roll's per-client rate limit.
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::select! {
-        served = axum::serve(listener, serve::router(publisher.clone())) => served?,
+        served = axum::serve(listener, service) => served?,
         _ = tokio::signal::ctrl_c() => {}
     }
     publisher.close();

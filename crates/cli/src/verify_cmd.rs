@@ -161,7 +161,16 @@ fn report(
         "  payloads     {} blobs: SHA-256 and size OK",
         a.blobs.len()
     );
-    println!("  totals       decrease check not run (results decoding not wired yet)");
+    println!(
+        "  totals       {} results snapshots decoded: no decrease without a correction reason",
+        a.snapshots_decoded
+    );
+    if a.results_not_decoded > 0 {
+        println!(
+            "  totals       {} results payloads of another media type: totals not compared",
+            a.results_not_decoded
+        );
+    }
     println!(
         "  witnesses    cosigned by [{}]; quorum {:?}: {}",
         a.cosigners.join(", "),

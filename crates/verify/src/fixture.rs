@@ -46,6 +46,8 @@ pub struct FixtureLog {
     edge: Edge,
     entries: Vec<Vec<u8>>,
     payloads: Vec<Vec<u8>>,
+    correction: Option<String>,
+    snapshot_next: bool,
 }
 
 impl FixtureLog {
@@ -70,6 +72,8 @@ impl FixtureLog {
             edge: Edge::empty(),
             entries: Vec::new(),
             payloads: Vec::new(),
+            correction: None,
+            snapshot_next: false,
         };
         let payload = policy.encode().into_bytes();
         let genesis = me.release(Kind::TrustPolicy, Status::Official, payload);
@@ -112,6 +116,30 @@ impl FixtureLog {
         self.write_checkpoint();
     }
 
+    /// Appends one results release whose payload is a real `urne-results/v1` snapshot (Ann
+    /// has `ann` votes, Bob 5, in one precinct), with an optional correction reason.
+    pub fn publish_snapshot(&mut self, ann: u64, correction: Option<&str>) {
+        let csv = format!(
+            "county,precinct,office,district,party,candidate,votes\n\
+             A,P1,Mayor,,DEM,Ann,{ann}\nA,P1,Mayor,,REP,Bob,5\n"
+        );
+        let options = urne_results::CsvOptions::new("Testland", "Test Election", "2026-11-03");
+        let source = urne_results::CsvSource {
+            name: "fixture.csv".to_owned(),
+            reader: csv.as_bytes(),
+        };
+        let imported = urne_results::import_openelections_csv(vec![source], &options)
+            .expect("fixture snapshot");
+        let payload = urne_results::canonical::encode(&imported.snapshot);
+        self.correction = correction.map(str::to_string);
+        self.snapshot_next = true;
+        let release = self.release(Kind::Results, Status::Unofficial, payload);
+        self.correction = None;
+        self.snapshot_next = false;
+        self.append(vec![release]);
+        self.write_checkpoint();
+    }
+
     /// The current checkpoint note signed by the log only.
     pub fn signed_checkpoint(&self) -> Note {
         let cp = Checkpoint {
@@ -146,6 +174,8 @@ impl FixtureLog {
             edge: Edge::empty(),
             entries: Vec::new(),
             payloads: Vec::new(),
+            correction: None,
+            snapshot_next: false,
         };
         let mut batch = Vec::new();
         for (entry, payload) in self.entries.iter().zip(&self.payloads).take(keep as usize) {
@@ -179,10 +209,10 @@ impl FixtureLog {
             kind,
             election: election.clone(),
         });
-        let media = if kind == Kind::TrustPolicy {
-            POLICY_MEDIA_TYPE
-        } else {
-            RESULTS_TYPE
+        let media = match kind {
+            Kind::TrustPolicy => POLICY_MEDIA_TYPE,
+            _ if self.snapshot_next => urne_results::canonical::MEDIA_TYPE,
+            _ => RESULTS_TYPE,
         };
         let manifest = Manifest {
             kind,
@@ -191,7 +221,10 @@ impl FixtureLog {
             previous: tip.map(|t| *t.manifest_hash()),
             timestamp: T0 + self.state.entries() * 60,
             status,
-            correction: None,
+            correction: self
+                .correction
+                .as_deref()
+                .map(|c| urne_release::manifest::Correction::new(c).expect("correction")),
             payload: PayloadRef {
                 sha256: sha256(&payload),
                 size: payload.len() as u64,

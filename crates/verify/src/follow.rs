@@ -18,9 +18,15 @@
 //! serves what did not verify, and keeps its last verified state when the primary lies.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use urne_release::manifest::{Manifest, Sha256Hash, hex, sha256};
-use urne_release::{Chain, ChainError, DangerSkipDecreaseCheck, LogState, Payload};
+use urne_release::{
+    Chain, ChainError, DangerSkipDecreaseCheck, Kind, LogState, Payload, PayloadRef,
+};
+use urne_results::ValidSnapshot;
+use urne_results::canonical::{self, MEDIA_TYPE};
+use urne_results::diff::diff;
 use urne_tlog::note::{Ed25519Verifier, NOTE_BYTES_MAX, Note, NoteVerifier};
 use urne_tlog::policy::{Policy, Quorum};
 use urne_tlog::tile::{BUNDLE_BYTES_MAX, TILE_BYTES_MAX, decode_bundle};
@@ -131,6 +137,10 @@ pub struct Advance {
     pub quorum_met: bool,
     /// The policy's quorum line, for reports.
     pub quorum: String,
+    /// Results payloads decoded as `urne-results/v1` snapshots (totals-decrease rule replayed).
+    pub snapshots_decoded: u64,
+    /// Results payloads of another media type (not decoded; their totals are not compared).
+    pub results_not_decoded: u64,
 }
 
 /// Tiles by (level, index), at the widest width seen.
@@ -166,6 +176,8 @@ pub struct Follower {
     tiles: TileMap,
     chain: Chain,
     blobs_seen: HashSet<Sha256Hash>,
+    /// The latest decoded results snapshot per election (the decrease check's "previous").
+    snapshots: HashMap<Option<String>, Arc<ValidSnapshot>>,
     last: Option<Seen>,
 }
 
@@ -181,6 +193,7 @@ impl Follower {
             tiles: TileMap::default(),
             chain,
             blobs_seen: HashSet::new(),
+            snapshots: HashMap::new(),
             last,
         }
     }
@@ -457,11 +470,38 @@ impl Follower {
                 hex(&got)
             )));
         }
-        // Totals-decrease needs the results decoder (urne_results::canonical::decode), which is
-        // not wired yet: see ARCHITECTURE.md, "verify".
+        // Results snapshots are decoded (strictly) so the chain's "totals went down without a
+        // correction" rule can be replayed against the stream's previous snapshot.
+        let is_results = manifest.kind == Kind::Results;
+        let snapshot = if is_results && manifest.payload.media_type.as_str() == MEDIA_TYPE {
+            let s = canonical::decode(&bytes).map_err(|e| {
+                invalid(format!(
+                    "{path} (payload of log entry {index}): not a valid results snapshot: {e}"
+                ))
+            })?;
+            advance.snapshots_decoded += 1;
+            Some(Arc::new(s))
+        } else {
+            if is_results {
+                advance.results_not_decoded += 1;
+            }
+            None
+        };
+        let stream = manifest.election.as_ref().map(|e| e.as_str().to_string());
+        let previous = self.snapshots.get(&stream).cloned();
+        let check = |_: &PayloadRef, _: &PayloadRef| match (&previous, &snapshot) {
+            (Some(p), Some(n)) => diff(p, n).decreases().next().is_some(),
+            _ => false,
+        };
         self.chain
-            .push(entry, Payload::Bytes(&bytes), &DangerSkipDecreaseCheck)
+            .push(entry, Payload::Bytes(&bytes), &check)
             .map_err(refused)?;
+        if is_results {
+            match snapshot {
+                Some(s) => self.snapshots.insert(stream, s),
+                None => self.snapshots.remove(&stream),
+            };
+        }
         advance.entries += 1;
         if self.blobs_seen.insert(want) {
             advance.blobs.push((path, bytes));

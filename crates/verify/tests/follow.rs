@@ -25,7 +25,7 @@ fn follower() -> Follower {
 fn outcome(f: &mut Follower, log: &FixtureLog) -> String {
     match f.advance(&DirSource::new(log.dir())) {
         Ok(a) => format!(
-            "ok {}->{} entries={} bundles={} tiles={} blobs={} cosigners={:?} quorum={} met={}",
+            "ok {}->{} entries={} bundles={} tiles={} blobs={} cosigners={:?} quorum={} met={}{}",
             a.from,
             a.to,
             a.entries,
@@ -34,7 +34,12 @@ fn outcome(f: &mut Follower, log: &FixtureLog) -> String {
             a.blobs.len(),
             a.cosigners,
             a.quorum,
-            a.quorum_met
+            a.quorum_met,
+            if a.snapshots_decoded + a.results_not_decoded > 0 {
+                format!(" snapshots={}", a.snapshots_decoded)
+            } else {
+                String::new()
+            }
         ),
         Err(Failure::Alarm { verdict, evidence }) => {
             let reparsed = Evidence::parse(&evidence.encode()).unwrap();
@@ -59,8 +64,8 @@ fn honest_growth_verifies_from_scratch_and_incrementally() {
     log.publish(1, "c");
     let third = outcome(&mut g, &log);
     expect![[r#"
-        ok 0->301 entries=301 bundles=2 tiles=3 blobs=301 cosigners=[] quorum=none met=true
-        ok 301->306 entries=5 bundles=1 tiles=1 blobs=5 cosigners=[] quorum=none met=true
+        ok 0->301 entries=301 bundles=2 tiles=3 blobs=301 cosigners=[] quorum=none met=true snapshots=0
+        ok 301->306 entries=5 bundles=1 tiles=1 blobs=5 cosigners=[] quorum=none met=true snapshots=0
         error a remembered checkpoint needs the log key it was verified with
     "#]]
     .assert_eq(&format!("{first}\n{second}\n{third}\n"));
@@ -219,7 +224,7 @@ fn cosignatures_count_toward_the_policys_quorum() {
     );
     let awaiting = outcome(&mut strict, &log);
     expect![[r#"
-        ok 0->3 entries=3 bundles=1 tiles=1 blobs=3 cosigners=[] quorum=g met=false
+        ok 0->3 entries=3 bundles=1 tiles=1 blobs=3 cosigners=[] quorum=g met=false snapshots=0
         ok 3->3 entries=0 bundles=0 tiles=0 blobs=0 cosigners=["w1"] quorum=g met=false
         ok 3->3 entries=0 bundles=0 tiles=0 blobs=0 cosigners=["w1", "w3"] quorum=g met=true
         error log/checkpoint: cosignature by witness w2: cosignature does not verify
@@ -284,4 +289,24 @@ fn evidence_that_shows_nothing_is_refused() {
     "#]]
     .assert_eq(&out);
     let _ = ForkProof::SameSizeDifferentRoots;
+}
+
+#[test]
+fn totals_that_go_down_need_a_correction_reason() {
+    let a = tempfile::tempdir().unwrap();
+    let mut log = FixtureLog::new(a.path(), ORIGIN, "quorum none");
+    log.publish_snapshot(10, None);
+    log.publish_snapshot(12, None);
+    let mut f = follower();
+    let up = outcome(&mut f, &log);
+    log.publish_snapshot(11, Some("precinct P1 was counted twice"));
+    let corrected = outcome(&mut f, &log);
+    log.publish_snapshot(9, None);
+    let down = outcome(&mut f, &log);
+    expect![[r#"
+        ok 0->3 entries=3 bundles=1 tiles=1 blobs=3 cosigners=[] quorum=none met=true snapshots=2
+        ok 3->4 entries=1 bundles=1 tiles=1 blobs=1 cosigners=[] quorum=none met=true snapshots=1
+        error log entry 4: stream results 2026-11-03-general: totals went down without a correction reason
+    "#]]
+    .assert_eq(&format!("{up}\n{corrected}\n{down}\n"));
 }
