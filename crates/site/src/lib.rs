@@ -6,14 +6,30 @@
 //! a function of the input alone (no timestamps of rendering, no hash-map order).
 //!
 //! What this crate renders (DESIGN.md "The public tree"; `log/` and `blobs/` are not here,
-//! the server adds them from its store):
+//! the server adds them from its store). English pages live at the root, every other
+//! language (`es`, `zh`, `vi`, `tl`, `ko`) under `<lang>/` with the same relative paths; every
+//! page links its translations with `hreflang` and a language switcher. `<id>`, `<c>` and `<u>`
+//! are ids escaped by [`path_segment`]; a page too big for [`PAGE_BYTES_MAX`] continues at
+//! `<name>~p2.html`, `<name>~p3.html`, ….
 //!
 //! ```text
-//! index.html, elections/<id>/index.html, …/contests/<contest>.html, …/units/<unit>.html
-//! api/v1/elections.json, api/v1/elections/<id>/{summary,contests/<c>,units/<u>,releases}.json
-//! downloads/<id>/results.{json,xml,csv}
-//! verify.js
+//! index.html                                    elections list            (+ <lang>/index.html)
+//! elections/<id>/index.html                     summary: every contest     (+ <lang>/elections/…)
+//! elections/<id>/contests/<c>.html              contest: by vote type, by sub-area of its district
+//! elections/<id>/contests/<c>/<u>.html          the contest inside sub-area <u> (drill-down)
+//! elections/<id>/units/<u>.html                 a reporting unit: facts, its contests, sub-areas
+//! elections/<id>/releases.html                  release history with what changed
+//! elections/<id>/downloads.html                 downloads and API links
+//! api/v1/elections.json
+//! api/v1/elections/<id>/{summary,releases}.json
+//! api/v1/elections/<id>/contests/<c>.json, …/units/<u>.json
+//! api/v1/elections/<id>/releases/<log_index>/summary.json   (immutable)
+//! api/v1/openapi.json                           OpenAPI 3.1 description of the above
+//! downloads/<id>/results.{json,xml,csv}, downloads/<id>/summary.csv
+//! site.css, verify.js
 //! ```
+//!
+//! Links are relative, so the tree works under any prefix on any static host.
 //!
 //! Interface contract (the server and the verifier rely on it):
 //! * [`render`] takes a [`Site`] and returns a [`Tree`]: relative path (no leading `/`,
@@ -31,13 +47,29 @@
 //!   entry is the signed note: manifest text, a blank line, the signature lines.
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
+mod api;
+mod html;
+pub mod i18n;
+mod pages;
+mod view;
 
-use urne_release::Release;
+use std::collections::{BTreeMap, BTreeSet};
+
+use urne_release::{Release, Status};
 use urne_results::ValidSnapshot;
+
+pub use html::{PAGE_BYTES_MAX, PAGE_CONTENT_BYTES_MAX};
+pub use i18n::Lang;
 
 /// Relative path → file bytes. Sorted, so iteration order is deterministic.
 pub type Tree = BTreeMap<String, Vec<u8>>;
+
+/// The stylesheet, served at `site.css`.
+pub const SITE_CSS: &str = include_str!("../assets/site.css");
+/// The in-browser verifier, served at `verify.js`.
+pub const VERIFY_JS: &str = include_str!("../assets/verify.js");
+/// The OpenAPI 3.1 description of API v1, served at `api/v1/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../assets/openapi.json");
 
 /// Everything the public tree is rendered from.
 #[derive(Debug)]
@@ -79,23 +111,211 @@ pub enum RenderError {
     /// Two elections or ids map to the same path.
     #[error("path collision: {0}")]
     PathCollision(String),
+    /// An election was given with no release.
+    #[error("election {0} has no release")]
+    NoReleases(String),
+    /// An exporter failed (it writes to memory, so this is a bug in it).
+    #[error("exporting election {election} as {format}: {message}")]
+    Export {
+        election: String,
+        format: &'static str,
+        message: String,
+    },
+}
+
+/// What pages and the API say about one release, taken from its manifest.
+#[derive(Debug)]
+pub(crate) struct ReleaseRef<'a> {
+    pub election: &'a str,
+    pub log_index: u64,
+    pub sequence: u64,
+    pub timestamp: u64,
+    pub status: Status,
+    pub correction: Option<&'a str>,
+    pub signers: &'a [String],
+    pub manifest_hex: String,
+    pub payload_hex: String,
+    pub payload_size: u64,
+    pub media_type: &'a str,
+}
+
+impl<'a> ReleaseRef<'a> {
+    fn new(election: &'a str, p: &PublishedRelease<'a>) -> ReleaseRef<'a> {
+        let m = p.release.manifest();
+        ReleaseRef {
+            election,
+            log_index: p.log_index,
+            sequence: m.sequence,
+            timestamp: m.timestamp,
+            status: m.status,
+            correction: m.correction.as_ref().map(|c| c.as_str()),
+            signers: p.release.signers(),
+            manifest_hex: urne_release::manifest::hex(p.release.manifest_hash()),
+            payload_hex: urne_release::manifest::hex(&m.payload.sha256),
+            payload_size: m.payload.size,
+            media_type: m.payload.media_type.as_str(),
+        }
+    }
 }
 
 /// Renders the whole public tree (except `log/` and `blobs/`).
+///
+/// The output is a function of the input alone: maps are ordered, no clock is read, and
+/// exporters get the release's own timestamp as their "generated" date.
 pub fn render(site: &Site<'_>) -> Result<Tree, RenderError> {
     let mut tree = Tree::new();
-    let mut index = String::from("<!doctype html>\n<title>");
-    index.push_str(&escape(site.title));
-    index.push_str("</title>\n<ul>\n");
+    let mut seen = BTreeSet::new();
     for e in &site.elections {
-        index.push_str(&format!(
-            "<li><a href=\"elections/{0}/index.html\">{0}</a></li>\n",
-            escape(&path_segment(e.id))
-        ));
+        if !seen.insert(path_segment(e.id)) {
+            return Err(RenderError::PathCollision(format!(
+                "elections/{}",
+                path_segment(e.id)
+            )));
+        }
+        if e.releases.is_empty() {
+            return Err(RenderError::NoReleases(e.id.to_owned()));
+        }
     }
-    index.push_str("</ul>\n");
-    tree.insert("index.html".into(), index.into_bytes());
+    // Elections in id order whatever order the caller gave them in.
+    let mut elections: Vec<&ElectionReleases<'_>> = site.elections.iter().collect();
+    elections.sort_by(|a, b| a.id.cmp(b.id));
+    let trs: Vec<i18n::Tr> = Lang::ALL.iter().map(|l| i18n::Tr::new(*l)).collect();
+    let mut index_items = Vec::new();
+    let mut api_items = Vec::new();
+    let mut latest_refs = Vec::new();
+    for e in &elections {
+        let refs: Vec<ReleaseRef<'_>> = e
+            .releases
+            .iter()
+            .map(|p| ReleaseRef::new(e.id, p))
+            .collect();
+        latest_refs.push(refs);
+    }
+    for (e, refs) in elections.iter().zip(&latest_refs) {
+        let seg = path_segment(e.id);
+        render_election(&mut tree, site, e, refs, &seg, &trs)?;
+        let last = e.releases.last().expect("checked non-empty");
+        let latest = refs.last().expect("checked non-empty");
+        index_items.push((seg.clone(), last.snapshot.election.name.clone(), latest));
+        api_items.push((seg, e.id, last.snapshot.snapshot(), latest));
+    }
+    for tr in &trs {
+        pages::index(&mut tree, site, tr, &index_items);
+    }
+    tree.insert(
+        "api/v1/elections.json".into(),
+        api::bytes(&api::elections(&api_items)),
+    );
+    tree.insert(
+        "api/v1/openapi.json".into(),
+        OPENAPI_JSON.as_bytes().to_vec(),
+    );
+    tree.insert("site.css".into(), SITE_CSS.as_bytes().to_vec());
+    tree.insert("verify.js".into(), VERIFY_JS.as_bytes().to_vec());
     Ok(tree)
+}
+
+fn render_election(
+    tree: &mut Tree,
+    site: &Site<'_>,
+    e: &ElectionReleases<'_>,
+    refs: &[ReleaseRef<'_>],
+    seg: &str,
+    trs: &[i18n::Tr],
+) -> Result<(), RenderError> {
+    let last = e.releases.last().expect("checked non-empty");
+    let latest = refs.last().expect("checked non-empty");
+    let view = view::View::new(last.snapshot, latest.status);
+    let diffs: Vec<Option<urne_results::diff::SnapshotDiff>> = e
+        .releases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (i > 0).then(|| urne_results::diff::diff(e.releases[i - 1].snapshot, p.snapshot))
+        })
+        .collect();
+    let downloads = downloads(tree, e.id, seg, last.snapshot, latest.timestamp)?;
+    for tr in trs {
+        let cx = pages::Ctx {
+            site,
+            tr,
+            id_seg: seg.to_owned(),
+            view: &view,
+            latest,
+            releases: refs,
+            diffs: &diffs,
+            downloads: &downloads,
+        };
+        pages::election(tree, &cx);
+    }
+    // API: latest files, then one immutable summary per release.
+    let api_base = format!("api/v1/elections/{seg}");
+    let summary = api::bytes(&api::summary(&view, e.id, seg, latest));
+    tree.insert(format!("{api_base}/summary.json"), summary);
+    for cv in &view.contests {
+        let v = api::contest(&view, cv, e.id, seg, latest);
+        tree.insert(api::contest_path(seg, &cv.c.id), api::bytes(&v));
+    }
+    for u in &last.snapshot.units {
+        let v = api::unit(&view, u, e.id, seg, latest);
+        tree.insert(api::unit_path(seg, &u.id), api::bytes(&v));
+    }
+    tree.insert(
+        format!("{api_base}/releases.json"),
+        api::bytes(&api::releases(e.id, seg, refs, &diffs)),
+    );
+    for (p, r) in e.releases.iter().zip(refs) {
+        let bytes = if std::ptr::eq(r, latest) {
+            tree[&format!("{api_base}/summary.json")].clone()
+        } else {
+            let v = view::View::new(p.snapshot, r.status);
+            api::bytes(&api::summary(&v, e.id, seg, r))
+        };
+        tree.insert(
+            format!("{api_base}/releases/{}/summary.json", r.log_index),
+            bytes,
+        );
+    }
+    Ok(())
+}
+
+/// `downloads/<id>/…`: NIST JSON and XML, flat CSV, summary CSV of the latest release.
+/// Returns (path, label message id, size) for the downloads page.
+fn downloads(
+    tree: &mut Tree,
+    id: &str,
+    seg: &str,
+    s: &ValidSnapshot,
+    timestamp: u64,
+) -> Result<Vec<(String, &'static str, usize)>, RenderError> {
+    let generated = i18n::utc(timestamp).1;
+    let err = |format: &'static str| {
+        move |e: &dyn std::fmt::Display| RenderError::Export {
+            election: id.to_owned(),
+            format,
+            message: e.to_string(),
+        }
+    };
+    let mut files = Vec::new();
+    let mut json = Vec::new();
+    urne_results::export_nist_json(s, &generated, &mut json).map_err(|e| err("nist-json")(&e))?;
+    files.push(("results.json", "download-nist-json", json));
+    let mut xml = Vec::new();
+    urne_results::export_nist_xml(s, &generated, &mut xml).map_err(|e| err("nist-xml")(&e))?;
+    files.push(("results.xml", "download-nist-xml", xml));
+    let mut csv = Vec::new();
+    urne_results::export_flat_csv(s, &mut csv).map_err(|e| err("flat-csv")(&e))?;
+    files.push(("results.csv", "download-flat-csv", csv));
+    let mut sum = Vec::new();
+    urne_results::export_summary_csv(s, &mut sum).map_err(|e| err("summary-csv")(&e))?;
+    files.push(("summary.csv", "download-summary-csv", sum));
+    let mut out = Vec::new();
+    for (name, label, bytes) in files {
+        let path = format!("downloads/{seg}/{name}");
+        out.push((path.clone(), label, bytes.len()));
+        tree.insert(path, bytes);
+    }
+    Ok(out)
 }
 
 /// Makes an untrusted id safe as one path segment: keeps `[A-Za-z0-9._-]` (a leading `.` is
@@ -112,7 +332,7 @@ pub fn path_segment(id: &str) -> String {
         }
     }
     if out.is_empty() {
-        out.push_str("~");
+        out.push('~');
     }
     out
 }

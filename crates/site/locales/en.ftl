@@ -1,0 +1,105 @@
+skip = Skip to main content
+language = Language
+elections = Elections
+no-elections = No results have been published yet.
+summary = Results summary
+contests = Contests
+choice = Choice
+votes = Votes
+percent = Percent
+share = Share of votes
+winner = Winner
+leading = Leading
+total = Total
+others = Others
+reporting = { $reporting } of { $total } precincts reporting
+reporting-unknown = Reporting progress not given
+turnout = Turnout
+turnout-value = { $ballots } ballots cast of { $registered } registered voters ({ $percent })
+ballots-only = { $ballots } ballots cast
+not-reported = Not reported
+ballots-cast = Ballots cast
+registered = Registered voters
+ballots-outstanding = Ballots left to count
+reporting-status = Counting
+reporting-not-processed = Not started
+reporting-in-process = In progress
+reporting-completed = Complete
+last-updated = Last updated
+status = Status
+status-test = Test data
+status-unofficial = Unofficial results
+status-official = Official results
+status-certified = Certified results
+page-of = Page { $n } of { $total }
+pages = Pages
+previous = Previous
+next = Next
+vote-for = Vote for { $n }
+more-choices = { $count ->
+    [one] and { $shown } more choice on the contest page
+   *[other] and { $shown } more choices on the contest page
+}
+by-type = Votes by type
+by-area = Results by area
+area = Area
+areas-within = Areas within { $name }
+contests-here = Contests in this area
+no-data = No votes reported yet.
+see-contest = Full results for { $name }
+count-total = Total
+count-election-day = Election day
+count-early = Early voting
+count-absentee = Absentee
+count-absentee-mail = Mail
+count-absentee-in-person = Absentee in person
+count-absentee-fwab = Federal write-in absentee
+count-provisional = Provisional
+count-uocava = Military and overseas
+count-write-in = Write-in
+count-seats = Seats
+count-other = Other
+releases = Release history
+release = Release { $n }
+log-entry = Log entry
+published = Published
+signed-by = Signed by
+manifest = Manifest hash
+payload = Signed results file
+changes = What changed
+first-release = First release of this election.
+no-changes = No vote count changed.
+units-changed = { $count ->
+    [one] { $shown } area changed, net { $delta } votes.
+   *[other] { $shown } areas changed, net { $delta } votes.
+}
+change = Change
+decreases = Counts that went down
+correction = Correction reason
+no-correction = No correction reason given.
+contests-added = Contests added
+contests-removed = Contests removed
+more-changes = { $count ->
+    [one] and { $shown } more area
+   *[other] and { $shown } more areas
+}
+downloads = Downloads
+file = File
+format = Format
+download-nist-json = Full results, NIST SP 1500-100 JSON
+download-nist-xml = Full results, NIST SP 1500-100 XML
+download-flat-csv = Full results, one row per count (CSV)
+download-summary-csv = Contest totals (CSV)
+download-payload = The signed results file of this release, as published in the log
+api = JSON API
+api-doc = API description (OpenAPI)
+verification = Verification
+verify-nojs = Your browser can check the signatures and the log when JavaScript is on. You can also run “urne verify” on this site.
+verify-running = Checking the log and signatures…
+verify-ok = verified
+verify-fail = FAILED
+verify-signed = Signed by { $names }.
+verify-log = Log entry { $index } of { $size }, log key { $origin }.
+live-updated = Updated with new results.
+home = Home
+size-bytes = Size (bytes)

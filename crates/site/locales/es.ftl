@@ -1,0 +1,105 @@
+skip = Saltar al contenido principal
+language = Idioma
+elections = Elecciones
+no-elections = Todavía no se han publicado resultados.
+summary = Resumen de resultados
+contests = Contiendas
+choice = Opción
+votes = Votos
+percent = Porcentaje
+share = Proporción de votos
+winner = Ganador
+leading = A la cabeza
+total = Total
+others = Otros
+reporting = { $reporting } de { $total } precintos informando
+reporting-unknown = No se indicó el avance del escrutinio
+turnout = Participación
+turnout-value = { $ballots } boletas emitidas de { $registered } votantes inscritos ({ $percent })
+ballots-only = { $ballots } boletas emitidas
+not-reported = Sin datos
+ballots-cast = Boletas emitidas
+registered = Votantes inscritos
+ballots-outstanding = Boletas por contar
+reporting-status = Escrutinio
+reporting-not-processed = Sin iniciar
+reporting-in-process = En curso
+reporting-completed = Completo
+last-updated = Última actualización
+status = Estado
+status-test = Datos de prueba
+status-unofficial = Resultados no oficiales
+status-official = Resultados oficiales
+status-certified = Resultados certificados
+page-of = Página { $n } de { $total }
+pages = Páginas
+previous = Anterior
+next = Siguiente
+vote-for = Vote por { $n }
+more-choices = { $count ->
+    [one] y { $shown } opción más en la página de la contienda
+   *[other] y { $shown } opciones más en la página de la contienda
+}
+by-type = Votos por tipo
+by-area = Resultados por zona
+area = Zona
+areas-within = Zonas dentro de { $name }
+contests-here = Contiendas en esta zona
+no-data = Todavía no se han informado votos.
+see-contest = Resultados completos de { $name }
+count-total = Total
+count-election-day = Día de la elección
+count-early = Votación anticipada
+count-absentee = Voto en ausencia
+count-absentee-mail = Por correo
+count-absentee-in-person = Voto en ausencia en persona
+count-absentee-fwab = Boleta federal de voto en ausencia por escrito
+count-provisional = Provisional
+count-uocava = Militares y residentes en el extranjero
+count-write-in = Candidatos por escrito
+count-seats = Escaños
+count-other = Otros
+releases = Historial de publicaciones
+release = Publicación { $n }
+log-entry = Entrada del registro
+published = Publicado
+signed-by = Firmado por
+manifest = Hash del manifiesto
+payload = Archivo de resultados firmado
+changes = Qué cambió
+first-release = Primera publicación de esta elección.
+no-changes = Ningún conteo de votos cambió.
+units-changed = { $count ->
+    [one] Cambió { $shown } zona, { $delta } votos netos.
+   *[other] Cambiaron { $shown } zonas, { $delta } votos netos.
+}
+change = Cambio
+decreases = Conteos que bajaron
+correction = Motivo de la corrección
+no-correction = No se indicó motivo de corrección.
+contests-added = Contiendas añadidas
+contests-removed = Contiendas eliminadas
+more-changes = { $count ->
+    [one] y { $shown } zona más
+   *[other] y { $shown } zonas más
+}
+downloads = Descargas
+file = Archivo
+format = Formato
+download-nist-json = Resultados completos, NIST SP 1500-100 JSON
+download-nist-xml = Resultados completos, NIST SP 1500-100 XML
+download-flat-csv = Resultados completos, una fila por conteo (CSV)
+download-summary-csv = Totales por contienda (CSV)
+download-payload = El archivo de resultados firmado de esta publicación, tal como figura en el registro
+api = API JSON
+api-doc = Descripción de la API (OpenAPI)
+verification = Verificación
+verify-nojs = Con JavaScript activado, su navegador puede comprobar las firmas y el registro. También puede ejecutar «urne verify» sobre este sitio.
+verify-running = Comprobando el registro y las firmas…
+verify-ok = verificado
+verify-fail = FALLÓ
+verify-signed = Firmado por { $names }.
+verify-log = Entrada { $index } de { $size } del registro, clave del registro { $origin }.
+live-updated = Actualizado con nuevos resultados.
+home = Inicio
+size-bytes = Tamaño (bytes)

@@ -1,0 +1,178 @@
+//! verify.js in a real browser: a log built with tlog's `TreeBuilder`, the rendered tree and
+//! the log files served from a directory on a loopback port, headless chromium loading the
+//! summary page. It must show "verified" with the signers, and "FAILED" with the reason
+//! once a payload byte, the checkpoint signature or a tile is tampered with.
+//!
+//! Without chromium this test prints SKIPPED (and fails when `CI` is set).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for name in ["chromium", "chromium-browser"] {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+async fn serve(State(dir): State<Arc<PathBuf>>, uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path.split('/').any(|s| s == ".." || s.starts_with('.')) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let file = dir.join(if path.is_empty() { "index.html" } else { path });
+    let kind = match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    };
+    match tokio::fs::read(&file).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, kind)], bytes).into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Loads `url` headless and returns the DOM after scripts ran.
+async fn dump_dom(browser: &Path, url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-extensions",
+                "--virtual-time-budget=20000",
+                &format!("--user-data-dir={}", profile.path().display()),
+                "--dump-dom",
+                url,
+            ])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("chromium did not finish in 120 s")
+    .expect("chromium runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The text of the verification status paragraph.
+fn status(dom: &str) -> String {
+    let at = dom
+        .find("verify-status")
+        .unwrap_or_else(|| panic!("no status in\n{dom}"));
+    let start = at + dom[at..].find('>').unwrap() + 1;
+    let end = start + dom[start..].find("</p>").unwrap();
+    dom[start..end].to_owned()
+}
+
+fn write_tree(dir: &Path, files: impl IntoIterator<Item = (String, Vec<u8>)>) {
+    for (p, b) in files {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_js_in_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "verify_js_in_chromium: chromium is missing (CI is set)"
+        );
+        eprintln!("SKIPPED verify_js_in_chromium: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let f = common::night();
+    let tree = urne_site::render(&common::site(&f)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), tree.into_iter().chain(f.files.iter().cloned()));
+    let app = Router::new()
+        .fallback(serve)
+        .with_state(Arc::new(dir.path().to_path_buf()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("http://{addr}/elections/{}/index.html", common::ELECTION);
+
+    let ok = status(&dump_dom(&browser, &url).await);
+    assert_eq!(
+        ok,
+        "verified: Signed by registrar, deputy, observer. Log entry 3 of 4, log key results.example-county.gov/log."
+    );
+    // The Korean page says the same in Korean.
+    let ko = status(
+        &dump_dom(
+            &browser,
+            &format!("http://{addr}/ko/elections/{}/index.html", common::ELECTION),
+        )
+        .await,
+    );
+    assert!(
+        ko.starts_with("검증됨: 서명자: registrar, deputy, observer."),
+        "{ko}"
+    );
+
+    // Tamper one byte of the latest payload: the hash no longer matches the manifest.
+    let payload_hex =
+        urne_release::manifest::hex(&f.releases.last().unwrap().manifest().payload.sha256);
+    let blob = dir.path().join(format!("blobs/sha256/{payload_hex}"));
+    let good = std::fs::read(&blob).unwrap();
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 1;
+    std::fs::write(&blob, &bad).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        "FAILED: payload does not hash to the signed value"
+    );
+    std::fs::write(&blob, &good).unwrap();
+
+    // Tamper the checkpoint's signature (flip bits in one base64 character of the signature).
+    let cp_path = dir.path().join("log/checkpoint");
+    let cp = std::fs::read_to_string(&cp_path).unwrap();
+    let sig_at = cp.rfind('\u{2014}').unwrap()
+        + cp[cp.rfind('\u{2014}').unwrap()..].rfind(' ').unwrap()
+        + 10;
+    let mut forged = cp.clone().into_bytes();
+    forged[sig_at] = if forged[sig_at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&cp_path, &forged).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        "FAILED: checkpoint signature does not verify"
+    );
+    std::fs::write(&cp_path, cp).unwrap();
+
+    // Tamper a hash in the level-0 tile: the proof no longer leads to the signed root.
+    let tile = dir.path().join("log/tile/0/000.p/4");
+    let good_tile = std::fs::read(&tile).unwrap();
+    let mut bad_tile = good_tile.clone();
+    bad_tile[5] ^= 0x80;
+    std::fs::write(&tile, &bad_tile).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        "FAILED: inclusion proof does not match the signed root"
+    );
+    std::fs::write(&tile, &good_tile).unwrap();
+
+    // And back to verified once everything is restored.
+    assert!(status(&dump_dom(&browser, &url).await).starts_with("verified: "));
+}
