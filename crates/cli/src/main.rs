@@ -14,6 +14,8 @@ use std::{
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use urne::{DataDir, open_data_dir, read_vkey, serve};
+
+mod roll;
 use urne_store::DirBlobs;
 use urne_tlog::note::NoteVerifier as _;
 
@@ -51,6 +53,13 @@ enum Command {
         /// Feed the log with a demo entry every second.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        roll: roll::ServeRoll,
+    },
+    /// The voter registration list: import, export, audit, digest, staff, policy.
+    Roll {
+        #[command(subcommand)]
+        command: roll::RollCommand,
     },
     /// Tally cast vote records as RCTab does, from an RCTab contest config (JSON).
     ///
@@ -175,7 +184,13 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { data, listen, demo } => run_serve(&data, listen, demo).await,
+        Command::Serve {
+            data,
+            listen,
+            demo,
+            roll,
+        } => run_serve(&data, listen, demo, &roll).await,
+        Command::Roll { command } => roll::run(command).await,
         Command::Tally {
             config,
             out,
@@ -250,8 +265,15 @@ async fn open(data: &DataArgs) -> anyhow::Result<(DataDir, urne_log::Log)> {
     Ok((dir, log))
 }
 
-async fn run_serve(data: &DataArgs, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
+async fn run_serve(
+    data: &DataArgs,
+    listen: SocketAddr,
+    demo: bool,
+    roll_args: &roll::ServeRoll,
+) -> anyhow::Result<()> {
     let (dir, log) = open(data).await?;
+    let roll_router =
+        roll::serve_router(roll_args, &data.data, data.database_url.as_deref()).await?;
     let state = serve::AppState {
         blobs: dir.blobs.clone(),
         origin: dir.origin().to_owned(),
@@ -266,11 +288,20 @@ async fn run_serve(data: &DataArgs, listen: SocketAddr, demo: bool) -> anyhow::R
         println!("demo: appending an entry every second; Ctrl-C to stop");
         tokio::spawn(serve::demo_feed(log.handle(), Duration::from_secs(1)));
     }
-    axum::serve(listener, serve::router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let mut app = serve::router(state);
+    if let Some(r) = roll_router {
+        println!("voter roll: staff API and public lookup under http://{listen}/roll/v1/");
+        app = app.merge(r);
+    }
+    // Peer addresses feed the roll's per-client rate limit.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     log.shutdown().await;
     Ok(())
 }

@@ -311,7 +311,7 @@ pub async fn digest_bundle(
         payload: PayloadRef {
             sha256: urne_release::manifest::sha256(&payload),
             size: payload.len() as u64,
-            media_type: MediaType::new("text/plain; charset=utf-8")
+            media_type: MediaType::new("text/plain")
                 .map_err(|e| CommandError::Input(e.to_string()))?,
         },
     };
