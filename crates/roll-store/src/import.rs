@@ -211,6 +211,7 @@ impl Roll {
         now: UnixSeconds,
     ) -> Result<ImportSummary, ImportError> {
         let mut tx = self.db.begin().await?;
+        let now = crate::service::event_time(&mut *tx, now).await?;
         let mut global = tx.event_tip().await?;
         let mut errors: Vec<RowError> = Vec::new();
         let mut records = 0u64;

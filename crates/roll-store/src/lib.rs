@@ -203,6 +203,8 @@ pub trait RollTx: Send {
     async fn event_tip(&mut self) -> Result<Tip, RollStoreError>;
     /// The access log's tip.
     async fn access_tip(&mut self) -> Result<Tip, RollStoreError>;
+    /// The times (Unix seconds, 0 when empty) of the last change event and last access event.
+    async fn last_times(&mut self) -> Result<(i64, i64), RollStoreError>;
     /// One voter's row.
     async fn voter(&mut self, voter_id: &str) -> Result<Option<VoterRow>, RollStoreError>;
     /// Which of `ids` are already on the roll.

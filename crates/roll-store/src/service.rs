@@ -477,6 +477,8 @@ impl Roll {
             )));
         }
         let tip = tx.access_tip().await?;
+        // Never before the last access: a clock stepping back must not break the chain.
+        let now = now.max(tx.last_times().await?.1 as u64);
         let ev = AccessEvent::record(tip, ok, by.id(), now, voter_id);
         let encoded = ev.encode();
         tx.insert_access(&crate::AccessRow {
@@ -662,6 +664,7 @@ impl Roll {
         let approved = approve_change(policy.bulk, 1, &s.staff, None)?;
         let (sealed, ix) = seal_record(record, &self.cipher, &self.keys, &mut self.fork_rng())?;
         let mut tx = self.db.begin().await?;
+        let now = event_time(&mut *tx, now).await?;
         if tx.voter(&record.voter_id).await?.is_some() {
             return Err(RollStoreError::Exists("voter id".into()));
         }
@@ -691,6 +694,7 @@ impl Roll {
         let approved = approve_change(policy.bulk, 1, &s.staff, None)?;
         let (sealed, ix) = seal_record(record, &self.cipher, &self.keys, &mut self.fork_rng())?;
         let mut tx = self.db.begin().await?;
+        let now = event_time(&mut *tx, now).await?;
         let old = tx
             .voter(&record.voter_id)
             .await?
@@ -835,6 +839,7 @@ impl Roll {
         policy: &Policy,
         now: UnixSeconds,
     ) -> Result<(), RollStoreError> {
+        let now = event_time(tx, now).await?;
         let mut global = tx.event_tip().await?;
         let mut touched: HashMap<String, Tip> = HashMap::new();
         for c in changes {
@@ -1017,6 +1022,15 @@ impl Roll {
         }
         Ok(n)
     }
+}
+
+/// `now`, or the last event's time if the clock stepped back: the history never goes back in
+/// time (the audit refuses that).
+pub(crate) async fn event_time(
+    tx: &mut dyn RollTx,
+    now: UnixSeconds,
+) -> Result<UnixSeconds, RollStoreError> {
+    Ok(now.max(tx.last_times().await?.0 as u64))
 }
 
 pub(crate) fn voter_tip(row: &VoterRow) -> Tip {

@@ -156,6 +156,16 @@ impl RollTx for SqliteTx {
             .await?;
         tip(row, "access tip")
     }
+    async fn last_times(&mut self) -> Result<(i64, i64), RollStoreError> {
+        let e: Option<i64> = sqlx::query_scalar("SELECT max(at) FROM roll_events")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let a: Option<i64> =
+            sqlx::query_scalar("SELECT at FROM roll_access ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        Ok((e.unwrap_or(0), a.unwrap_or(0)))
+    }
     async fn voter(&mut self, voter_id: &str) -> Result<Option<VoterRow>, RollStoreError> {
         let q = format!("SELECT {VOTER_COLUMNS} FROM roll_voters WHERE voter_id = ?");
         let row = sqlx::query(&q)

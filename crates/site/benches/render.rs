@@ -52,7 +52,10 @@ fn bench(c: &mut Criterion) {
     );
     drop(tree);
     let mut g = c.benchmark_group("pa_2024");
-    g.sample_size(10);
+    g.sample_size(10)
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .warm_up_time(std::time::Duration::from_millis(1))
+        .measurement_time(std::time::Duration::from_secs(1));
     g.bench_function("baseline_nist_json_serde", |b| {
         b.iter(|| {
             let mut out = Vec::new();
