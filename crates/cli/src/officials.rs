@@ -357,3 +357,27 @@ pub fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn keygen_writes_a_private_key_only_its_owner_can_read_and_refuses_a_shared_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("registrar.key");
+        let vkey = keygen("registrar.example-county.gov", &key).unwrap();
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(read_signer(&key).unwrap().verifier(), vkey);
+        let written = std::fs::read_to_string(vkey_path(&key)).unwrap();
+        assert_eq!(written.trim(), vkey.vkey());
+        // Never overwritten.
+        assert!(keygen("other", &key).is_err());
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let err = read_signer(&key).unwrap_err().to_string();
+        assert!(err.contains("readable by others (mode 640)"), "{err}");
+    }
+}
