@@ -217,7 +217,9 @@ enum PolicyCommand {
         /// Signatures every release needs (k of n).
         #[arg(long)]
         threshold: usize,
-        /// A witness's cosigner verifier key or a file holding it; repeat.
+        /// A witness's cosigner verifier key or a file holding it, optionally followed by a
+        /// space and the URL `urne serve` asks for cosignatures (`"KEY http://host:port"`);
+        /// repeat.
         #[arg(long = "witness")]
         witnesses: Vec<String>,
         /// Witness cosignatures a checkpoint needs (default: all witnesses).

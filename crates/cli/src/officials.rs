@@ -56,7 +56,7 @@ pub struct PolicyArgs {
     pub threshold: usize,
     /// The log's key (a `log` line), if known.
     pub log: Option<Ed25519Verifier>,
-    /// Witness cosigner verifier keys.
+    /// Witness cosigner verifier keys, each optionally followed by whitespace and its URL.
     pub witnesses: Vec<String>,
     pub witness_quorum: Option<usize>,
     pub status: Status,
@@ -74,12 +74,21 @@ fn witness_policy(args: &PolicyArgs) -> anyhow::Result<String> {
     }
     let mut names = Vec::new();
     for w in &args.witnesses {
-        let name = w
+        // `VKEY` or `VKEY URL`: the URL is where the server asks for cosignatures.
+        let mut parts = w.split_whitespace();
+        let (vkey, url) = (parts.next().unwrap_or(""), parts.next());
+        if parts.next().is_some() {
+            bail!("{w:?}: a witness is a verifier key, optionally followed by its URL");
+        }
+        let name = vkey
             .split('+')
             .next()
             .filter(|n| !n.is_empty())
             .with_context(|| format!("{w:?} is not a witness verifier key"))?;
-        text.push_str(&format!("witness {name} {w}\n"));
+        match url {
+            Some(url) => text.push_str(&format!("witness {name} {vkey} {url}\n")),
+            None => text.push_str(&format!("witness {name} {vkey}\n")),
+        }
         names.push(name);
     }
     match (names.is_empty(), args.witness_quorum) {

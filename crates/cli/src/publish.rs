@@ -14,6 +14,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, RwLock},
+    time::Duration,
 };
 
 use tokio::sync::{Mutex, broadcast};
@@ -340,7 +341,19 @@ pub struct Publisher {
     /// `None` once [`Publisher::close`] ran: the log's sequencer may then stop.
     log: RwLock<Option<urne_log::LogHandle>>,
     site: SiteConfig,
+    /// The witnessing task for the witnesses of the policy in force, if it names any.
+    witnessing: std::sync::Mutex<Option<WitnessTask>>,
 }
+
+/// A running [`crate::witnessing`] task and the witness policy it serves.
+struct WitnessTask {
+    policy: String,
+    status: Arc<crate::witnessing::Witnessing>,
+    task: tokio::task::AbortHandle,
+}
+
+/// How often the witnessing task looks for a new checkpoint.
+pub const WITNESSING_EVERY: Duration = Duration::from_millis(200);
 
 impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -361,7 +374,7 @@ impl Publisher {
         let history = History::replay(blobs.as_ref(), size).await?;
         let tree = history.render(&site)?;
         let (events, _) = broadcast::channel(EVENT_QUEUE_MAX);
-        Ok(Publisher {
+        let publisher = Publisher {
             public: RwLock::new(Arc::new(PublicTree::new(tree, history.size()))),
             writer: Mutex::new(Writer {
                 history,
@@ -371,12 +384,69 @@ impl Publisher {
             blobs,
             log: RwLock::new(Some(log)),
             site,
-        })
+            witnessing: std::sync::Mutex::new(None),
+        };
+        {
+            let w = publisher.writer.lock().await;
+            publisher.follow_witnesses(w.history.state());
+        }
+        Ok(publisher)
+    }
+
+    /// Starts, restarts or stops the witnessing task so that it asks exactly the witnesses of
+    /// the trust policy in `state`.
+    fn follow_witnesses(&self, state: &LogState) {
+        let policy = state
+            .policy()
+            .map(|p| p.witnesses())
+            .filter(|p| !p.witnesses.is_empty());
+        let text = policy.map(|p| format!("{p:?}"));
+        let mut slot = self.witnessing.lock().expect("witnessing lock poisoned");
+        if slot.as_ref().map(|t| &t.policy) == text.as_ref() {
+            return;
+        }
+        if let Some(old) = slot.take() {
+            old.task.abort();
+        }
+        if let (Some(policy), Some(text)) = (policy, text) {
+            let (status, task) =
+                crate::witnessing::spawn(self.blobs.clone(), policy, WITNESSING_EVERY);
+            *slot = Some(WitnessTask {
+                policy: text,
+                status,
+                task,
+            });
+        }
+    }
+
+    /// What to serve as `log/checkpoint`: the log-signed note with the cosignatures the
+    /// witnesses gave for exactly it (none when the policy names no witnesses).
+    pub fn served_checkpoint(&self, log_signed: Vec<u8>) -> Vec<u8> {
+        let slot = self.witnessing.lock().expect("witnessing lock poisoned");
+        match slot.as_ref() {
+            Some(t) => t.status.served(&log_signed),
+            None => log_signed,
+        }
+    }
+
+    /// The latest witnessing round, when the policy names witnesses: who cosigned, who did
+    /// not, and whether the quorum is met ("awaiting witnesses" until it is).
+    pub fn witness_status(&self) -> Option<crate::witnessing::Status> {
+        let slot = self.witnessing.lock().expect("witnessing lock poisoned");
+        slot.as_ref().map(|t| t.status.status())
     }
 
     /// Stops taking releases (they are answered "not acknowledged") and lets go of the log,
     /// so `Log::shutdown` can finish while readers and live streams still hold the publisher.
     pub fn close(&self) {
+        if let Some(t) = self
+            .witnessing
+            .lock()
+            .expect("witnessing lock poisoned")
+            .take()
+        {
+            t.task.abort();
+        }
         self.log.write().expect("log lock poisoned").take();
     }
 
@@ -464,6 +534,7 @@ impl Publisher {
         w.history = next;
         *self.public.write().expect("tree lock poisoned") =
             Arc::new(PublicTree::new(tree, w.history.size()));
+        self.follow_witnesses(w.history.state());
         drop(w);
         let manifest_hash = *release.manifest_hash();
         // No subscribers is not an error.
@@ -498,6 +569,7 @@ impl Publisher {
             Arc::new(PublicTree::new(tree, history.size()));
         w.history = history;
         w.stale = false;
+        self.follow_witnesses(w.history.state());
         Ok(())
     }
 }

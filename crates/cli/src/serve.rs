@@ -157,7 +157,7 @@ fn file(
 }
 
 async fn checkpoint(State(p): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
-    let bytes = get_blob(&p, urne_log::CHECKPOINT_KEY).await?;
+    let bytes = p.served_checkpoint(get_blob(&p, urne_log::CHECKPOINT_KEY).await?);
     let tag = etag(&bytes);
     Ok(file(
         &headers,

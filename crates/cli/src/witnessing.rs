@@ -2,9 +2,9 @@
 //! cosign it (`urne_witness::client::Cosigner`) and keep the cosigned note to serve as
 //! `log/checkpoint`.
 //!
-//! Hooking it into a server is two lines: `let w = witnessing::spawn(blobs, policy, every)` at
-//! start-up, and in the `GET /log/checkpoint` handler `w.served(&log_signed_bytes)` instead of
-//! the log-signed bytes. [`Witnessing::status`] says whether the quorum is met ("awaiting
+//! `urne serve` runs one task per witness set: `Publisher` starts it when the trust policy in
+//! force names witnesses (and restarts it when a rotation changes them), and the
+//! `GET /log/checkpoint` handler serves `w.served(&log_signed_bytes)`. [`Witnessing::status`] says whether the quorum is met ("awaiting
 //! witnesses" until it is). Sequencing never waits for it: the task runs beside the sequencer,
 //! and every witness request is bounded by `WITNESS_REQUEST_TIME_MAX`.
 
@@ -61,12 +61,17 @@ impl Witnessing {
 }
 
 /// Starts the task: every `every`, read `log/checkpoint` from `blobs`; a new one (or one below
-/// quorum after [`RETRY_AFTER`]) is sent to the witnesses of `policy`.
-pub fn spawn(blobs: Arc<dyn Blobs>, policy: &Policy, every: Duration) -> Arc<Witnessing> {
+/// quorum after [`RETRY_AFTER`]) is sent to the witnesses of `policy`. The handle stops the
+/// task (when a rotation changes the witnesses).
+pub fn spawn(
+    blobs: Arc<dyn Blobs>,
+    policy: &Policy,
+    every: Duration,
+) -> (Arc<Witnessing>, tokio::task::AbortHandle) {
     let shared = Arc::new(Witnessing::default());
     let cosigner = Cosigner::new(policy);
     let out = shared.clone();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let proofs = BlobProofs(blobs.clone());
         let mut last_round: Option<(String, tokio::time::Instant)> = None;
         loop {
@@ -113,7 +118,7 @@ pub fn spawn(blobs: Arc<dyn Blobs>, policy: &Policy, every: Duration) -> Arc<Wit
             }
         }
     });
-    shared
+    (shared, task.abort_handle())
 }
 
 /// Consistency proofs from the log's own tiles in `Blobs`.
@@ -191,7 +196,7 @@ mod tests {
         });
         let policy = Policy::parse(&lines).unwrap();
         let blobs: Arc<dyn Blobs> = Arc::new(DirBlobs::new(&tree));
-        let w = spawn(blobs, &policy, Duration::from_millis(20));
+        let (w, _task) = spawn(blobs, &policy, Duration::from_millis(20));
         let s = until(&w, 4).await;
         assert_eq!(s.cosigners, ["w"]);
         let served = w.served(&log.signed_checkpoint().to_text().into_bytes());

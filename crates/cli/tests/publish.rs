@@ -511,3 +511,76 @@ impl Server {
         Ed25519Signer::from_private_key(text.trim()).unwrap()
     }
 }
+
+/// The policy names a witness with its URL: the server asks it to cosign every new checkpoint
+/// and serves `log/checkpoint` with its cosignature; sequencing never waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_witness_cosigns_what_the_server_serves() {
+    use urne_tlog::cosignature::CosignatureSigner;
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path();
+    let server = Server::start(&b.join("data")).await;
+    let log_key = server.publisher_signer_site().verifier();
+
+    let signer = CosignatureSigner::from_seed("witness.test", [9; 32]).unwrap();
+    let witness_vkey = signer.verifier().vkey();
+    let mut known = urne_witness::KnownLogs::new();
+    known.add(ORIGIN, log_key.clone());
+    let witness = Arc::new(urne_witness::Witness::new(
+        signer,
+        known,
+        Arc::new(urne_witness::MemoryState::new()),
+        Arc::new(urne_witness::SystemClock),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let witness_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(urne_witness::serve(
+        listener,
+        witness,
+        std::future::pending(),
+    ));
+
+    let (alice, bob) = (official("alice", 1), official("bob", 2));
+    let args = PolicyArgs {
+        officials: vec![alice.verifier(), bob.verifier()],
+        threshold: 2,
+        log: Some(log_key.clone()),
+        witnesses: vec![format!("{witness_vkey} {witness_url}")],
+        witness_quorum: Some(1),
+        status: Status::Official,
+        previous: None,
+        sequence: 0,
+        timestamp: 1_800_000_000,
+    };
+    let policy = officials::policy_init(&args, &b.join("policy")).unwrap();
+    ok(&server.publish(&signed(&policy, &[&alice, &bob])).await);
+    let r0 = results_bundle(&b.join("r0"), 0, None, (1, 4), None);
+    ok(&server.publish(&signed(&r0, &[&alice, &bob])).await);
+
+    let mut served = String::new();
+    for _ in 0..300 {
+        let (status, _, body) = server.get("/log/checkpoint").await;
+        assert_eq!(status, 200);
+        served = String::from_utf8(body).unwrap();
+        let quorum = server
+            .publisher
+            .witness_status()
+            .is_some_and(|s| s.quorum_met);
+        if served.contains("\n2\n") && served.contains("\u{2014} witness.test ") && quorum {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        served.contains("\u{2014} witness.test "),
+        "no cosignature served: {served}"
+    );
+    let status = server.publisher.witness_status().unwrap();
+    assert!(status.quorum_met, "{status:?}");
+    assert_eq!(status.cosigners, ["witness.test"]);
+    // The served checkpoint passes the policy's own quorum check.
+    let note = urne_tlog::note::Note::parse(served.as_bytes()).unwrap();
+    let trust = urne_release::TrustPolicy::parse(&policy.payload).unwrap();
+    trust.witnesses().verify_checkpoint(&note).unwrap();
+    server.stop().await;
+}
