@@ -81,7 +81,7 @@ pub use edge::{Edge, EdgeError, Sequenced, TreeBuilder};
 pub use hash::{Hash, empty_root, leaf_hash, node_hash};
 pub use proof::{
     ConsistencyChecked, InclusionChecked, ProofError, TileSource, consistency_proof,
-    consistency_tiles, inclusion_proof, inclusion_tiles, root_from_tiles, verify_consistency,
-    verify_inclusion,
+    consistency_tiles, implied_roots, inclusion_proof, inclusion_tiles, root_from_tiles,
+    verify_consistency, verify_inclusion,
 };
 pub use tile::{BundleId, ENTRY_BYTES_MAX, TILE_HEIGHT, TILE_WIDTH, TileId, TilePathError};

@@ -390,6 +390,24 @@ pub fn verify_consistency(
         path.push(*old_root);
     }
     path.extend_from_slice(proof);
+    let (fr, sr) = implied_roots(old, new, &path)?;
+    if fr != *old_root || sr != *new_root {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(ConsistencyChecked(()))
+}
+
+/// RFC 9162 §2.1.4.2's loop over a full path (the proof, with the old root first when `old` is
+/// a power of two): the roots at sizes `old` and `new` it implies. `0 < old < new`.
+/// [`verify_consistency`] compares them with the roots it was given; evidence of a fork uses
+/// them to show which root the proof contradicts.
+pub fn implied_roots(old: u64, new: u64, path: &[Hash]) -> Result<(Hash, Hash), ProofError> {
+    if old == 0 || old >= new {
+        return Err(ProofError::OldLargerThanNew { old, new });
+    }
+    if path.is_empty() {
+        return Err(ProofError::WrongLength);
+    }
     let (mut fnode, mut snode) = (old - 1, new - 1);
     while fnode & 1 == 1 {
         fnode >>= 1;
@@ -418,8 +436,5 @@ pub fn verify_consistency(
     if snode != 0 {
         return Err(ProofError::WrongLength);
     }
-    if fr != *old_root || sr != *new_root {
-        return Err(ProofError::RootMismatch);
-    }
-    Ok(ConsistencyChecked(()))
+    Ok((fr, sr))
 }

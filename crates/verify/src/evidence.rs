@@ -37,7 +37,7 @@
 //! Pure: bytes in, verdicts out.
 
 use urne_tlog::note::{Ed25519Verifier, Note, NoteVerifier as _};
-use urne_tlog::{Checkpoint, Hash, ProofError, TileSource, consistency_proof, node_hash};
+use urne_tlog::{Checkpoint, Hash, ProofError, TileSource, consistency_proof};
 
 /// The first line of an evidence file.
 pub const EVIDENCE_HEADER: &str = "urne-evidence/v1";
@@ -268,7 +268,7 @@ pub fn full_path<S: TileSource + ?Sized>(
 }
 
 /// RFC 9162 §2.1.4.2's loop over a full path: the roots at sizes `small` and `large` it
-/// implies. `0 < small < large`.
+/// implies (`urne_tlog::implied_roots`, with evidence's own length limit). `0 < small < large`.
 pub fn implied_roots(small: u64, large: u64, path: &[Hash]) -> Result<(Hash, Hash), ProofError> {
     if small == 0 || small >= large {
         return Err(ProofError::OldLargerThanNew {
@@ -276,38 +276,10 @@ pub fn implied_roots(small: u64, large: u64, path: &[Hash]) -> Result<(Hash, Has
             new: large,
         });
     }
-    if path.is_empty() || path.len() > EVIDENCE_PROOF_HASHES_MAX {
+    if path.len() > EVIDENCE_PROOF_HASHES_MAX {
         return Err(ProofError::WrongLength);
     }
-    let (mut fnode, mut snode) = (small - 1, large - 1);
-    while fnode & 1 == 1 {
-        fnode >>= 1;
-        snode >>= 1;
-    }
-    let (mut fr, mut sr) = (path[0], path[0]);
-    for c in &path[1..] {
-        if snode == 0 {
-            return Err(ProofError::WrongLength);
-        }
-        if fnode & 1 == 1 || fnode == snode {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
-            if fnode & 1 == 0 {
-                while fnode & 1 == 0 && fnode != 0 {
-                    fnode >>= 1;
-                    snode >>= 1;
-                }
-            }
-        } else {
-            sr = node_hash(&sr, c);
-        }
-        fnode >>= 1;
-        snode >>= 1;
-    }
-    if snode != 0 {
-        return Err(ProofError::WrongLength);
-    }
-    Ok((fr, sr))
+    urne_tlog::implied_roots(small, large, path)
 }
 
 /// Verifies a signed checkpoint note under `key`, whose name must be the origin.
