@@ -335,14 +335,7 @@ fn write_reports(
     )?;
     if config.generate_cdf_json {
         let date = generated_date();
-        let export = report::CdfExport {
-            generated_date: &date,
-            precincts: config.tabulate_by_precinct,
-            overvote_label_used: config
-                .sources
-                .iter()
-                .any(|s| !s.overvote_label.trim().is_empty()),
-        };
+        let export = cdf_export(config, &date);
         let text = report::cdf_json(
             &config.contest,
             &config.info,
@@ -395,14 +388,7 @@ pub fn convert(config_path: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Error
     let ballots = read_ballots_with(&config, true)?;
     let mut files = Vec::new();
     let date = generated_date();
-    let export = report::CdfExport {
-        generated_date: &date,
-        precincts: config.tabulate_by_precinct,
-        overvote_label_used: config
-            .sources
-            .iter()
-            .any(|s| !s.overvote_label.trim().is_empty()),
-    };
+    let export = cdf_export(&config, &date);
     let text = report::cdf_json(&config.contest, &config.info, None, &ballots, &export);
     write(out_dir, "cdf_cvr.json".into(), &text, &mut files)?;
     let sources: Vec<report::CsvSource<'_>> = config
@@ -474,14 +460,7 @@ pub fn cvr_export(config_path: &Path, cdf_file_name: &str) -> Result<CvrExport, 
     // Candidates by their config names (aliases resolved), so the re-tally config needs none.
     ballots.forget_spellings();
     let date = generated_date();
-    let export = report::CdfExport {
-        generated_date: &date,
-        precincts: config.tabulate_by_precinct,
-        overvote_label_used: config
-            .sources
-            .iter()
-            .any(|s| !s.overvote_label.trim().is_empty()),
-    };
+    let export = cdf_export(&config, &date);
     let cdf_json = report::cdf_json(&config.contest, &config.info, None, &ballots, &export);
     let text = std::fs::read_to_string(config_path).map_err(|e| Error::Io {
         file: config_path.to_path_buf(),
@@ -529,4 +508,17 @@ pub fn cvr_export(config_path: &Path, cdf_file_name: &str) -> Result<CvrExport, 
         retally_config,
         ballots: ballots.len(),
     })
+}
+
+/// How RCTab's CDF JSON export is written for this config (three callers: `run`, `convert`,
+/// the CVR bundle).
+fn cdf_export<'a>(config: &Config, date: &'a str) -> report::CdfExport<'a> {
+    report::CdfExport {
+        generated_date: date,
+        precincts: config.tabulate_by_precinct,
+        overvote_label_used: config
+            .sources
+            .iter()
+            .any(|s| !s.overvote_label.trim().is_empty()),
+    }
 }
