@@ -2,11 +2,13 @@
 //! default (a data directory holding the SQLite store, the public tree and the log key) or a
 //! PostgreSQL store.
 //!
-//! Invariant: only one process sequences a data directory at a time (an exclusive lock on
-//! `urne.lock`); the store's compare-and-swap catches anything that slips past it.
+//! Invariant: only one process sequences a log at a time: an exclusive lock on `urne.lock`
+//! (SQLite, the default), or the log's advisory lock on PostgreSQL ([`cluster`]); the store's
+//! compare-and-swap catches anything that slips past either.
 #![forbid(unsafe_code)]
 
 pub mod bundle;
+pub mod cluster;
 pub mod demo;
 pub mod mirror_cmd;
 pub mod officials;
@@ -40,8 +42,11 @@ pub struct DataDir {
     pub store: Arc<dyn Store>,
     pub blobs: Arc<dyn Blobs>,
     pub signer: Ed25519Signer,
-    /// Held for the life of the process: the single-writer lock.
-    _lock: File,
+    /// The PostgreSQL store when `--database-url` is given (then `store` and `blobs` are it).
+    pub postgres: Option<urne_store_postgres::PgStore>,
+    /// Held for the life of the process: the single-writer lock (SQLite only; on PostgreSQL
+    /// the log's advisory lock decides, see [`cluster`]).
+    _lock: Option<File>,
 }
 
 impl std::fmt::Debug for DataDir {
@@ -63,48 +68,61 @@ impl DataDir {
 /// Opens (creating on first use) the data directory at `path`.
 ///
 /// `origin` names a new log (ignored when the key already exists). `database_url` selects
-/// PostgreSQL instead of the embedded SQLite file.
+/// PostgreSQL instead of the embedded SQLite file: then the store *and the blobs* (log tiles,
+/// payloads) live in the database, the directory holds only the log key, and several
+/// processes (on one host or many, each with a copy of the key) may open it at once; who
+/// sequences is decided by [`cluster`]. Without it, one process holds `urne.lock`.
 pub async fn open_data_dir(
     path: &Path,
     origin: &str,
     database_url: Option<&str>,
 ) -> anyhow::Result<DataDir> {
     fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-    let lock_path = path.join(LOCK_FILE);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("opening {}", lock_path.display()))?;
-    if lock.try_lock().is_err() {
-        bail!(
-            "another urne process is using {}; stop it first (one sequencer per log)",
-            path.display()
-        );
-    }
+    let lock = match database_url {
+        Some(_) => None,
+        None => {
+            let lock_path = path.join(LOCK_FILE);
+            let lock = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .with_context(|| format!("opening {}", lock_path.display()))?;
+            if lock.try_lock().is_err() {
+                bail!(
+                    "another urne process is using {}; stop it first (one sequencer per log)",
+                    path.display()
+                );
+            }
+            Some(lock)
+        }
+    };
     let signer = load_or_create_log_key(path, origin)?;
-    let store: Arc<dyn Store> = match database_url {
-        Some(url) => Arc::new(
-            urne_store_postgres::PgStore::connect(url)
+    let (store, blobs, postgres): (Arc<dyn Store>, Arc<dyn Blobs>, _) = match database_url {
+        Some(url) => {
+            let pg = urne_store_postgres::PgStore::connect(url)
                 .await
-                .context("connecting to PostgreSQL")?,
-        ),
+                .context("connecting to PostgreSQL")?;
+            (Arc::new(pg.clone()), Arc::new(pg.blobs()), Some(pg))
+        }
         None => {
             let db = path.join(SQLITE_FILE);
-            Arc::new(
-                urne_store_sqlite::SqliteStore::open(&db)
-                    .await
-                    .with_context(|| format!("opening {}", db.display()))?,
+            let store = urne_store_sqlite::SqliteStore::open(&db)
+                .await
+                .with_context(|| format!("opening {}", db.display()))?;
+            (
+                Arc::new(store),
+                Arc::new(DirBlobs::new(path.join(PUBLIC_DIR))),
+                None,
             )
         }
     };
-    let blobs: Arc<dyn Blobs> = Arc::new(DirBlobs::new(path.join(PUBLIC_DIR)));
     Ok(DataDir {
         path: path.to_owned(),
         store,
         blobs,
         signer,
+        postgres,
         _lock: lock,
     })
 }

@@ -37,7 +37,10 @@ struct DataArgs {
     /// Log origin for a new log (the checkpoint's first line and the log key's name).
     #[arg(long, default_value = "demo.urne.localhost/log", env = "URNE_ORIGIN")]
     origin: String,
-    /// Use PostgreSQL at this URL instead of the SQLite file in the data directory.
+    /// Use PostgreSQL at this URL instead of the SQLite file in the data directory: the
+    /// checkpoint and the blobs (tiles, payloads) live in the database, and several `urne
+    /// serve` processes may share it (one sequences, all serve). Put the tables in their own
+    /// schema with `?options=-csearch_path%3Dmyschema`.
     #[arg(long, env = "URNE_DATABASE_URL")]
     database_url: Option<String>,
 }
@@ -63,6 +66,10 @@ enum Command {
         /// Seconds between demo releases.
         #[arg(long, default_value_t = 3)]
         demo_every: u64,
+        /// With `--database-url`: the base URL other servers of the same database redirect
+        /// publishers to while this one sequences (default `http://` + the listen address).
+        #[arg(long, env = "URNE_ADVERTISE")]
+        advertise: Option<String>,
     },
     /// Write the whole public tree (pages, API, downloads, log/, blobs/) to DIR as static
     /// files, byte for byte what `urne serve` serves for the same log.
@@ -74,6 +81,9 @@ enum Command {
         /// Page title (must match `serve`'s for byte-identical pages).
         #[arg(long, default_value = urne::DEFAULT_TITLE, env = "URNE_TITLE")]
         title: String,
+        /// The log's PostgreSQL database, when `serve` runs with `--database-url`.
+        #[arg(long, env = "URNE_DATABASE_URL")]
+        database_url: Option<String>,
     },
     /// Make an official's signing key: FILE (private, mode 0600) and FILE.vkey.
     Keygen {
@@ -340,6 +350,7 @@ async fn main() -> anyhow::Result<()> {
             demo,
             roll,
             demo_every,
+            advertise,
         } => {
             run_serve(
                 &data,
@@ -347,10 +358,16 @@ async fn main() -> anyhow::Result<()> {
                 &title,
                 demo.then_some(Duration::from_secs(demo_every)),
                 &roll,
+                advertise,
             )
             .await
         }
-        Command::Export { dir, data, title } => export(&dir, &data, &title).await,
+        Command::Export {
+            dir,
+            data,
+            title,
+            database_url,
+        } => export(&dir, &data, &title, database_url.as_deref()).await,
         Command::Keygen { name, out } => {
             let vkey = officials::keygen(&name, &out)?;
             println!("{}", vkey.vkey());
@@ -519,8 +536,21 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn open(data: &DataArgs) -> anyhow::Result<(DataDir, urne_log::Log)> {
+/// Opens the data directory and the log for a one-shot writer. On PostgreSQL it first takes
+/// the log's leader lock (refused while a server sequences); the lock is held until the
+/// returned guard is dropped.
+async fn open(
+    data: &DataArgs,
+) -> anyhow::Result<(
+    DataDir,
+    urne_log::Log,
+    Option<urne_store_postgres::LeaderLock>,
+)> {
     let dir = open_data_dir(&data.data, &data.origin, data.database_url.as_deref()).await?;
+    let lock = match &dir.postgres {
+        Some(pg) => Some(urne::cluster::exclusive(pg, dir.origin()).await?),
+        None => None,
+    };
     let config = urne_log::Config::new(dir.origin());
     let log = urne_log::Log::open(
         config,
@@ -530,7 +560,7 @@ async fn open(data: &DataArgs) -> anyhow::Result<(DataDir, urne_log::Log)> {
     )
     .await
     .context("opening the log")?;
-    Ok((dir, log))
+    Ok((dir, log, lock))
 }
 
 fn print_bundle(bundle: &Bundle) {
@@ -554,15 +584,28 @@ fn read_text_arg(arg: &str) -> anyhow::Result<String> {
     }
 }
 
-async fn export(dir: &Path, data: &Path, title: &str) -> anyhow::Result<()> {
+async fn export(
+    dir: &Path,
+    data: &Path,
+    title: &str,
+    database_url: Option<&str>,
+) -> anyhow::Result<()> {
     let vkey = read_vkey(&data.join(urne::LOG_VKEY_FILE).to_string_lossy())?;
     let site = urne::publish::SiteConfig {
         title: title.to_owned(),
         origin: vkey.name().to_owned(),
         log_vkey: vkey.vkey(),
     };
-    let blobs = DirBlobs::new(data.join(urne::PUBLIC_DIR));
-    let n = urne::export_tree(&blobs, &site, dir).await?;
+    let blobs: Arc<dyn urne_store::Blobs> = match database_url {
+        Some(url) => Arc::new(
+            urne_store_postgres::PgStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL")?
+                .blobs(),
+        ),
+        None => Arc::new(DirBlobs::new(data.join(urne::PUBLIC_DIR))),
+    };
+    let n = urne::export_tree(blobs.as_ref(), &site, dir).await?;
     println!("exported {n} files to {}", dir.display());
     Ok(())
 }
@@ -573,19 +616,47 @@ async fn run_serve(
     title: &str,
     demo: Option<Duration>,
     roll_args: &roll::ServeRoll,
+    advertise: Option<String>,
 ) -> anyhow::Result<()> {
-    let (dir, log) = open(data).await?;
-    let roll_router =
-        roll::serve_router(roll_args, &data.data, data.database_url.as_deref()).await?;
-    let site = urne::site_config(title, &dir.signer);
-    let publisher =
-        urne::publish::Publisher::open(dir.blobs.clone(), log.handle(), log.size_at_open(), site)
-            .await
-            .context("replaying the log")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
+    let (dir, publisher, mut log, membership) = match &data.database_url {
+        // Several processes on one database: follow, and lead while holding the lock.
+        Some(url) => {
+            let dir = open_data_dir(&data.data, &data.origin, Some(url)).await?;
+            let site = urne::site_config(title, &dir.signer);
+            let publisher = Arc::new(
+                urne::publish::Publisher::open_follower(dir.blobs.clone(), site)
+                    .await
+                    .context("replaying the log")?,
+            );
+            let member = urne::cluster::Member {
+                store: dir.postgres.clone().context("PostgreSQL store")?,
+                blobs: dir.blobs.clone(),
+                signer: dir.signer.clone(),
+                advertise: advertise.unwrap_or_else(|| format!("http://{}", loopback(local))),
+            };
+            let membership = urne::cluster::spawn(member, publisher.clone());
+            (dir, publisher, None, Some(membership))
+        }
+        None => {
+            let (dir, log, _) = open(data).await?;
+            let site = urne::site_config(title, &dir.signer);
+            let publisher = urne::publish::Publisher::open(
+                dir.blobs.clone(),
+                log.handle(),
+                log.size_at_open(),
+                site,
+            )
+            .await
+            .context("replaying the log")?;
+            (dir, Arc::new(publisher), Some(log), None)
+        }
+    };
+    let roll_router =
+        roll::serve_router(roll_args, &data.data, data.database_url.as_deref()).await?;
     println!("urne is serving log {} at http://{local}/", dir.origin());
     println!("log key: {}", publisher.site().log_vkey);
     println!(
@@ -600,7 +671,6 @@ async fn run_serve(
             }
         });
     }
-    let publisher = Arc::new(publisher);
     let mut app = serve::router(publisher.clone());
     if let Some(r) = roll_router {
         println!("voter roll: staff API and public lookup under http://{local}/roll/v1/");
@@ -615,7 +685,12 @@ async fn run_serve(
         _ = tokio::signal::ctrl_c() => {}
     }
     publisher.close();
-    log.shutdown().await;
+    if let Some(m) = membership {
+        m.stop().await;
+    }
+    if let Some(log) = log.take() {
+        log.shutdown().await;
+    }
     Ok(())
 }
 
@@ -649,7 +724,7 @@ async fn append(data: &DataArgs, files: &[PathBuf]) -> anyhow::Result<()> {
         }
         entries.push((file, bytes));
     }
-    let (_dir, log) = open(data).await?;
+    let (_dir, log, _lock) = open(data).await?;
     let handle = log.handle();
     for (file, bytes) in entries {
         let appended = handle.append(bytes).await?;

@@ -339,25 +339,40 @@ pub struct ServerAnswer {
 /// Uploads a bundle to `server` (`http://` or `https://` base URL) in one request.
 /// Blocking; call from a blocking thread.
 pub fn publish(bundle: &Bundle, server: &str) -> anyhow::Result<ServerAnswer> {
-    let url = format!("{}/api/v1/releases", server.trim_end_matches('/'));
+    let mut url = format!("{}/api/v1/releases", server.trim_end_matches('/'));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(PUBLISH_TIMEOUT))
+        .max_redirects(0)
         .build()
         .into();
-    let mut response = agent
-        .post(&url)
-        .header("content-type", UPLOAD_MEDIA_TYPE)
-        .send(&bundle.upload_body()[..])
-        .with_context(|| format!("POST {url}"))?;
-    let status = response.status().as_u16();
-    let text = response
-        .body_mut()
-        .with_config()
-        .limit(ANSWER_BYTES_MAX)
-        .read_to_string()
-        .with_context(|| format!("reading the answer of {url}"))?;
-    Ok(ServerAnswer { status, text })
+    let body = bundle.upload_body();
+    // A follower of a cluster on PostgreSQL answers 307 with the leader's endpoint: follow
+    // it once (the same body, the same method), never a chain of them.
+    for hop in 0..2 {
+        let mut response = agent
+            .post(&url)
+            .header("content-type", UPLOAD_MEDIA_TYPE)
+            .send(&body[..])
+            .with_context(|| format!("POST {url}"))?;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(ANSWER_BYTES_MAX)
+            .read_to_string()
+            .with_context(|| format!("reading the answer of {url}"))?;
+        match location {
+            Some(next) if status == 307 && hop == 0 && next.starts_with("http") => url = next,
+            _ => return Ok(ServerAnswer { status, text }),
+        }
+    }
+    anyhow::bail!("{url} redirected the release again; publish to the leader directly")
 }
 
 /// Seconds since the Unix epoch (the manifest timestamp of a new release).

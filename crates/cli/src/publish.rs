@@ -19,7 +19,7 @@ use std::{
 
 use tokio::sync::{Mutex, broadcast};
 use urne_release::{
-    Chain, Kind, LogState, Manifest, Payload, PayloadRef, Refusal, Release, check_release,
+    Kind, LogState, Manifest, Payload, PayloadRef, Refusal, Release, check_release,
     manifest::{Sha256Hash, hex, sha256},
 };
 use urne_results::{ValidSnapshot, canonical};
@@ -87,46 +87,68 @@ pub enum ReplayError {
 }
 
 impl History {
-    /// Replays the first `size` entries of the log in `blobs` through [`Chain`], with the
-    /// real decrease check. Every payload must be present and every results payload decode.
+    /// Replays the first `size` entries of the log in `blobs` with the checks of
+    /// `urne_release::Chain` (`check_release` entry by entry) and the real decrease check. Every payload must be present and every results payload decode.
     pub async fn replay(blobs: &dyn Blobs, size: u64) -> Result<History, ReplayError> {
         let entries = urne_log::read_all_entries(blobs, size).await?;
-        let mut chain = Chain::new();
         let mut history = History::default();
         for (index, entry) in (0u64..).zip(entries) {
-            let manifest = parse_manifest(&entry);
-            let payload = match &manifest {
-                Some(m) => {
-                    let key = blob_key(&m.payload.sha256);
-                    blobs
-                        .get(&key)
-                        .await
-                        .map_err(|source| ReplayError::Blob {
-                            key: key.clone(),
-                            source,
-                        })?
-                        .ok_or(ReplayError::PayloadMissing { index, key })?
-                }
-                // Let the chain name what is wrong with the entry.
-                None => Vec::new(),
-            };
-            let snapshot = match &manifest {
-                Some(m) if is_results(m) && sha256(&payload) == m.payload.sha256 => Some(Arc::new(
-                    canonical::decode(&payload)
-                        .map_err(|source| ReplayError::Payload { index, source })?,
-                )),
-                _ => None,
-            };
-            let release = {
-                let check = history.decrease_check(snapshot.as_deref());
-                chain
-                    .push(&entry, Payload::Bytes(&payload), &check)?
-                    .clone()
-            };
-            history.state = chain.state().clone();
-            history.push(index, release, snapshot);
+            history.replay_entry(blobs, index, &entry).await?;
         }
         Ok(history)
+    }
+
+    /// Replays entries `self.size()..size` of the log in `blobs` on top of this history (a
+    /// follower catching up): the same checks as [`History::replay`], entry by entry.
+    pub async fn extend(&mut self, blobs: &dyn Blobs, size: u64) -> Result<(), ReplayError> {
+        for index in self.size()..size {
+            let entry = urne_log::read_entry(blobs, index, size).await?;
+            self.replay_entry(blobs, index, &entry).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks entry `index` against the state so far (as `urne_release::Chain` does) and
+    /// appends it.
+    async fn replay_entry(
+        &mut self,
+        blobs: &dyn Blobs,
+        index: u64,
+        entry: &[u8],
+    ) -> Result<(), ReplayError> {
+        let manifest = parse_manifest(entry);
+        let payload = match &manifest {
+            Some(m) => {
+                let key = blob_key(&m.payload.sha256);
+                blobs
+                    .get(&key)
+                    .await
+                    .map_err(|source| ReplayError::Blob {
+                        key: key.clone(),
+                        source,
+                    })?
+                    .ok_or(ReplayError::PayloadMissing { index, key })?
+            }
+            // Let the check name what is wrong with the entry.
+            None => Vec::new(),
+        };
+        let snapshot = match &manifest {
+            Some(m) if is_results(m) && sha256(&payload) == m.payload.sha256 => Some(Arc::new(
+                canonical::decode(&payload)
+                    .map_err(|source| ReplayError::Payload { index, source })?,
+            )),
+            _ => None,
+        };
+        let checked = {
+            let check = self.decrease_check(snapshot.as_deref());
+            check_release(&self.state, entry, Payload::Bytes(&payload), &check)
+        };
+        let (release, state) = checked
+            .map_err(|refusal| urne_release::ChainError::Refused { index, refusal })?
+            .into_parts();
+        self.state = state;
+        self.push(index, release, snapshot);
+        Ok(())
     }
 
     /// The trust state after the log.
@@ -226,6 +248,10 @@ pub enum PublishError {
     ResultsPayload(canonical::DecodeError),
     #[error("refused (render): the public tree cannot be rendered with this release: {0}")]
     Render(urne_site::RenderError),
+    /// This process follows the leader at this URL (several servers on PostgreSQL): publish
+    /// there. Nothing changed.
+    #[error("not the leader: this server follows; publish to {0}")]
+    NotLeader(String),
     /// Not acknowledged: the release may or may not be in the log. Retrying is safe (a
     /// release already logged is answered as such).
     #[error("not acknowledged, retry: {0}")]
@@ -338,8 +364,12 @@ pub struct Publisher {
     public: RwLock<Arc<PublicTree>>,
     events: broadcast::Sender<Event>,
     blobs: Arc<dyn Blobs>,
-    /// `None` once [`Publisher::close`] ran: the log's sequencer may then stop.
+    /// `None` once [`Publisher::close`] ran (the log's sequencer may then stop), and while
+    /// this process follows another that sequences (see [`crate::cluster`]).
     log: RwLock<Option<urne_log::LogHandle>>,
+    /// While following: the leader's publish URL, where releases are redirected.
+    leader: RwLock<Option<String>>,
+    closed: std::sync::atomic::AtomicBool,
     site: SiteConfig,
     /// The witnessing task for the witnesses of the policy in force, if it names any.
     witnessing: std::sync::Mutex<Option<WitnessTask>>,
@@ -371,6 +401,26 @@ impl Publisher {
         size: u64,
         site: SiteConfig,
     ) -> anyhow::Result<Publisher> {
+        Self::open_with(blobs, Some(log), size, site).await
+    }
+
+    /// A publisher that follows a log another process sequences: it replays the log as of
+    /// its public checkpoint (none yet: empty), serves it, and takes no releases until
+    /// [`Publisher::lead`].
+    pub async fn open_follower(
+        blobs: Arc<dyn Blobs>,
+        site: SiteConfig,
+    ) -> anyhow::Result<Publisher> {
+        let size = public_size(blobs.as_ref(), &site).await?;
+        Self::open_with(blobs, None, size, site).await
+    }
+
+    async fn open_with(
+        blobs: Arc<dyn Blobs>,
+        log: Option<urne_log::LogHandle>,
+        size: u64,
+        site: SiteConfig,
+    ) -> anyhow::Result<Publisher> {
         let history = History::replay(blobs.as_ref(), size).await?;
         let tree = history.render(&site)?;
         let (events, _) = broadcast::channel(EVENT_QUEUE_MAX);
@@ -382,7 +432,9 @@ impl Publisher {
             }),
             events,
             blobs,
-            log: RwLock::new(Some(log)),
+            log: RwLock::new(log),
+            leader: RwLock::new(None),
+            closed: std::sync::atomic::AtomicBool::new(false),
             site,
             witnessing: std::sync::Mutex::new(None),
         };
@@ -391,6 +443,92 @@ impl Publisher {
             publisher.follow_witnesses(w.history.state());
         }
         Ok(publisher)
+    }
+
+    /// Starts sequencing with `log` (this process took the leader lock and recovered the
+    /// log): catches up with what the log holds, then takes releases.
+    pub async fn lead(&self, log: urne_log::LogHandle) -> Result<u64, PublishError> {
+        *self.leader.write().expect("leader lock poisoned") = None;
+        *self.log.write().expect("log lock poisoned") = Some(log);
+        self.catch_up().await
+    }
+
+    /// Stops sequencing (the leader lock was lost): releases are refused until
+    /// [`Publisher::lead`] again. Returns nothing to wait for; the caller shuts the log down.
+    pub fn follow(&self, leader: Option<String>) {
+        self.log.write().expect("log lock poisoned").take();
+        *self.leader.write().expect("leader lock poisoned") = leader;
+    }
+
+    /// While following: where releases go.
+    pub fn set_leader(&self, leader: Option<String>) {
+        if self.log.read().expect("log lock poisoned").is_none() {
+            *self.leader.write().expect("leader lock poisoned") = leader;
+        }
+    }
+
+    /// Whether this process sequences the log now.
+    pub fn is_leader(&self) -> bool {
+        self.log.read().expect("log lock poisoned").is_some()
+    }
+
+    /// Serves what the log's public checkpoint holds if it is ahead of this publisher (a
+    /// follower hearing of a new checkpoint, or a new leader after recovery): replays the new
+    /// entries, renders, swaps the tree and sends their live events. Returns the size served.
+    pub async fn catch_up(&self) -> Result<u64, PublishError> {
+        let unavailable = |e: &dyn std::fmt::Display| PublishError::Unavailable(e.to_string());
+        let mut w = self.writer.lock().await;
+        if w.stale {
+            self.reload(&mut w).await?;
+        }
+        let size = public_size(self.blobs.as_ref(), &self.site)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let old = w.history.size();
+        if size <= old {
+            return Ok(old);
+        }
+        let mut next = w.history.clone();
+        next.extend(self.blobs.as_ref(), size)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let tree = next.render(&self.site).map_err(|e| unavailable(&e))?;
+        *self.public.write().expect("tree lock poisoned") =
+            Arc::new(PublicTree::new(tree, next.size()));
+        w.history = next;
+        self.follow_witnesses(w.history.state());
+        let events: Vec<Event> = w.history.releases()[old as usize..]
+            .iter()
+            .map(|s| Event::Release {
+                election: s
+                    .release
+                    .manifest()
+                    .election
+                    .as_ref()
+                    .map(|e| e.to_string()),
+                log_index: s.log_index,
+                manifest_hash: *s.release.manifest_hash(),
+            })
+            .collect();
+        drop(w);
+        for event in events {
+            let _ = self.events.send(event);
+        }
+        let _ = self.events.send(Event::Checkpoint(size));
+        Ok(size)
+    }
+
+    /// Why a release cannot be taken here now.
+    fn not_taking(&self) -> PublishError {
+        if self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return PublishError::Unavailable("the server is shutting down".into());
+        }
+        match self.leader.read().expect("leader lock poisoned").clone() {
+            Some(url) => PublishError::NotLeader(url),
+            None => PublishError::Unavailable(
+                "this server follows and no process holds the leader lock right now".into(),
+            ),
+        }
     }
 
     /// Starts, restarts or stops the witnessing task so that it asks exactly the witnesses of
@@ -447,6 +585,7 @@ impl Publisher {
         {
             t.task.abort();
         }
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.log.write().expect("log lock poisoned").take();
     }
 
@@ -479,6 +618,9 @@ impl Publisher {
     pub async fn publish(&self, body: &[u8]) -> Result<Acknowledged, PublishError> {
         let (entry, payload) =
             crate::bundle::decode_upload(body).map_err(PublishError::Malformed)?;
+        if !self.is_leader() {
+            return Err(self.not_taking());
+        }
         let snapshot = decode_results(entry, payload)?;
         let mut w = self.writer.lock().await;
         if w.stale {
@@ -514,8 +656,7 @@ impl Publisher {
             .await
             .map_err(|e| PublishError::Unavailable(format!("storing {key}: {e}")))?;
         let log = self.log.read().expect("log lock poisoned").clone();
-        let log =
-            log.ok_or_else(|| PublishError::Unavailable("the server is shutting down".into()))?;
+        let log = log.ok_or_else(|| self.not_taking())?;
         let appended = match log.append(entry.to_vec()).await {
             Ok(a) => a,
             Err(e) => {
@@ -572,6 +713,17 @@ impl Publisher {
         self.follow_witnesses(w.history.state());
         Ok(())
     }
+}
+
+/// The size of the log's public checkpoint in `blobs`, verified under the site's log key;
+/// 0 when there is none yet (a new log whose first leader has not started).
+pub async fn public_size(blobs: &dyn Blobs, site: &SiteConfig) -> anyhow::Result<u64> {
+    if blobs.get(urne_log::CHECKPOINT_KEY).await?.is_none() {
+        return Ok(0);
+    }
+    let verifier = urne_tlog::note::Ed25519Verifier::from_vkey(&site.log_vkey)?;
+    let checkpoint = urne_log::verify::public_checkpoint(blobs, &site.origin, &verifier).await?;
+    Ok(checkpoint.size)
 }
 
 /// For a `results` release: the payload must be the declared bytes, of the results media

@@ -6,7 +6,7 @@
 //! | GET | `/log/checkpoint`, `/log/tile/…` | the C2SP tlog-tiles log |
 //! | GET | `/blobs/sha256/<hex>` | release payloads, content-addressed |
 //! | GET | `/api/v1/events` | Server-Sent Events: `checkpoint` and `release` |
-//! | POST | `/api/v1/releases` | a signed release bundle (see [`crate::bundle`]) |
+//! | POST | `/api/v1/releases` | a signed release bundle (see [`crate::bundle`]); a follower of a PostgreSQL cluster answers 307 to the leader's |
 //!
 //! Every GET answer carries an ETag (`If-None-Match` gives 304), a Cache-Control (immutable
 //! for blobs, tiles and release-addressed files; `no-cache` for `log/checkpoint`; short for the
@@ -69,6 +69,24 @@ enum HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
+        if let HttpError::Publish(PublishError::NotLeader(leader)) = &self {
+            // 307 keeps the method and body: the client posts the same bundle to the leader.
+            let location = format!("{}/api/v1/releases", leader.trim_end_matches('/'));
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                return (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [
+                        (header::LOCATION, value),
+                        (
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("text/plain; charset=utf-8"),
+                        ),
+                    ],
+                    format!("{}\n", PublishError::NotLeader(leader.clone())),
+                )
+                    .into_response();
+            }
+        }
         let (status, text) = match self {
             HttpError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
             HttpError::BadPath(why) => (StatusCode::BAD_REQUEST, why),
@@ -105,6 +123,7 @@ fn publish_status(e: &PublishError) -> StatusCode {
         PublishError::Malformed(_) => StatusCode::BAD_REQUEST,
         PublishError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         PublishError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        PublishError::NotLeader(_) => StatusCode::TEMPORARY_REDIRECT,
         PublishError::Refused(
             R::UnknownKey { .. }
             | R::RevokedKey { .. }

@@ -15,7 +15,12 @@
 //! the URL.
 #![forbid(unsafe_code)]
 
+mod blobs;
+pub mod cluster;
 pub mod testing;
+
+pub use blobs::PgBlobs;
+pub use cluster::{LeaderLock, Listener};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -39,6 +44,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// For the connections that live outside the pool (the leader lock).
+    options: PgConnectOptions,
 }
 
 impl PgStore {
@@ -71,8 +78,13 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(options);
-        Ok(PgStore { pool })
+            .connect_lazy_with(options.clone());
+        Ok(PgStore { pool, options })
+    }
+
+    /// The [`PgBlobs`] in the same database and schema, sharing this store's pool.
+    pub fn blobs(&self) -> PgBlobs {
+        PgBlobs::new(self.pool.clone())
     }
 
     /// Closes every connection, waiting for calls in flight. Later calls fail.

@@ -78,13 +78,37 @@ impl TestSchema {
     }
 }
 
-fn schema_name(test_name: &str) -> String {
+/// The environment variable that overrides the `urne_t_` prefix of test schemas (lowercase
+/// letters, digits and `_` only, not starting with PostgreSQL's reserved `pg_`; anything else
+/// is ignored), so that several people sharing a
+/// database can tell their schemas apart.
+pub const SCHEMA_PREFIX_ENV: &str = "URNE_TEST_SCHEMA_PREFIX";
+
+fn schema_prefix() -> String {
+    std::env::var(SCHEMA_PREFIX_ENV)
+        .ok()
+        .filter(|p| {
+            !p.is_empty()
+                && p.len() <= 16
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && p.as_bytes()[0].is_ascii_lowercase()
+                // PostgreSQL reserves `pg_` schema names for itself.
+                && !p.starts_with("pg_")
+        })
+        .unwrap_or_else(|| "urne_t_".to_owned())
+}
+
+/// A fresh schema name for `test_name` (the prefix, the test's name, the process id, a clock
+/// reading and a counter), `[a-z0-9_]` only and within PostgreSQL's identifier limit.
+pub fn schema_name(test_name: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let n = SCHEMA_COUNTER.fetch_add(1, Ordering::Relaxed);
     let suffix = format!("_{}_{nanos}_{n}", std::process::id());
-    let room = IDENTIFIER_BYTES_MAX - "urne_t_".len() - suffix.len();
+    let prefix = schema_prefix();
+    let room = IDENTIFIER_BYTES_MAX - prefix.len() - suffix.len();
     let slug: String = test_name
         .chars()
         .map(|c| {
@@ -96,5 +120,5 @@ fn schema_name(test_name: &str) -> String {
         })
         .take(room)
         .collect();
-    format!("urne_t_{slug}{suffix}")
+    format!("{prefix}{slug}{suffix}")
 }
