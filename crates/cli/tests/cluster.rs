@@ -45,7 +45,7 @@ impl Drop for Server {
 }
 
 fn start(data: &Path, database_url: &str, log: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
+    let child = Command::new(env!("CARGO_BIN_EXE_urne"))
         .args(["serve", "--listen", "127.0.0.1:0", "--title", TITLE])
         .arg("--data")
         .arg(data)
@@ -55,7 +55,12 @@ fn start(data: &Path, database_url: &str, log: &Path) -> Server {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
+    // Owned by the guard at once: killed and waited for on every path, panics included.
+    let mut server = Server {
+        child,
+        url: String::new(),
+    };
+    let stdout = server.child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -75,10 +80,8 @@ fn start(data: &Path, database_url: &str, log: &Path) -> Server {
             });
         if let Some(rest) = line.strip_prefix("urne is serving log ") {
             let url = rest.split(" at ").nth(1).unwrap().trim_end_matches('/');
-            return Server {
-                child,
-                url: url.to_owned(),
-            };
+            server.url = url.to_owned();
+            return server;
         }
     }
 }

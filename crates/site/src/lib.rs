@@ -235,43 +235,18 @@ fn render_election(
         })
         .collect();
     let downloads = downloads(tree, e.id, seg, last.snapshot, latest.timestamp)?;
-    // The languages' pages are independent: one thread each (the translator is per thread,
-    // its cache being a `RefCell`), merged in language order, so the bytes are the same as
-    // rendering them one after the other.
-    let per_lang: Vec<Tree> = std::thread::scope(|scope| {
-        let threads: Vec<_> = trs
-            .iter()
-            .map(|tr| {
-                let lang = tr.lang;
-                let (view, diffs, downloads) = (&view, &diffs, &downloads);
-                scope.spawn(move || {
-                    let tr = i18n::Tr::new(lang);
-                    let cx = pages::Ctx {
-                        site,
-                        tr: &tr,
-                        id_seg: seg.to_owned(),
-                        view,
-                        latest,
-                        releases: refs,
-                        diffs,
-                        downloads,
-                    };
-                    let mut pages = Tree::new();
-                    pages::election(&mut pages, &cx);
-                    pages
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| {
-                t.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    for mut pages in per_lang {
-        tree.append(&mut pages);
+    for tr in trs {
+        let cx = pages::Ctx {
+            site,
+            tr,
+            id_seg: seg.to_owned(),
+            view: &view,
+            latest,
+            releases: refs,
+            diffs: &diffs,
+            downloads: &downloads,
+        };
+        pages::election(tree, &cx);
     }
     // API: latest files, then one immutable summary per release.
     let api_base = format!("api/v1/elections/{seg}");
