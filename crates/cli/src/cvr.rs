@@ -117,7 +117,7 @@ fn verify(bundle: &Path, keep: Option<&Path>) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", payload_file.display()))?
         .len();
     if payload_size != manifest.payload.size
-        || payload_size > urne_tally_io::bundle::PAYLOAD_BYTES_MAX as u64
+        || payload_size > urne_tally_io::bundle::PAYLOAD_BYTES_MAX
     {
         bail!(
             "{}: {payload_size} bytes, but the manifest names {} bytes",

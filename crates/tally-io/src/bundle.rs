@@ -31,7 +31,7 @@ pub const CVR_FILE: &str = "cvr.json";
 /// The config file name written into the re-tally's work directory.
 pub const CONFIG_FILE: &str = "tally_config.json";
 /// Largest payload [`verify_payload`] accepts, in bytes.
-pub const PAYLOAD_BYTES_MAX: usize = 4 << 30;
+pub const PAYLOAD_BYTES_MAX: u64 = 4 << 30;
 /// Most reports one container may hold (one per pass and per precinct or batch).
 pub const REPORTS_MAX: usize = 100_000;
 
@@ -156,7 +156,7 @@ pub fn build_payload(config_path: &Path, work: &Path) -> Result<Payload, Error> 
 /// report with the re-tally's. Only the container is used: its config must read exactly its
 /// own CVR (one `cdf` source named [`CVR_FILE`]).
 pub fn verify_payload(file: &Path, bytes: &[u8], work: &Path) -> Result<Verified, Error> {
-    if bytes.len() > PAYLOAD_BYTES_MAX {
+    if bytes.len() as u64 > PAYLOAD_BYTES_MAX {
         return Err(bundle_err(
             file,
             format!("payload larger than {PAYLOAD_BYTES_MAX} bytes"),
