@@ -288,7 +288,6 @@ async fn wait_for_release(
                         seen.extend_from_slice(data);
                         if seen.windows(15).any(|w| w == b"event: release\n") {
                             let _ = arrived.send(Instant::now());
-                            seen = Vec::new(); // free it while the stream is held
                             break;
                         }
                     }
@@ -298,6 +297,7 @@ async fn wait_for_release(
             _ = close.changed() => return,
         }
     }
+    drop(seen); // free it while the stream is held
     let _ = close.changed().await;
 }
 
@@ -498,7 +498,7 @@ fn raise_nofile() -> anyhow::Result<u64> {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
     limit.current = limit.maximum;
-    setrlimit(Resource::Nofile, limit.clone())?;
+    setrlimit(Resource::Nofile, limit)?;
     Ok(limit.current.unwrap_or(u64::MAX))
 }
 

@@ -65,7 +65,7 @@ pub fn raise_open_files_limit() -> Option<u64> {
                 current: limit.maximum,
                 maximum: limit.maximum,
             };
-            if setrlimit(Resource::Nofile, raised.clone()).is_ok() {
+            if setrlimit(Resource::Nofile, raised).is_ok() {
                 limit = raised;
             }
         }
@@ -322,14 +322,15 @@ fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
         HeaderValue::from_static(f.content_type),
     );
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if gzipped.is_some() {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    // A cached copy of either form is still good: the tags name the same file.
+    // A cached copy of either form is still good: the tags name the same file. A 304 has no
+    // body, so no Content-Encoding (clients would try to decode the empty body).
     let other = gzip.get().and_then(Option::as_ref).map(|g| &g.etag);
     let tags: Vec<&HeaderValue> = std::iter::once(&f.etag).chain(other).collect();
     if none_match(request, &tags) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    if gzipped.is_some() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     (headers, bytes.clone()).into_response()
 }
