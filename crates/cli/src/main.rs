@@ -618,6 +618,14 @@ async fn run_serve(
     roll_args: &roll::ServeRoll,
     advertise: Option<String>,
 ) -> anyhow::Result<()> {
+    if let Some(n) = serve::raise_open_files_limit()
+        && n < urne::publish::EVENT_SUBSCRIBERS_MAX as u64 + 1_000
+    {
+        tracing::warn!(
+            open_files = n,
+            "the open-files limit (ulimit -Hn) caps live event subscribers below event_subscribers_max"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
