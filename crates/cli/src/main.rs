@@ -199,6 +199,10 @@ enum Command {
         /// this name kept in the data directory.
         #[arg(long)]
         witness_name: Option<String>,
+        /// Page title of the pages the mirror renders from the verified log (the primary's
+        /// `--title`, so they are byte-identical to the primary's).
+        #[arg(long, default_value = urne::DEFAULT_TITLE, env = "URNE_TITLE")]
+        title: String,
     },
     /// Work with the transparency log directly.
     Log {
@@ -498,6 +502,7 @@ async fn main() -> anyhow::Result<()> {
             log_vkey,
             interval_ms,
             witness_name,
+            title,
         } => {
             urne::mirror_cmd::run(urne::mirror_cmd::MirrorArgs {
                 source,
@@ -507,6 +512,7 @@ async fn main() -> anyhow::Result<()> {
                 log_vkey,
                 interval: Duration::from_millis(interval_ms.max(10)),
                 witness_name,
+                title,
             })
             .await
         }
@@ -600,7 +606,6 @@ async fn run_serve(
             }
         });
     }
-    let publisher = Arc::new(publisher);
     let mut app = serve::router(publisher.clone());
     if let Some(r) = roll_router {
         println!("voter roll: staff API and public lookup under http://{local}/roll/v1/");

@@ -157,7 +157,11 @@ fn file(
 }
 
 async fn checkpoint(State(p): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
-    let bytes = p.served_checkpoint(get_blob(&p, urne_log::CHECKPOINT_KEY).await?);
+    let bytes = match crate::witnessing::served_checkpoint(p.blobs().as_ref()).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(HttpError::NotFound),
+        Err(e) => return Err(HttpError::Internal(e.to_string())),
+    };
     let tag = etag(&bytes);
     Ok(file(
         &headers,
