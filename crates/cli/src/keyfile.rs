@@ -226,7 +226,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 2 * KEY_FILE_BYTES_MAX {
+    if !s.len().is_multiple_of(2) || s.len() > 2 * KEY_FILE_BYTES_MAX {
         return None;
     }
     (0..s.len())

@@ -256,10 +256,10 @@ impl Browser {
             let mut buf = Vec::new();
             while r.read_until(0, &mut buf).unwrap_or(0) > 0 {
                 buf.pop_if(|b| *b == 0);
-                if let Ok(v) = serde_json::from_slice(&buf) {
-                    if tx.send(v).is_err() {
-                        return;
-                    }
+                if let Ok(v) = serde_json::from_slice(&buf)
+                    && tx.send(v).is_err()
+                {
+                    return;
                 }
                 buf.clear();
             }
