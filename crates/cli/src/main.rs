@@ -622,6 +622,14 @@ async fn run_serve(
     demo: Option<Duration>,
     roll_args: &roll::ServeRoll,
 ) -> anyhow::Result<()> {
+    if let Some(n) = serve::raise_open_files_limit()
+        && n < urne::publish::EVENT_SUBSCRIBERS_MAX as u64 + 1_000
+    {
+        tracing::warn!(
+            open_files = n,
+            "the open-files limit (ulimit -Hn) caps live event subscribers below event_subscribers_max"
+        );
+    }
     let (dir, log) = open(data).await?;
     let roll_router =
         roll::serve_router(roll_args, &data.data, data.database_url.as_deref()).await?;
