@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::RwLock;
 use urne_store::Blobs as _;
@@ -128,7 +128,7 @@ impl MirrorSite {
         let mut matches = true;
         for path in paths {
             let theirs = primary.get(path, READ_MAX).ok().flatten();
-            if theirs.as_deref() != tree.files.get(path).map(Vec::as_slice) {
+            if theirs.as_deref() != tree.files.get(path).map(crate::serve::ServedFile::bytes) {
                 tracing::warn!(
                     %path,
                     "the primary's file differs from the render of the verified log (is --title the primary's?); serving the render"
@@ -165,28 +165,10 @@ async fn mirror_file(
         path.push_str("index.html");
     }
     let tree = site.rendered.read().expect("lock").tree.clone();
-    let (Some(bytes), Some(tag)) = (tree.files.get(&path), tree.etags.get(&path)) else {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
-    };
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
-    let head = [
-        (header::ETAG, tag.clone()),
-        (
-            header::CACHE_CONTROL,
-            crate::serve::tree_cache_control(&path).to_owned(),
-        ),
-        (
-            header::CONTENT_TYPE,
-            crate::serve::content_type(&path).to_owned(),
-        ),
-    ];
-    if not_modified {
-        return (StatusCode::NOT_MODIFIED, head).into_response();
+    match tree.files.get(&path) {
+        Some(f) => crate::serve::tree_answer(&headers, f),
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }
-    (head, bytes.clone()).into_response()
 }
 
 /// Runs the mirror until Ctrl-C.
@@ -203,6 +185,7 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<()> {
         pin,
         log_key: log_key.clone(),
         require_quorum: true,
+        keep_releases: false,
     };
     let data = args.data.clone();
     let mirror = tokio::task::spawn_blocking(move || Mirror::open(&data, options)).await??;
