@@ -72,7 +72,10 @@ fn csv_import(root: &Path, files: &[std::path::PathBuf], lenient: bool) -> Strin
             reader: std::fs::File::open(p).unwrap(),
         })
         .collect();
-    line(import_openelections_csv(sources, &options), files.len() == 1)
+    line(
+        import_openelections_csv(sources, &options),
+        files.len() == 1,
+    )
 }
 
 #[test]
