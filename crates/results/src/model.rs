@@ -13,8 +13,15 @@ use std::sync::Arc;
 /// the text, so a state's millions of counts hold a few thousand strings. It reads as a `str`
 /// (`Deref`, `as_str`, comparisons with `str` and `String`) and orders, hashes and prints like
 /// one.
-#[derive(Clone, Eq, Hash)]
+#[derive(Clone, Eq)]
 pub struct Id(Arc<str>);
+
+impl std::hash::Hash for Id {
+    /// As the `str`, so that a set of ids can be searched by `&str` ([`Borrow`]).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (*self.0).hash(state)
+    }
+}
 
 impl PartialEq for Id {
     fn eq(&self, other: &Id) -> bool {
