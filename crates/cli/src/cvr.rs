@@ -2,11 +2,12 @@
 //! anyone can re-tally a published election.
 //!
 //! The bundle is the directory `urne_site` documents: `manifest` (`urne-release/v1`, kind
-//! `cvr`), `payload` (the CVRs as NIST SP 1500-103 CDF JSON, candidates named as in the config)
-//! and `signatures` (empty; officials add theirs with `urne sign`). Beside them,
-//! `tally_config.json` is the RCTab config that tabulates exactly `payload` under the original
-//! rules: `urne tally BUNDLE/tally_config.json --out DIR` reproduces the reports. It is not
-//! covered by the signatures; the rules it carries are the ones the results release states.
+//! `cvr`), `payload` and `signatures` (empty; officials add theirs with `urne sign`). The
+//! payload is one JSON container ([`urne_tally_io::bundle`]): the CVRs as NIST SP 1500-103 CDF
+//! JSON, the RCTab config that tabulates exactly them under the original rules, and the
+//! detailed reports of that tally. Everything a re-tally needs is covered by the manifest's
+//! hash and so by the signatures; `urne cvr verify BUNDLE` re-tallies from the payload alone
+//! and compares with the signed reports.
 
 use std::fs;
 use std::io::Write as _;
@@ -21,17 +22,13 @@ use urne_release::{Kind, Manifest, PayloadRef, Status};
 const MANIFEST_FILE: &str = "manifest";
 const PAYLOAD_FILE: &str = "payload";
 const SIGNATURES_FILE: &str = "signatures";
-/// The re-tally config written beside the bundle files.
-const TALLY_CONFIG_FILE: &str = "tally_config.json";
-/// The payload's media type.
-const PAYLOAD_MEDIA_TYPE: &str = "application/json";
 
 #[derive(Subcommand, Debug)]
 pub enum CvrCommand {
     /// Export a config's cast vote records as an unsigned `cvr` release bundle.
     ///
-    /// Writes BUNDLE/manifest, BUNDLE/payload (CDF JSON), an empty BUNDLE/signatures, and
-    /// BUNDLE/tally_config.json (re-tally with `urne tally BUNDLE/tally_config.json`).
+    /// Writes BUNDLE/manifest, BUNDLE/payload (CDF CVRs, re-tally config and detailed reports
+    /// in one JSON container) and an empty BUNDLE/signatures. Check with `urne cvr verify`.
     Bundle {
         /// The RCTab config whose CVR sources are exported.
         config: PathBuf,
@@ -51,6 +48,18 @@ pub enum CvrCommand {
         /// The bundle directory to create (must not hold a bundle yet).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Re-tally a `cvr` bundle from its payload alone and compare with the reports it carries.
+    ///
+    /// Checks that BUNDLE/payload is the one BUNDLE/manifest names (size and SHA-256), then
+    /// tabulates the payload's CVRs under the payload's config and compares every detailed
+    /// report. (Signatures over the manifest are checked with `urne verify`.)
+    Verify {
+        /// The bundle directory.
+        bundle: PathBuf,
+        /// Keep the re-tally's files here (default: a temporary directory, removed).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -72,7 +81,76 @@ pub fn run(command: CvrCommand) -> anyhow::Result<()> {
             &status,
             &out,
         ),
+        CvrCommand::Verify { bundle, out } => verify(&bundle, out.as_deref()),
     }
+}
+
+/// Largest manifest read, in bytes.
+const MANIFEST_BYTES_MAX: u64 = 64 << 10;
+
+fn verify(bundle: &Path, keep: Option<&Path>) -> anyhow::Result<()> {
+    let manifest_file = bundle.join(MANIFEST_FILE);
+    let payload_file = bundle.join(PAYLOAD_FILE);
+    let size = fs::metadata(&manifest_file)
+        .with_context(|| format!("reading {}", manifest_file.display()))?
+        .len();
+    if size > MANIFEST_BYTES_MAX {
+        bail!(
+            "{}: larger than {MANIFEST_BYTES_MAX} bytes",
+            manifest_file.display()
+        );
+    }
+    let manifest_bytes =
+        fs::read(&manifest_file).with_context(|| format!("reading {}", manifest_file.display()))?;
+    let manifest =
+        Manifest::parse(&manifest_bytes).with_context(|| format!("{}", manifest_file.display()))?;
+    if manifest.kind != Kind::Cvr
+        || manifest.payload.media_type.as_str() != urne_tally_io::bundle::MEDIA_TYPE
+    {
+        bail!(
+            "{}: not a cvr release with a {} payload",
+            manifest_file.display(),
+            urne_tally_io::bundle::MEDIA_TYPE
+        );
+    }
+    let payload_size = fs::metadata(&payload_file)
+        .with_context(|| format!("reading {}", payload_file.display()))?
+        .len();
+    if payload_size != manifest.payload.size
+        || payload_size > urne_tally_io::bundle::PAYLOAD_BYTES_MAX
+    {
+        bail!(
+            "{}: {payload_size} bytes, but the manifest names {} bytes",
+            payload_file.display(),
+            manifest.payload.size
+        );
+    }
+    let payload =
+        fs::read(&payload_file).with_context(|| format!("reading {}", payload_file.display()))?;
+    if sha256(&payload) != manifest.payload.sha256 {
+        bail!(
+            "{}: its SHA-256 is not the one the manifest names (the payload was changed)",
+            payload_file.display()
+        );
+    }
+    let temp;
+    let work = match keep {
+        Some(dir) => dir.to_path_buf(),
+        None => {
+            temp = tempfile::tempdir().context("creating a temporary directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let verified = urne_tally_io::bundle::verify_payload(&payload_file, &payload, &work)?;
+    println!(
+        "{}: re-tallied {} ballots from the payload; all {} signed detailed reports match \
+         (winners: {})",
+        bundle.display(),
+        verified.ballots,
+        verified.reports,
+        verified.winners.join(", ")
+    );
+    Ok(())
 }
 
 fn bundle(
@@ -98,8 +176,9 @@ fn bundle(
             out.display()
         );
     }
-    let export = urne_tally_io::cvr_export(config, PAYLOAD_FILE)?;
-    let payload = export.cdf_json.into_bytes();
+    let work = tempfile::tempdir().context("creating a temporary directory")?;
+    let built = urne_tally_io::bundle::build_payload(config, work.path())?;
+    let payload = built.bytes;
     let timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .context("the clock is before 1970")?
@@ -115,7 +194,7 @@ fn bundle(
         payload: PayloadRef {
             sha256: sha256(&payload),
             size: payload.len() as u64,
-            media_type: MediaType::new(PAYLOAD_MEDIA_TYPE)
+            media_type: MediaType::new(urne_tally_io::bundle::MEDIA_TYPE)
                 .map_err(|e| anyhow::anyhow!("media type: {e}"))?,
         },
     };
@@ -123,15 +202,13 @@ fn bundle(
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     write_synced(&out.join(PAYLOAD_FILE), &payload)?;
     write_synced(&out.join(SIGNATURES_FILE), b"")?;
-    write_synced(
-        &out.join(TALLY_CONFIG_FILE),
-        export.retally_config.as_bytes(),
-    )?;
     // The manifest last: a directory with a manifest is a complete bundle.
     write_synced(&out.join(MANIFEST_FILE), text.as_bytes())?;
     println!(
-        "{} ballots; wrote the unsigned cvr bundle {} (payload {} bytes, sha256 {})",
-        export.ballots,
+        "{} ballots, {} detailed reports; wrote the unsigned cvr bundle {} (payload {} bytes, \
+         sha256 {})",
+        built.ballots,
+        built.reports,
         out.display(),
         payload.len(),
         hex(&manifest.payload.sha256)

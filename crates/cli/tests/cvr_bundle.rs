@@ -1,7 +1,9 @@
 //! `urne cvr bundle` end to end on a real RCTab case (ES&S xlsx with undeclared write-ins and
-//! precincts): the bundle's manifest commits to its payload, and `urne tally` on the bundle's
-//! re-tally config reproduces the detailed report tabulated from the original CVR files. Then
-//! the stream's next bundle chains to it, and wrong chaining is refused.
+//! precincts): the bundle's manifest commits to its payload, which holds the CVRs, the re-tally
+//! config and the detailed reports; `urne cvr verify` re-tallies from the payload alone, matches
+//! the signed reports and the report tabulated from the original CVR files, and refuses a
+//! payload changed in any of its parts (even with a manifest rewritten to match). Then the
+//! stream's next bundle chains to it, and wrong chaining is refused.
 
 use std::path::Path;
 use std::process::Command;
@@ -69,11 +71,96 @@ fn cvr_bundle_retallies_and_chains() {
         b""
     );
 
+    // Nothing beside the signed files.
+    let mut names: Vec<String> = std::fs::read_dir(&b0)
+        .expect("bundle dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["manifest", "payload", "signatures"]);
+    let container: Value = serde_json::from_slice(&payload).expect("payload is JSON");
+    assert_eq!(container["format"], "urne-cvr-bundle/v1");
+    assert_eq!(
+        container["tally_config"]["cvrFileSources"][0]["filePath"],
+        "cvr.json"
+    );
+    assert!(
+        container["cvr"]["CVR"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    );
+    // The signed report is the original tally's.
+    let mut signed = container["reports"]["detailed_report.json"].clone();
+    signed["config"]["generatedBy"] = Value::Null;
+    signed["config"]["GeneratedDate"] = Value::Null;
+    assert_eq!(signed, report(&original));
+
     let again = tmp.path().join("again");
-    let retally = b0.join("tally_config.json");
-    let (ok, text) = urne(&["tally", &s(&retally), "--out", &s(&again)]);
+    let (ok, text) = urne(&["cvr", "verify", &s(&b0), "--out", &s(&again)]);
     assert!(ok, "{text}");
-    assert_eq!(report(&original), report(&again));
+    assert!(text.contains("signed detailed reports match"), "{text}");
+    assert_eq!(report(&original), report(&again.join("retally")));
+
+    // Tampering: a changed payload under the old manifest, then changed parts of the payload
+    // under a manifest rewritten to match (what a forger without the officials' keys can do;
+    // the signatures then fail, and the re-tally catches it even without them).
+    let tampered = |name: &str, edit: &dyn Fn(&mut Value), rewrite: bool| -> String {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut c = container.clone();
+        edit(&mut c);
+        let bytes = serde_json::to_vec(&c).expect("encode");
+        let mut m = urne_release::Manifest::parse(&manifest_bytes).expect("parse");
+        if rewrite {
+            m.payload.size = bytes.len() as u64;
+            m.payload.sha256 = urne_release::manifest::sha256(&bytes);
+        }
+        std::fs::write(dir.join("manifest"), m.encode().expect("encode")).expect("write");
+        std::fs::write(dir.join("payload"), bytes).expect("write");
+        std::fs::write(dir.join("signatures"), b"").expect("write");
+        let (ok, text) = urne(&["cvr", "verify", &s(&dir)]);
+        assert!(!ok, "{name}: a tampered bundle verified: {text}");
+        text
+    };
+    let text = tampered(
+        "t-unchanged-manifest",
+        &|c| c["reports"]["detailed_report.json"]["config"]["contest"] = "Another".into(),
+        false,
+    );
+    assert!(text.contains("manifest"), "{text}");
+    let text = tampered(
+        "t-report",
+        &|c| {
+            let tally = &mut c["reports"]["detailed_report.json"]["results"][0]["tally"];
+            let first = tally
+                .as_object()
+                .and_then(|t| t.keys().next().cloned())
+                .expect("a candidate");
+            tally[&first] = "999999".into();
+        },
+        true,
+    );
+    assert!(text.contains("differs from the re-tally"), "{text}");
+    let text = tampered(
+        "t-cvr",
+        &|c| {
+            c["cvr"]["CVR"].as_array_mut().expect("CVR list").pop();
+        },
+        true,
+    );
+    assert!(text.contains("differs from the re-tally"), "{text}");
+    let text = tampered(
+        "t-rules",
+        &|c| c["tally_config"]["candidates"][0]["excluded"] = true.into(),
+        true,
+    );
+    assert!(text.contains("differs from the re-tally"), "{text}");
+    let text = tampered(
+        "t-elsewhere",
+        &|c| c["tally_config"]["cvrFileSources"][0]["filePath"] = "/etc/passwd.json".into(),
+        true,
+    );
+    assert!(text.contains("cvrFileSources"), "{text}");
 
     // The next release of the stream names this one; a gap or a missing link is refused.
     let b1 = tmp.path().join("b1");

@@ -19,6 +19,15 @@ pub const DECIMAL_PLACES_MIN: u32 = 1;
 pub const DECIMAL_PLACES_MAX: u32 = 12;
 /// `minimumVoteThreshold` upper limit (RCTab's own).
 pub const MINIMUM_VOTE_THRESHOLD_MAX: i64 = 1_000_000;
+/// Column index limit (RCTab `MAX_COLUMN_INDEX`).
+pub const COLUMN_INDEX_MAX: i64 = 1000;
+/// Row index limit (RCTab `MAX_ROW_INDEX`).
+pub const ROW_INDEX_MAX: i64 = 100_000;
+/// `randomSeed` range (RCTab `MIN_RANDOM_SEED` / `MAX_RANDOM_SEED`, ±2^47).
+pub const RANDOM_SEED_MIN: i64 = -140_737_488_355_328;
+pub const RANDOM_SEED_MAX: i64 = 140_737_488_355_327;
+/// Names RCTab's transfer reports use; no candidate or label may take them (any case).
+pub const RESERVED_NAMES: [&str; 3] = ["residual surplus", "exhausted", "uncounted"];
 
 /// One entry of `cvrFileSources`.
 #[derive(Clone, Debug)]
@@ -126,13 +135,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// An optional 1-based column or row index, in RCTab's range for it (rows up to
+    /// 100000, columns up to 1000).
     fn index(&self, obj: &Value, key: &str, path: &str) -> Result<Option<u32>, Error> {
         let t = self.text(obj, key, path)?;
         if t.trim().is_empty() {
             return Ok(None);
         }
-        let v = self.int_in(&t, &format!("{path}.{key}"), 1, 1_000_000)?;
+        let max = if key == "firstVoteRowIndex" {
+            ROW_INDEX_MAX
+        } else {
+            COLUMN_INDEX_MAX
+        };
+        let v = self.int_in(&t, &format!("{path}.{key}"), 1, max)?;
         Ok(Some(v as u32))
+    }
+
+    /// Whether a field holds a non-blank value.
+    fn defined(&self, obj: &Value, key: &str, path: &str) -> Result<bool, Error> {
+        Ok(!self.text(obj, key, path)?.trim().is_empty())
     }
 }
 
@@ -172,6 +193,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Error> {
             return Err(ctx.err(
                 &p,
                 "precinctColumnIndex is required when tabulateByPrecinct is enabled",
+            ));
+        }
+        if s.provider == Provider::Ess
+            && s.overvote_delimiter.is_empty()
+            && rules.overvote == OvervoteRule::ExhaustIfMultipleContinuing
+        {
+            return Err(ctx.err(
+                &format!("{p}.overvoteDelimiter"),
+                "an ES&S source needs an overvoteDelimiter when overvoteRule is \
+                 exhaustIfMultipleContinuing",
             ));
         }
         if !s.overvote_label.is_empty()
@@ -250,46 +281,150 @@ fn parse_sources(ctx: &Ctx<'_>, root: &Value, base: &Path) -> Result<Vec<Source>
             uwi_label: ctx.text(s, "undeclaredWriteInLabel", &p)?,
             treat_blank_as_uwi: ctx.flag(s, "treatBlankAsUndeclaredWriteIn", &p)?,
         };
-        if matches!(provider, Provider::Ess | Provider::GenericCsv) {
-            if source.first_vote_column.is_none() {
-                return Err(ctx.err(
-                    &format!("{p}.firstVoteColumnIndex"),
-                    "is required for this provider",
-                ));
-            }
-            if source.first_vote_row.is_none() {
-                return Err(ctx.err(
-                    &format!("{p}.firstVoteRowIndex"),
-                    "is required for this provider",
-                ));
-            }
-        }
-        if matches!(
-            provider,
-            Provider::Cdf | Provider::Dominion | Provider::Hart | Provider::ClearBallot
-        ) && source.contest_id.trim().is_empty()
-            && provider != Provider::Cdf
+        check_source(ctx, s, &source, &p)?;
+        if let Some(other) = sources
+            .iter()
+            .find(|o: &&Source| o.resolved == source.resolved)
         {
-            return Err(ctx.err(&format!("{p}.contestId"), "is required for this provider"));
-        }
-        if source.treat_blank_as_uwi && source.uwi_label.is_empty() {
             return Err(ctx.err(
-                &format!("{p}.undeclaredWriteInLabel"),
-                "is required when treatBlankAsUndeclaredWriteIn is true",
-            ));
-        }
-        if !source.overvote_delimiter.is_empty() && !source.overvote_label.is_empty() {
-            return Err(ctx.err(&p, "overvoteDelimiter and overvoteLabel can't both be set"));
-        }
-        if source.overvote_delimiter.contains(['\\']) {
-            return Err(ctx.err(
-                &format!("{p}.overvoteDelimiter"),
-                "may not contain a backslash",
+                &format!("{p}.filePath"),
+                format!(
+                    "duplicate cast vote record filePath (also cvrFileSources[{}])",
+                    other.index
+                ),
             ));
         }
         sources.push(source);
     }
     Ok(sources)
+}
+
+/// RCTab's per-source checks (`performBasicCvrSourceValidation`): fields each provider needs,
+/// fields it must not have, labels that clash, and the overvote delimiter's form.
+fn check_source(ctx: &Ctx<'_>, raw: &Value, source: &Source, p: &str) -> Result<(), Error> {
+    let provider = source.provider;
+    // Labels: not a reserved word, and not the same as another label of the source.
+    let labels = [
+        ("overvoteLabel", &source.overvote_label),
+        ("skippedRankLabel", &source.skipped_rank_label),
+        ("undeclaredWriteInLabel", &source.uwi_label),
+    ];
+    for (field, value) in labels {
+        if value.trim().is_empty() {
+            continue;
+        }
+        if let Some(rule) = label_clash(value, field, source) {
+            return Err(ctx.err(&format!("{p}.{field}"), rule));
+        }
+    }
+    let tabular = matches!(provider, Provider::Ess | Provider::GenericCsv);
+    if tabular {
+        if source.first_vote_column.is_none() {
+            return Err(ctx.err(
+                &format!("{p}.firstVoteColumnIndex"),
+                "is required for this provider",
+            ));
+        }
+        if source.first_vote_row.is_none() {
+            return Err(ctx.err(
+                &format!("{p}.firstVoteRowIndex"),
+                "is required for this provider",
+            ));
+        }
+        let delimiter = &source.overvote_delimiter;
+        // RCTab refuses a delimiter with a backslash, or made only of letters, digits,
+        // whitespace and . ' , - " (those occur inside candidate names).
+        if !delimiter.is_empty()
+            && (delimiter.contains('\\')
+                || delimiter.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || c.is_ascii_whitespace()
+                        || c == '\x0B'
+                        || ".',-\"".contains(c)
+                }))
+        {
+            return Err(ctx.err(
+                &format!("{p}.overvoteDelimiter"),
+                "overvoteDelimiter is invalid: it may not contain a backslash nor consist only \
+                 of letters, digits, whitespace and . ' , - \"",
+            ));
+        }
+        if !delimiter.is_empty() && !source.overvote_label.trim().is_empty() {
+            return Err(ctx.err(p, "overvoteDelimiter and overvoteLabel can't both be set"));
+        }
+    } else {
+        if provider == Provider::Cdf {
+            let lower = source.file_path.to_lowercase();
+            if !lower.ends_with(".xml") && !lower.ends_with(".json") {
+                return Err(ctx.err(
+                    &format!("{p}.filePath"),
+                    "CDF source files must be .json or .xml",
+                ));
+            }
+        } else if !source.overvote_label.trim().is_empty() {
+            return Err(ctx.err(
+                &format!("{p}.overvoteLabel"),
+                format!("should not be defined for provider {:?}", provider.label()),
+            ));
+        }
+        for field in [
+            "firstVoteColumnIndex",
+            "firstVoteRowIndex",
+            "idColumnIndex",
+            "precinctColumnIndex",
+            "overvoteDelimiter",
+            "skippedRankLabel",
+        ] {
+            if ctx.defined(raw, field, p)? {
+                return Err(ctx.err(
+                    &format!("{p}.{field}"),
+                    format!("should not be defined for provider {:?}", provider.label()),
+                ));
+            }
+        }
+        if source.treat_blank_as_uwi {
+            return Err(ctx.err(
+                &format!("{p}.treatBlankAsUndeclaredWriteIn"),
+                format!("should not be true for provider {:?}", provider.label()),
+            ));
+        }
+    }
+    let needs_contest_id = matches!(
+        provider,
+        Provider::Dominion | Provider::Hart | Provider::ClearBallot
+    );
+    if needs_contest_id && source.contest_id.trim().is_empty() {
+        return Err(ctx.err(&format!("{p}.contestId"), "is required for this provider"));
+    }
+    if tabular && !source.contest_id.trim().is_empty() {
+        return Err(ctx.err(
+            &format!("{p}.contestId"),
+            format!("should not be defined for provider {:?}", provider.label()),
+        ));
+    }
+    Ok(())
+}
+
+/// Why `value` (used as `field`) clashes with a reserved word or another label of `source`
+/// (RCTab `stringAlreadyInUseElsewhereInSource`, case-insensitive).
+fn label_clash(value: &str, field: &str, source: &Source) -> Option<String> {
+    if let Some(r) = RESERVED_NAMES
+        .iter()
+        .find(|r| value.eq_ignore_ascii_case(r))
+    {
+        return Some(format!(
+            "{value:?} is a reserved term ({r:?}) and can't be used for {field}"
+        ));
+    }
+    let others = [
+        ("overvoteLabel", &source.overvote_label),
+        ("skippedRankLabel", &source.skipped_rank_label),
+        ("undeclaredWriteInLabel", &source.uwi_label),
+    ];
+    others
+        .iter()
+        .find(|(f, v)| *f != field && !v.trim().is_empty() && v.eq_ignore_ascii_case(value))
+        .map(|(f, _)| format!("{value:?} can't be used as {field} if it's also being used as {f}"))
 }
 
 type Candidates = (Contest, Vec<Vec<String>>, Vec<u16>);
@@ -330,6 +465,7 @@ fn parse_candidates(ctx: &Ctx<'_>, root: &Value, sources: &[Source]) -> Result<C
         }
         if let Ok(code) = ctx.text(c, "code", &p)
             && !code.trim().is_empty()
+            && !al.iter().any(|a| a == code.trim())
         {
             al.push(code.trim().to_string());
         }
@@ -352,23 +488,37 @@ fn parse_candidates(ctx: &Ctx<'_>, root: &Value, sources: &[Source]) -> Result<C
     if names.len() >= urne_tally::model::CANDIDATES_MAX {
         return Err(ctx.err("$.candidates", "too many candidates"));
     }
-    // An alias may name only one candidate.
+    // Every name and alias is distinct, within a candidate and across candidates, and none is
+    // a reserved word or one of a source's labels (RCTab `validateCandidates`).
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, a) in aliases.iter().enumerate() {
         for s in a {
-            if aliases
-                .iter()
-                .enumerate()
-                .any(|(j, b)| j != i && b.contains(s))
-            {
+            if let Some(j) = seen.insert(s.as_str(), i) {
+                let rule = if j == i {
+                    format!("{s:?} is listed twice for this candidate")
+                } else {
+                    format!("{s:?} names two candidates (also $.candidates[{j}])")
+                };
+                return Err(ctx.err(&format!("$.candidates[{i}]"), rule));
+            }
+            if let Some(r) = RESERVED_NAMES.iter().find(|r| s.eq_ignore_ascii_case(r)) {
                 return Err(ctx.err(
-                    &format!("$.candidates[{i}].aliases"),
-                    format!("{s:?} names two candidates"),
+                    &format!("$.candidates[{i}]"),
+                    format!("{s:?} is a reserved term ({r:?}) and can't be used for a candidate"),
                 ));
+            }
+            for src in sources {
+                if let Some(rule) = label_clash(s, "a candidate name", src) {
+                    return Err(ctx.err(&format!("$.candidates[{i}]"), rule));
+                }
             }
         }
     }
     let permutation: Vec<u16> = (0..names.len() as u16).collect();
-    let uwi_used = sources.iter().any(|s| !s.uwi_label.trim().is_empty());
+    // RCTab `undeclaredWriteInsEnabled`: a write-in label, or blanks read as write-ins.
+    let uwi_used = sources
+        .iter()
+        .any(|s| !s.uwi_label.trim().is_empty() || s.treat_blank_as_uwi);
     let uwi = if uwi_used {
         names.push(UWI_LABEL.to_string());
         excluded.push(false);
@@ -444,29 +594,44 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
         }
     };
     let seed_text = t("randomSeed")?;
-    let random_seed = if tiebreak.needs_random_seed() {
-        if seed_text.trim().is_empty() {
-            return Err(ctx.err(
-                &path("randomSeed"),
-                "a random seed is required by this tiebreakMode",
-            ));
-        }
-        ctx.int_in(&seed_text, &path("randomSeed"), i64::MIN, i64::MAX)?
-    } else {
-        0
-    };
-    let declared = contest.num_declared() as i64;
-    let bottoms_pct = mode == WinnerMode::BottomsUpPercentageThreshold;
-    let number_of_winners = if bottoms_pct {
+    if tiebreak.needs_random_seed() && seed_text.trim().is_empty() {
+        return Err(ctx.err(
+            &path("randomSeed"),
+            "a random seed is required by this tiebreakMode",
+        ));
+    }
+    // RCTab checks a supplied seed's range whatever the tiebreak mode.
+    let random_seed = if seed_text.trim().is_empty() {
         0
     } else {
         ctx.int_in(
-            &t("numberOfWinners")?,
-            &path("numberOfWinners"),
-            1,
-            1_000_000,
-        )? as u32
+            &seed_text,
+            &path("randomSeed"),
+            RANDOM_SEED_MIN,
+            RANDOM_SEED_MAX,
+        )?
     };
+    let declared = contest.num_declared() as i64;
+    let bottoms_pct = mode == WinnerMode::BottomsUpPercentageThreshold;
+    // RCTab: numberOfWinners is 0 exactly in bottomsUpUsingPercentageThreshold mode.
+    let number_of_winners = ctx.int_in(
+        &t("numberOfWinners")?,
+        &path("numberOfWinners"),
+        0,
+        1_000_000,
+    )? as u32;
+    if bottoms_pct && number_of_winners != 0 {
+        return Err(ctx.err(
+            &path("numberOfWinners"),
+            "numberOfWinners must be zero if winnerElectionMode is bottomsUpUsingPercentageThreshold",
+        ));
+    }
+    if !bottoms_pct && number_of_winners == 0 {
+        return Err(ctx.err(
+            &path("numberOfWinners"),
+            "if numberOfWinners is zero, winnerElectionMode must be bottomsUpUsingPercentageThreshold",
+        ));
+    }
     let decimal_places = ctx.int_in(
         &t("decimalPlacesForVoteArithmetic")?,
         &path("decimalPlacesForVoteArithmetic"),
@@ -492,7 +657,7 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
             &max_skip_text,
             &path("maxSkippedRanksAllowed"),
             0,
-            i64::from(u32::MAX),
+            i64::from(i32::MAX),
         )? as u32)
     };
     let max_rank_text = t("maxRankingsAllowed")?;
@@ -503,7 +668,7 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
             &max_rank_text,
             &path("maxRankingsAllowed"),
             1,
-            i64::from(u32::MAX),
+            i64::from(i32::MAX),
         )? as u32
     };
     let stop_text = t("stopTabulationEarlyAfterRound")?;
@@ -514,7 +679,7 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
             &stop_text,
             &path("stopTabulationEarlyAfterRound"),
             1,
-            i64::from(u32::MAX),
+            i64::from(i32::MAX),
         )? as u32)
     };
     let bottoms_up_fraction = if bottoms_pct {
@@ -545,6 +710,29 @@ fn parse_rules(ctx: &Ctx<'_>, r: &Value, contest: &Contest) -> Result<Rules, Err
         exhaust_on_duplicate: f("exhaustOnDuplicateCandidate")?,
         stop_after_round,
     };
+    // nonIntegerWinningThreshold and hareQuota only for the two multi-winner threshold modes.
+    let threshold_modes = matches!(
+        mode,
+        WinnerMode::MultiOnlyOneWinnerPerRound | WinnerMode::MultiMultipleWinnersPerRound
+    );
+    if !threshold_modes && rules.non_integer_threshold {
+        return Err(ctx.err(
+            &path("nonIntegerWinningThreshold"),
+            format!("can't be true when winnerElectionMode is {mode_text:?}"),
+        ));
+    }
+    if !threshold_modes && rules.hare_quota {
+        return Err(ctx.err(
+            &path("hareQuota"),
+            format!("can't be true when winnerElectionMode is {mode_text:?}"),
+        ));
+    }
+    if rules.non_integer_threshold && rules.hare_quota {
+        return Err(ctx.err(
+            &path("hareQuota"),
+            "nonIntegerWinningThreshold and hareQuota can't both be true",
+        ));
+    }
     // Multi-pass IRV runs single-winner passes, so single-winner options apply to it.
     let multi = (number_of_winners > 1 && mode != WinnerMode::MultiPassIrv) || bottoms_pct;
     if multi {

@@ -6,6 +6,7 @@
 //! RCTab does).
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod cdf_tally;
 pub mod config;
 pub mod readers;

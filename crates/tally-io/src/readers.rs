@@ -119,7 +119,10 @@ pub fn read_ess(
         let precinct = source
             .precinct_column
             .map(|c| get(c - 1).unwrap_or("missing_precinct_id"));
-        let batch = source.batch_column.and_then(|c| get(c - 1));
+        // RCTab groups ballots whose batch cell is empty under "missing_batch_id".
+        let batch = source
+            .batch_column
+            .map(|c| get(c - 1).unwrap_or("missing_batch_id"));
         let id = match source.id_column {
             Some(c) => get(c - 1).map(str::to_string).ok_or_else(|| Error::Cvr {
                 file: file.clone(),
@@ -150,14 +153,19 @@ pub fn read_ess(
             };
             let raw = java_trim(raw);
             let delimiter = source.overvote_delimiter.as_str();
-            let split = !delimiter.is_empty() && raw.contains(delimiter);
-            let mut whole = Some(raw);
-            let mut pieces = split.then(|| raw.split(delimiter));
-            let parts = std::iter::from_fn(|| match &mut pieces {
-                Some(it) => it.next().map(java_trim),
-                None => whole.take(),
-            });
-            for part in parts {
+            // Java's `String.split` drops trailing empty pieces ("A|" is one piece, "|" none).
+            let mut parts: Vec<&str> = if delimiter.is_empty() {
+                vec![raw]
+            } else {
+                raw.split(delimiter).collect()
+            };
+            if !delimiter.is_empty() && !raw.is_empty() {
+                while parts.last() == Some(&"") {
+                    parts.pop();
+                }
+            }
+            let split = parts.len() > 1;
+            for part in parts.into_iter().map(java_trim) {
                 if split && (part.is_empty() || part == source.skipped_rank_label) {
                     return Err(Error::Cvr {
                         file: file.clone(),
