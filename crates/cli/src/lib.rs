@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod demo;
+pub mod keyfile;
 pub mod mirror_cmd;
 pub mod officials;
 pub mod publish;

@@ -82,6 +82,13 @@ enum Command {
         name: String,
         #[arg(long)]
         out: PathBuf,
+        /// Seal the private key under a passphrase (Argon2id + XChaCha20-Poly1305), asked on
+        /// the terminal twice, or read from --passphrase-file or URNE_KEY_PASSPHRASE.
+        #[arg(long)]
+        encrypt: bool,
+        /// A file whose first line is the passphrase (for scripts).
+        #[arg(long, requires = "encrypt")]
+        passphrase_file: Option<PathBuf>,
     },
     /// The officials' trust policy.
     Policy {
@@ -99,6 +106,10 @@ enum Command {
         /// The official's private key file.
         #[arg(long)]
         key: PathBuf,
+        /// For a passphrase-protected key: a file whose first line is the passphrase
+        /// (otherwise URNE_KEY_PASSPHRASE, otherwise a prompt on the terminal).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
     /// Upload a signed release bundle to a server (one request).
     Publish {
@@ -149,7 +160,8 @@ enum Command {
         logs: Vec<String>,
     },
     /// Verify a published election log: checkpoint signature, witness quorum, consistency with
-    /// the last run (`--state`), every tile, entry, official signature and payload hash.
+    /// the last run (`--state`), every tile, entry, official signature and payload hash, and
+    /// every page, API file and download against the tree re-rendered from the payloads.
     ///
     /// Exit codes: 0 verified; 1 something did not verify; 2 could not check; 3 split view or
     /// rollback (evidence file written); 4 verified but awaiting the witness quorum. With
@@ -173,6 +185,13 @@ enum Command {
         /// Check this evidence file offline instead of a log.
         #[arg(long, conflicts_with = "source")]
         evidence: Option<PathBuf>,
+        /// The site title the pages must show (not signed); by default read from the served
+        /// `index.html`.
+        #[arg(long)]
+        title: Option<String>,
+        /// Check only the log, not the pages, API files and downloads.
+        #[arg(long)]
+        log_only: bool,
     },
     /// Mirror a primary: verify every checkpoint, cosignature, tile, entry and blob before
     /// storing it, and serve the identical public tree; keep serving the last verified state
@@ -351,12 +370,30 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::Export { dir, data, title } => export(&dir, &data, &title).await,
-        Command::Keygen { name, out } => {
-            let vkey = officials::keygen(&name, &out)?;
+        Command::Keygen {
+            name,
+            out,
+            encrypt,
+            passphrase_file,
+        } => {
+            let vkey = if encrypt {
+                let source = urne::keyfile::PassphraseSource {
+                    file: passphrase_file,
+                };
+                let pass = source.read(&format!("Passphrase for {}: ", out.display()), true)?;
+                officials::keygen_encrypted(&name, &out, &pass)?
+            } else {
+                officials::keygen(&name, &out)?
+            };
             println!("{}", vkey.vkey());
             eprintln!(
-                "wrote {} (private, mode 0600) and {}",
+                "wrote {} (private, mode 0600{}) and {}",
                 out.display(),
+                if encrypt {
+                    ", passphrase-protected"
+                } else {
+                    ""
+                },
                 officials::vkey_path(&out).display()
             );
             Ok(())
@@ -432,8 +469,15 @@ async fn main() -> anyhow::Result<()> {
             print_bundle(&bundle);
             Ok(())
         }
-        Command::Sign { bundle, key } => {
-            let signer = officials::read_signer(&key)?;
+        Command::Sign {
+            bundle,
+            key,
+            passphrase_file,
+        } => {
+            let source = urne::keyfile::PassphraseSource {
+                file: passphrase_file,
+            };
+            let signer = officials::read_signer_with(&key, &source)?;
             let mut b = Bundle::read(&bundle)?;
             b.sign(&signer)?;
             println!(
@@ -478,6 +522,8 @@ async fn main() -> anyhow::Result<()> {
             log_vkey,
             evidence_dir,
             evidence,
+            title,
+            log_only,
         } => {
             let args = urne::verify_cmd::VerifyArgs {
                 source,
@@ -486,6 +532,8 @@ async fn main() -> anyhow::Result<()> {
                 log_vkey,
                 evidence_dir,
                 evidence,
+                title,
+                log_only,
             };
             let code = tokio::task::spawn_blocking(move || urne::verify_cmd::run(&args)).await?;
             std::process::exit(code)
@@ -574,6 +622,14 @@ async fn run_serve(
     demo: Option<Duration>,
     roll_args: &roll::ServeRoll,
 ) -> anyhow::Result<()> {
+    if let Some(n) = serve::raise_open_files_limit()
+        && n < urne::publish::EVENT_SUBSCRIBERS_MAX as u64 + 1_000
+    {
+        tracing::warn!(
+            open_files = n,
+            "the open-files limit (ulimit -Hn) caps live event subscribers below event_subscribers_max"
+        );
+    }
     let (dir, log) = open(data).await?;
     let roll_router =
         roll::serve_router(roll_args, &data.data, data.database_url.as_deref()).await?;

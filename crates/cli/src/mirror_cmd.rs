@@ -44,6 +44,7 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<()> {
         pin,
         log_key: log_key.clone(),
         require_quorum: true,
+        keep_releases: false,
     };
     let data = args.data.clone();
     let mirror = tokio::task::spawn_blocking(move || Mirror::open(&data, options)).await??;

@@ -266,19 +266,25 @@ pub struct Acknowledged {
     pub already: bool,
 }
 
-/// The rendered tree with its ETags, swapped whole on each release.
+/// The rendered tree as served (bytes shared by every response, ETags, gzip forms made on
+/// demand), swapped whole on each release.
 #[derive(Debug, Default)]
 pub struct PublicTree {
-    pub files: Tree,
-    pub etags: HashMap<String, String>,
+    pub files: HashMap<String, crate::serve::ServedFile>,
     /// The log size this tree was rendered at.
     pub size: u64,
 }
 
 impl PublicTree {
     fn new(files: Tree, size: u64) -> PublicTree {
-        let etags = files.iter().map(|(k, v)| (k.clone(), etag(v))).collect();
-        PublicTree { files, etags, size }
+        let files = files
+            .into_iter()
+            .map(|(path, bytes)| {
+                let file = crate::serve::ServedFile::new(&path, bytes);
+                (path, file)
+            })
+            .collect();
+        PublicTree { files, size }
     }
 }
 

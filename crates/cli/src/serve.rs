@@ -10,12 +10,19 @@
 //!
 //! Every GET answer carries an ETag (`If-None-Match` gives 304), a Cache-Control (immutable
 //! for blobs, tiles and release-addressed files; `no-cache` for `log/checkpoint`; short for the
-//! "latest" pages and API) and `Access-Control-Allow-Origin: *`.
+//! "latest" pages and API) and `Access-Control-Allow-Origin: *`. Text files of the rendered
+//! tree go gzip-encoded to clients that accept it (`Vary: Accept-Encoding`; the gzip form has
+//! its own ETag and is compressed once per tree, on first request).
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use axum::{
     Router,
+    body::Bytes,
     extract::{Path, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
@@ -43,6 +50,32 @@ pub const CACHE_LATEST: &str = "public, max-age=5";
 pub const CACHE_CHECKPOINT: &str = "no-cache";
 /// How often an idle event stream gets a comment line (keeps proxies from closing it).
 pub const EVENTS_KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// Raises the process's soft open-files limit to its hard limit and returns the new soft
+/// limit (`None` where there is no such limit). Each live event subscriber holds one socket;
+/// Debian's default soft limit (1,024) would cap `urne serve` near a thousand subscribers
+/// while the hard limit (usually 524,288) allows [`EVENT_SUBSCRIBERS_MAX`].
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current != limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                limit = raised;
+            }
+        }
+        limit.current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
 
 /// The router.
 pub fn router(state: AppState) -> Router {
@@ -132,36 +165,182 @@ async fn cors(request: Request, next: Next) -> Response {
     response
 }
 
+/// One file of the rendered tree as served: its bytes (shared by every response, never
+/// copied), its ETag, and, for text over [`GZIP_BYTES_MIN`], its gzip form, compressed on the
+/// first request that accepts it and kept for as long as this tree is served.
+#[derive(Debug)]
+pub struct ServedFile {
+    bytes: Bytes,
+    etag: HeaderValue,
+    content_type: &'static str,
+    cache: &'static str,
+    gzip: Option<OnceLock<Option<Gzipped>>>,
+}
+
+#[derive(Debug)]
+struct Gzipped {
+    bytes: Bytes,
+    etag: HeaderValue,
+}
+
+/// Files smaller than this are served as they are even to clients that accept gzip.
+pub const GZIP_BYTES_MIN: usize = 1024;
+
+impl ServedFile {
+    /// The file at `path` (relative, as rendered) with these bytes.
+    pub fn new(path: &str, bytes: Vec<u8>) -> ServedFile {
+        let content_type = content_type(path);
+        let compressible = bytes.len() >= GZIP_BYTES_MIN && compressible(content_type);
+        ServedFile {
+            etag: HeaderValue::from_str(&etag(&bytes)).expect("hex ETag is a valid header"),
+            bytes: Bytes::from(bytes),
+            content_type,
+            cache: tree_cache_control(path),
+            gzip: compressible.then(OnceLock::new),
+        }
+    }
+
+    /// The bytes, as `urne export` writes them.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The gzip form (`None` when gzip does not make it smaller).
+    fn gzipped(&self) -> Option<&Gzipped> {
+        self.gzip
+            .as_ref()?
+            .get_or_init(|| {
+                use std::io::Write;
+                let mut encoder = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.bytes.len() / 4),
+                    flate2::Compression::default(),
+                );
+                encoder.write_all(&self.bytes).ok()?;
+                let gz = encoder.finish().ok()?;
+                if gz.len() >= self.bytes.len() {
+                    return None;
+                }
+                // The gzip form is another representation: its own strong ETag.
+                let tag = self.etag.to_str().ok()?.trim_end_matches('"');
+                Some(Gzipped {
+                    bytes: Bytes::from(gz),
+                    etag: HeaderValue::from_str(&format!("{tag}-gzip\"")).ok()?,
+                })
+            })
+            .as_ref()
+    }
+}
+
+impl PartialEq for ServedFile {
+    fn eq(&self, other: &ServedFile) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+fn compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || content_type.starts_with("application/json")
+        || content_type.starts_with("application/xml")
+        || content_type.starts_with("image/svg+xml")
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip (`gzip` or `*` with a q-value above 0).
+pub fn accepts_gzip(accept_encoding: &str) -> bool {
+    accept_encoding.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        if !(coding.eq_ignore_ascii_case("gzip") || coding == "*") {
+            return false;
+        }
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused
+    })
+}
+
+/// Whether `If-None-Match` names one of `tags` (or is `*`).
+fn none_match(request: &HeaderMap, tags: &[&HeaderValue]) -> bool {
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || tags.iter().any(|tag| tag.as_bytes() == t.as_bytes()))
+}
+
 /// A file answer with ETag / If-None-Match and Cache-Control.
 fn file(
     request: &HeaderMap,
-    bytes: Vec<u8>,
-    tag: String,
+    bytes: Bytes,
+    tag: HeaderValue,
     content_type: &'static str,
     cache: &'static str,
 ) -> Response {
-    let not_modified = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    let tag = HeaderValue::from_str(&tag).expect("hex ETag is a valid header");
     let headers = [
         (header::ETAG, tag),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
     ];
-    if not_modified {
+    if none_match(request, &[&headers[0].1]) {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     (headers, bytes).into_response()
 }
 
+/// A file of the rendered tree, gzip-encoded when the client accepts it and that is smaller.
+/// Either representation's ETag gives a 304.
+fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
+    let Some(gzip) = &f.gzip else {
+        return file(
+            request,
+            f.bytes.clone(),
+            f.etag.clone(),
+            f.content_type,
+            f.cache,
+        );
+    };
+    let wants_gzip = request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(accepts_gzip);
+    let gzipped = if wants_gzip { f.gzipped() } else { None };
+    let (bytes, tag) = match gzipped {
+        Some(g) => (&g.bytes, &g.etag),
+        None => (&f.bytes, &f.etag),
+    };
+    let mut headers = HeaderMap::with_capacity(6);
+    headers.insert(header::ETAG, tag.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(f.cache));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(f.content_type),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    // A cached copy of either form is still good: the tags name the same file. A 304 has no
+    // body, so no Content-Encoding (clients would try to decode the empty body).
+    let other = gzip.get().and_then(Option::as_ref).map(|g| &g.etag);
+    let tags: Vec<&HeaderValue> = std::iter::once(&f.etag).chain(other).collect();
+    if none_match(request, &tags) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    if gzipped.is_some() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    (headers, bytes.clone()).into_response()
+}
+
 async fn checkpoint(State(p): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
     let bytes = p.served_checkpoint(get_blob(&p, urne_log::CHECKPOINT_KEY).await?);
-    let tag = etag(&bytes);
+    let tag = header_etag(&bytes);
     Ok(file(
         &headers,
-        bytes,
+        bytes.into(),
         tag,
         "text/plain; charset=utf-8",
         CACHE_CHECKPOINT,
@@ -182,10 +361,10 @@ async fn tile(
         )));
     }
     let bytes = get_blob(&p, &urne_log::log_key(&path)).await?;
-    let tag = etag(&bytes);
+    let tag = header_etag(&bytes);
     Ok(file(
         &headers,
-        bytes,
+        bytes.into(),
         tag,
         "application/octet-stream",
         CACHE_IMMUTABLE,
@@ -208,10 +387,11 @@ async fn blob(
         )));
     }
     let bytes = get_blob(&p, &format!("blobs/sha256/{hex}")).await?;
+    let tag = HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header");
     Ok(file(
         &headers,
-        bytes,
-        format!("\"{hex}\""),
+        bytes.into(),
+        tag,
         "application/octet-stream",
         CACHE_IMMUTABLE,
     ))
@@ -225,27 +405,23 @@ async fn get_blob(p: &Publisher, key: &str) -> Result<Vec<u8>, HttpError> {
     }
 }
 
+fn header_etag(bytes: &[u8]) -> HeaderValue {
+    HeaderValue::from_str(&etag(bytes)).expect("hex ETag is a valid header")
+}
+
 /// A file of the rendered tree. `/` and paths ending in `/` serve their `index.html`.
-async fn tree_file(
-    State(p): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Result<Response, HttpError> {
-    let mut path = uri.path().trim_start_matches('/').to_owned();
-    if path.is_empty() || path.ends_with('/') {
-        path.push_str("index.html");
-    }
+async fn tree_file(State(p): State<AppState>, request: Request) -> Result<Response, HttpError> {
+    let path = request.uri().path().trim_start_matches('/');
+    let path = if path.is_empty() || path.ends_with('/') {
+        std::borrow::Cow::Owned(format!("{path}index.html"))
+    } else {
+        std::borrow::Cow::Borrowed(path)
+    };
     let tree = p.tree();
-    let (Some(bytes), Some(tag)) = (tree.files.get(&path), tree.etags.get(&path)) else {
+    let Some(f) = tree.files.get(path.as_ref()) else {
         return Err(HttpError::NotFound);
     };
-    Ok(file(
-        &headers,
-        bytes.clone(),
-        tag.clone(),
-        content_type(&path),
-        tree_cache_control(&path),
-    ))
+    Ok(tree_answer(request.headers(), f))
 }
 
 /// Release-addressed files (a path with a `releases/<n>` part naming one release) never
@@ -345,4 +521,55 @@ fn event_stream(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_accepted_unless_its_q_value_is_zero() {
+        for yes in [
+            "gzip",
+            "gzip, deflate, br, zstd",
+            "br;q=1.0, GZIP;q=0.5",
+            "*",
+            "deflate, *;q=0.1",
+        ] {
+            assert!(accepts_gzip(yes), "{yes}");
+        }
+        for no in [
+            "",
+            "identity",
+            "br, deflate",
+            "gzip;q=0",
+            "gzip; q=0.000, br",
+            "x-gzip",
+        ] {
+            assert!(!accepts_gzip(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn only_text_over_the_minimum_has_a_gzip_form_and_it_decodes_to_the_file() {
+        let html = "<tr><td>Precinct</td><td>1,234</td></tr>\n"
+            .repeat(100)
+            .into_bytes();
+        let page = ServedFile::new("elections/e/index.html", html.clone());
+        let gz = page.gzipped().expect("a repetitive page compresses");
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gz.bytes[..]),
+            &mut decoded,
+        )
+        .unwrap();
+        assert_eq!(decoded, html);
+        assert_ne!(gz.etag, page.etag);
+        assert!(ServedFile::new("small.json", b"{}".to_vec()).gzip.is_none());
+        assert!(
+            ServedFile::new("downloads/e/results.zip", html)
+                .gzip
+                .is_none()
+        );
+    }
 }

@@ -101,28 +101,45 @@ impl Server {
 }
 
 fn get(url: &str, if_none_match: Option<&str>) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = agent.get(url);
-    if let Some(tag) = if_none_match {
-        req = req.header("if-none-match", tag);
+    match if_none_match {
+        Some(tag) => get_with(url, &[("if-none-match", tag)]),
+        None => get_with(url, &[]),
     }
-    let mut resp = req.call().unwrap();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
-        .collect();
-    let status = resp.status().as_u16();
-    let body = resp
-        .body_mut()
-        .with_config()
-        .limit(1 << 30)
-        .read_to_vec()
+}
+
+/// A GET with these request headers, over a plain HTTP/1.1 connection: the body as it came
+/// (ureq, with the gzip feature the workspace enables, would decode it).
+fn get_with(url: &str, request_headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n");
+    for (name, value) in request_headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8(answer[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
         .unwrap();
-    (status, headers, body)
+    let headers = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').unwrap();
+            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    (status, headers, answer[split + 4..].to_vec())
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -488,6 +505,34 @@ async fn served_tree_equals_the_export_and_a_restart_rebuilds_it_from_the_log() 
     }
     let (_, _, index) = server.get("/").await;
     assert_eq!(index, std::fs::read(out.join("index.html")).unwrap());
+
+    // A browser gets text gzip-encoded: the same bytes once decoded, its own ETag, and a 304
+    // for either form's ETag. `gzip;q=0` refuses it.
+    let summary = "/api/v1/elections/2018-general/summary.json";
+    let exported = std::fs::read(out.join(&summary[1..])).unwrap();
+    let url = format!("{}{summary}", server.url);
+    let (status, headers, body) = get_with(&url, &[("accept-encoding", "gzip, deflate, br")]);
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+    assert_eq!(header(&headers, "vary"), Some("accept-encoding"));
+    assert!(body.len() < exported.len());
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut decoded).unwrap();
+    assert_eq!(decoded, exported, "gzip form decodes to the exported file");
+    let gzip_tag = header(&headers, "etag").unwrap().to_owned();
+    let (_, identity, _) = get_with(&url, &[]);
+    let identity_tag = header(&identity, "etag").unwrap().to_owned();
+    assert_ne!(gzip_tag, identity_tag);
+    for tag in [&gzip_tag, &identity_tag] {
+        let (status, _, body) = get_with(
+            &url,
+            &[("accept-encoding", "gzip"), ("if-none-match", tag.as_str())],
+        );
+        assert_eq!((status, body.len()), (304, 0), "{tag}");
+    }
+    let (status, headers, body) = get_with(&url, &[("accept-encoding", "gzip;q=0, br")]);
+    assert_eq!((status, header(&headers, "content-encoding")), (200, None));
+    assert_eq!(body, exported);
 
     // Restart: the same tree from the log alone, and the stream continues where it was.
     let before = server.publisher.tree();

@@ -337,6 +337,42 @@ pub fn path_segment(id: &str) -> String {
     out
 }
 
+/// The site title ([`Site::title`]) a page rendered by [`render`] shows in its header, or
+/// `None` if `page` is not such a page. The title is not signed, so a verifier that does not
+/// know it reads it back from a served page (`index.html`) before re-rendering the tree.
+pub fn site_title(page: &[u8]) -> Option<String> {
+    const START: &str = "<p class=\"site\"><a href=\"";
+    let page = std::str::from_utf8(page).ok()?;
+    let at = page.find(START)? + START.len();
+    let rest = &page[at..];
+    let text = &rest[rest.find("\">")? + 2..];
+    let text = &text[..text.find("</a></p>")?];
+    unescape(text)
+}
+
+/// The inverse of [`escape`]; `None` for an `&` that `escape` does not write.
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let (entity, c) = [
+            ("&amp;", '&'),
+            ("&lt;", '<'),
+            ("&gt;", '>'),
+            ("&quot;", '"'),
+            ("&#39;", '\''),
+        ]
+        .into_iter()
+        .find(|(e, _)| rest.starts_with(e))?;
+        out.push(c);
+        rest = &rest[entity.len()..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

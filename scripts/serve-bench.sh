@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Serving benchmarks (issue 4), each against a baseline in the same run:
+#   http  `urne serve` vs nginx serving `urne export` of the same state: wrk on loopback, the
+#         election summary HTML and summary JSON, as plain GETs, as a browser sends them
+#         (Accept-Encoding) and as a browser revalidates (If-None-Match → 304). Servers and wrk
+#         alternate, several rounds; req/s and p99 ratios urne/nginx.
+#   sse   `cargo bench -p urne --bench sse_fanout`: live-event subscribers held by one process,
+#         time for a release to reach them all, server memory per subscriber.
+# Usage: scripts/serve-bench.sh [http|sse|all] [CSV…]
+#   CSV: OpenElections precinct files released as one snapshot (default: Fulton County, GA 2018
+#   from ../shared/data). Settings: ROUNDS (3), DURATION (10s), CONNECTIONS (64), PORT (27080;
+#   nginx PORT+1), PIN (1: server on CPU 0, wrk on CPU 1, one worker each; 0: no pinning, two
+#   threads each), SERVE_BENCH_DIR (/work/scratch-serve-bench or /tmp/serve-bench), and the
+#   sse_fanout settings (SSE_BENCH_N, …) for `sse`.
+# Needs nginx and wrk (installed with apt-get when missing and root). nginx runs in the
+# foreground of this script with a generated config in the scratch dir (no system service).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WHAT=${1:-all}
+[ $# -gt 0 ] && shift
+SHARED=${URNE_SHARED_DATA:-../shared/data}
+DEFAULT_CSV=$SHARED/openelections/ga-2018-general-precinct/20181106__ga__general__fulton__precinct.csv
+if [ $# -gt 0 ]; then CSVS=("$@"); else CSVS=("$DEFAULT_CSV"); fi
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+PORT=${PORT:-27080}
+NGINX_PORT=$((PORT + 1))
+PIN=${PIN:-1}
+if [ -d /work ] && [ -w /work ]; then DEFAULT_DIR=/work/scratch-serve-bench; else DEFAULT_DIR=/tmp/serve-bench; fi
+W=${SERVE_BENCH_DIR:-$DEFAULT_DIR}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+ELECTION=2018-11-06-general
+
+need() {
+  command -v "$1" >/dev/null && return
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q "$2" >/dev/null
+  else
+    echo "serve-bench: $1 is missing: sudo apt-get install $2" >&2
+    exit 1
+  fi
+}
+
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPU=(taskset -c 0); CLIENT_CPU=(taskset -c 1); WRK_THREADS=1
+else
+  SERVER_CPU=(); CLIENT_CPU=(); WRK_THREADS=2
+fi
+
+run_sse() {
+  echo "== SSE fan-out (cargo bench -p urne --bench sse_fanout)"
+  cargo bench -q -p urne --bench sse_fanout --no-run
+  if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+    SSE_BENCH_SERVER_CPUS=${SSE_BENCH_SERVER_CPUS:-0} "${CLIENT_CPU[@]}" \
+      cargo bench -q -p urne --bench sse_fanout
+  else
+    cargo bench -q -p urne --bench sse_fanout
+  fi
+}
+
+stop_servers() {
+  if [ -n "${URNE_PID:-}" ]; then kill -INT "$URNE_PID" 2>/dev/null || true; fi
+  if [ -n "${NGINX_PID:-}" ]; then kill -QUIT "$NGINX_PID" 2>/dev/null || true; fi
+  URNE_PID="" NGINX_PID=""
+}
+
+run_http() {
+  need nginx nginx-light
+  need wrk wrk
+  cargo build -q --release -p urne
+  local URNE=$CARGO_TARGET_DIR/release/urne
+  rm -rf "$W" && mkdir -p "$W/keys" "$W/nginx"
+  chmod 755 "$W"
+  URNE_PID="" NGINX_PID=""
+  trap 'stop_servers' EXIT
+
+  echo "== state: 2-of-2 policy and one release of ${CSVS[*]}"
+  for who in registrar deputy; do
+    "$URNE" keygen --name "$who.bench.example" --out "$W/keys/$who.key" >/dev/null
+  done
+  "$URNE" policy init --official "$W/keys/registrar.key.vkey" --official "$W/keys/deputy.key.vkey" \
+    --threshold 2 --status test --out "$W/policy" >/dev/null
+  "$URNE" results import "${CSVS[@]}" --election $ELECTION --status unofficial --out "$W/r0" >/dev/null
+  for b in policy r0; do
+    for who in registrar deputy; do "$URNE" sign "$W/$b" --key "$W/keys/$who.key" >/dev/null; done
+  done
+  RUST_LOG=warn "${SERVER_CPU[@]}" "$URNE" serve --data "$W/data" --listen 127.0.0.1:$PORT >/dev/null &
+  URNE_PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:$PORT/; do sleep 0.2; done
+  "$URNE" publish "$W/policy" --server http://127.0.0.1:$PORT
+  "$URNE" publish "$W/r0" --server http://127.0.0.1:$PORT
+  "$URNE" export "$W/export" --data "$W/data"
+  chmod -R a+rX "$W/export"
+
+  cat >"$W/nginx/nginx.conf" <<EOF
+# A static host for the exported tree, as an office would configure one.
+worker_processes 1;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log off;
+  charset utf-8;
+  charset_types text/css text/javascript text/csv application/json application/xml;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  open_file_cache max=10000 inactive=60s;
+  gzip on;
+  gzip_types application/json text/css text/javascript text/csv application/xml;
+  client_body_temp_path $W/nginx/body;
+  proxy_temp_path $W/nginx/proxy;
+  fastcgi_temp_path $W/nginx/fastcgi;
+  uwsgi_temp_path $W/nginx/uwsgi;
+  scgi_temp_path $W/nginx/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $W/export;
+    index index.html;
+    add_header Cache-Control "public, max-age=5";
+    add_header Access-Control-Allow-Origin *;
+  }
+}
+EOF
+  "${SERVER_CPU[@]}" nginx -c "$W/nginx/nginx.conf" -g 'daemon off;' &
+  NGINX_PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:$NGINX_PORT/; do sleep 0.2; done
+
+  local HTML=/elections/$ELECTION/index.html JSON=/api/v1/elections/$ELECTION/summary.json
+  for path in $HTML $JSON; do
+    cmp <(curl -sf http://127.0.0.1:$PORT$path) <(curl -sf http://127.0.0.1:$NGINX_PORT$path)
+    echo "$path: $(curl -sf http://127.0.0.1:$PORT$path | wc -c) bytes, identical from both servers"
+  done
+  local BROWSER='Accept-Encoding: gzip, deflate, br, zstd'
+  etag() { curl -sfI "$1" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag" {print $2}'; }
+  # wrk's "Latency" line and "99%" line → microseconds.
+  to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1000000}}'; }
+  one() { # server-port path label extra-header…
+    local port=$1 path=$2; shift 2
+    local args=()
+    for h in "$@"; do args+=(-H "$h"); done
+    local out
+    out=$("${CLIENT_CPU[@]}" wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency "${args[@]}" "http://127.0.0.1:$port$path")
+    local rps p99 xfer
+    rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+    p99=$(awk '$1=="99%" {print $2}' <<<"$out" | to_us)
+    xfer=$(awk '/^Transfer\/sec/ {print $2}' <<<"$out")
+    echo "$rps $p99 $xfer"
+  }
+  echo "== wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS rounds, alternating (PIN=$PIN)"
+  printf '%-6s %-24s %5s %12s %10s %10s %12s %10s %10s %7s %7s\n' \
+    file mode round urne_rps urne_p99us urne_xfer nginx_rps nginx_p99us nginx_xfer rps_x p99_x
+  for path in $HTML $JSON; do
+    local kind=html
+    [ "$path" = "$JSON" ] && kind=json
+    local ue ne
+    ue=$(etag http://127.0.0.1:$PORT$path)
+    ne=$(etag http://127.0.0.1:$NGINX_PORT$path)
+    for mode in plain browser revalidate; do
+      for round in $(seq 1 "$ROUNDS"); do
+        local u n
+        case $mode in
+          plain) u=$(one $PORT $path); n=$(one $NGINX_PORT $path) ;;
+          browser) u=$(one $PORT $path "$BROWSER"); n=$(one $NGINX_PORT $path "$BROWSER") ;;
+          revalidate)
+            u=$(one $PORT $path "$BROWSER" "If-None-Match: $ue")
+            n=$(one $NGINX_PORT $path "$BROWSER" "If-None-Match: $ne") ;;
+        esac
+        read -r urps up99 uxfer <<<"$u"
+        read -r nrps np99 nxfer <<<"$n"
+        printf '%-6s %-24s %5s %12s %10s %10s %12s %10s %10s %7.2f %7.2f\n' \
+          $kind $mode $round "$urps" "$up99" "$uxfer" "$nrps" "$np99" "$nxfer" \
+          "$(echo "$urps / $nrps" | bc -l)" "$(echo "$np99 / $up99" | bc -l)"
+      done
+    done
+  done
+  echo "(rps_x = urne req/s ÷ nginx req/s; p99_x = nginx p99 ÷ urne p99: > 1 means urne is better)"
+  echo "server RSS: urne $(awk '/VmRSS/ {print $2 " " $3}' /proc/$URNE_PID/status), nginx worker $(for p in $(pgrep -P $NGINX_PID); do awk '/VmRSS/ {print $2 " " $3}' /proc/$p/status; done)"
+  stop_servers
+}
+
+case $WHAT in
+  http) run_http ;;
+  sse) run_sse ;;
+  all) run_http; run_sse ;;
+  *) echo "usage: $0 [http|sse|all] [CSV…]" >&2; exit 2 ;;
+esac
