@@ -74,7 +74,7 @@ pub fn county(step: u64, status: ReportStatus) -> Snapshot {
                 (CountType::AbsenteeMail, mail),
             ] {
                 mayor.push(VoteCount {
-                    unit: p.to_string(),
+                    unit: p.to_string().into(),
                     choice: choice.into(),
                     kind,
                     round: None,
@@ -84,7 +84,7 @@ pub fn county(step: u64, status: ReportStatus) -> Snapshot {
         }
         for (choice, v) in [("yes", 600 + 10 * i), ("no", 350)] {
             measure.push(VoteCount {
-                unit: p.to_string(),
+                unit: p.to_string().into(),
                 choice: choice.into(),
                 kind: CountType::Total,
                 round: None,
