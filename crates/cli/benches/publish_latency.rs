@@ -12,7 +12,7 @@
 //! `cargo bench -p urne --bench publish_latency` (needs ../shared/data; prints SKIPPED
 //! without). `PUBLISH_BENCH_CASES=county` runs the county only.
 
-use std::{path::Path, sync::Arc, time::Instant};
+use std::{path::Path, time::Instant};
 
 use urne::{
     bundle::Bundle,
@@ -97,16 +97,14 @@ async fn case(name: &str, full: ValidSnapshot) {
     )
     .await
     .unwrap();
-    let publisher = Arc::new(
-        Publisher::open(
-            dir.blobs.clone(),
-            log.handle(),
-            log.size_at_open(),
-            urne::site_config("Bench", &dir.signer),
-        )
-        .await
-        .unwrap(),
-    );
+    let publisher = Publisher::open(
+        dir.blobs.clone(),
+        log.handle(),
+        log.size_at_open(),
+        urne::site_config("Bench", &dir.signer),
+    )
+    .await
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = urne::serve::router(publisher.clone());
@@ -210,7 +208,7 @@ async fn case(name: &str, full: ValidSnapshot) {
         .unwrap();
     let site = urne::site_config("Bench", &dir.signer);
     let t = Instant::now();
-    let tree = history.render(&site).unwrap();
+    let tree = history.render(&site, None).unwrap();
     let render = t.elapsed().as_secs_f64();
     let already = median(already);
     println!(

@@ -223,9 +223,9 @@ pub fn partial(full: &ValidSnapshot, num: u64, den: u64) -> anyhow::Result<Valid
     }
     for c in &mut s.contests {
         c.counts
-            .retain(|vc| counted.contains(&vc.unit) || !leaves.contains(&vc.unit));
+            .retain(|vc| counted.contains(vc.unit.as_str()) || !leaves.contains(vc.unit.as_str()));
         c.other_counts
-            .retain(|oc| counted.contains(&oc.unit) || !leaves.contains(&oc.unit));
+            .retain(|oc| counted.contains(oc.unit.as_str()) || !leaves.contains(oc.unit.as_str()));
     }
     s.status = match num == den {
         true => ReportStatus::UnofficialComplete,

@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod cluster;
 pub mod demo;
+pub mod keyfile;
 pub mod mirror_cmd;
 pub mod officials;
 pub mod publish;
@@ -171,7 +172,10 @@ pub async fn export_tree(
         .await
         .context("reading log/checkpoint")?;
     let history = publish::History::replay(blobs, checkpoint.size).await?;
-    let tree = history.render(site)?;
+    let witnessed =
+        witnessing::read_witnessed(blobs, &verifier, history.witness_policy(), history.size())
+            .await?;
+    let tree = history.render(site, witnessed.as_ref())?;
     let mut written = 0;
     for (path, bytes) in &tree {
         write_export_file(out, path, bytes)?;
@@ -179,10 +183,13 @@ pub async fn export_tree(
     }
     for prefix in ["log/", "blobs/"] {
         for key in blobs.list(prefix).await? {
-            let bytes = blobs
-                .get(&key)
-                .await?
-                .with_context(|| format!("{key} vanished while exporting"))?;
+            let bytes = if key == urne_log::CHECKPOINT_KEY {
+                // With the stored cosignatures for exactly this checkpoint, as served.
+                witnessing::served_checkpoint(blobs).await?
+            } else {
+                blobs.get(&key).await?
+            };
+            let bytes = bytes.with_context(|| format!("{key} vanished while exporting"))?;
             write_export_file(out, &key, &bytes)?;
             written += 1;
         }

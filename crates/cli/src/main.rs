@@ -92,6 +92,13 @@ enum Command {
         name: String,
         #[arg(long)]
         out: PathBuf,
+        /// Seal the private key under a passphrase (Argon2id + XChaCha20-Poly1305), asked on
+        /// the terminal twice, or read from --passphrase-file or URNE_KEY_PASSPHRASE.
+        #[arg(long)]
+        encrypt: bool,
+        /// A file whose first line is the passphrase (for scripts).
+        #[arg(long, requires = "encrypt")]
+        passphrase_file: Option<PathBuf>,
     },
     /// The officials' trust policy.
     Policy {
@@ -109,6 +116,10 @@ enum Command {
         /// The official's private key file.
         #[arg(long)]
         key: PathBuf,
+        /// For a passphrase-protected key: a file whose first line is the passphrase
+        /// (otherwise URNE_KEY_PASSPHRASE, otherwise a prompt on the terminal).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
     /// Upload a signed release bundle to a server (one request).
     Publish {
@@ -159,7 +170,8 @@ enum Command {
         logs: Vec<String>,
     },
     /// Verify a published election log: checkpoint signature, witness quorum, consistency with
-    /// the last run (`--state`), every tile, entry, official signature and payload hash.
+    /// the last run (`--state`), every tile, entry, official signature and payload hash, and
+    /// every page, API file and download against the tree re-rendered from the payloads.
     ///
     /// Exit codes: 0 verified; 1 something did not verify; 2 could not check; 3 split view or
     /// rollback (evidence file written); 4 verified but awaiting the witness quorum. With
@@ -183,6 +195,13 @@ enum Command {
         /// Check this evidence file offline instead of a log.
         #[arg(long, conflicts_with = "source")]
         evidence: Option<PathBuf>,
+        /// The site title the pages must show (not signed); by default read from the served
+        /// `index.html`.
+        #[arg(long)]
+        title: Option<String>,
+        /// Check only the log, not the pages, API files and downloads.
+        #[arg(long)]
+        log_only: bool,
     },
     /// Mirror a primary: verify every checkpoint, cosignature, tile, entry and blob before
     /// storing it, and serve the identical public tree; keep serving the last verified state
@@ -209,6 +228,10 @@ enum Command {
         /// this name kept in the data directory.
         #[arg(long)]
         witness_name: Option<String>,
+        /// Page title of the pages the mirror renders from the verified log (the primary's
+        /// `--title`, so they are byte-identical to the primary's).
+        #[arg(long, default_value = urne::DEFAULT_TITLE, env = "URNE_TITLE")]
+        title: String,
     },
     /// Work with the transparency log directly.
     Log {
@@ -368,12 +391,30 @@ async fn main() -> anyhow::Result<()> {
             title,
             database_url,
         } => export(&dir, &data, &title, database_url.as_deref()).await,
-        Command::Keygen { name, out } => {
-            let vkey = officials::keygen(&name, &out)?;
+        Command::Keygen {
+            name,
+            out,
+            encrypt,
+            passphrase_file,
+        } => {
+            let vkey = if encrypt {
+                let source = urne::keyfile::PassphraseSource {
+                    file: passphrase_file,
+                };
+                let pass = source.read(&format!("Passphrase for {}: ", out.display()), true)?;
+                officials::keygen_encrypted(&name, &out, &pass)?
+            } else {
+                officials::keygen(&name, &out)?
+            };
             println!("{}", vkey.vkey());
             eprintln!(
-                "wrote {} (private, mode 0600) and {}",
+                "wrote {} (private, mode 0600{}) and {}",
                 out.display(),
+                if encrypt {
+                    ", passphrase-protected"
+                } else {
+                    ""
+                },
                 officials::vkey_path(&out).display()
             );
             Ok(())
@@ -449,8 +490,15 @@ async fn main() -> anyhow::Result<()> {
             print_bundle(&bundle);
             Ok(())
         }
-        Command::Sign { bundle, key } => {
-            let signer = officials::read_signer(&key)?;
+        Command::Sign {
+            bundle,
+            key,
+            passphrase_file,
+        } => {
+            let source = urne::keyfile::PassphraseSource {
+                file: passphrase_file,
+            };
+            let signer = officials::read_signer_with(&key, &source)?;
             let mut b = Bundle::read(&bundle)?;
             b.sign(&signer)?;
             println!(
@@ -495,6 +543,8 @@ async fn main() -> anyhow::Result<()> {
             log_vkey,
             evidence_dir,
             evidence,
+            title,
+            log_only,
         } => {
             let args = urne::verify_cmd::VerifyArgs {
                 source,
@@ -503,6 +553,8 @@ async fn main() -> anyhow::Result<()> {
                 log_vkey,
                 evidence_dir,
                 evidence,
+                title,
+                log_only,
             };
             let code = tokio::task::spawn_blocking(move || urne::verify_cmd::run(&args)).await?;
             std::process::exit(code)
@@ -515,6 +567,7 @@ async fn main() -> anyhow::Result<()> {
             log_vkey,
             interval_ms,
             witness_name,
+            title,
         } => {
             urne::mirror_cmd::run(urne::mirror_cmd::MirrorArgs {
                 source,
@@ -524,6 +577,7 @@ async fn main() -> anyhow::Result<()> {
                 log_vkey,
                 interval: Duration::from_millis(interval_ms.max(10)),
                 witness_name,
+                title,
             })
             .await
         }
@@ -635,11 +689,9 @@ async fn run_serve(
         Some(url) => {
             let dir = open_data_dir(&data.data, &data.origin, Some(url)).await?;
             let site = urne::site_config(title, &dir.signer);
-            let publisher = Arc::new(
-                urne::publish::Publisher::open_follower(dir.blobs.clone(), site)
-                    .await
-                    .context("replaying the log")?,
-            );
+            let publisher = urne::publish::Publisher::open_follower(dir.blobs.clone(), site)
+                .await
+                .context("replaying the log")?;
             let member = urne::cluster::Member {
                 store: dir.postgres.clone().context("PostgreSQL store")?,
                 blobs: dir.blobs.clone(),
@@ -660,7 +712,7 @@ async fn run_serve(
             )
             .await
             .context("replaying the log")?;
-            (dir, Arc::new(publisher), Some(log), None)
+            (dir, publisher, Some(log), None)
         }
     };
     let roll_router =

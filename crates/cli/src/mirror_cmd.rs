@@ -1,4 +1,12 @@
 //! `urne mirror`: follow a primary, serve its verified public tree, optionally witness it.
+//!
+//! The log (`log/`) and payloads (`blobs/`) are what `urne_verify::mirror` stored after they
+//! verified (partial tiles of sizes the mirror never polled at are cut from wider verified
+//! ones). The pages, API and downloads are never copied from the primary: after each verified
+//! advance the mirror replays its own verified log and renders them with `urne_site::render`,
+//! exactly as `urne serve` does (same code: `publish::History`), with the witnessed state taken
+//! from the cosigned checkpoint it verified. It then fetches a few of the primary's rendered
+//! files and says whether they match (`--title` must be the primary's for that).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::RwLock;
+use urne_store::Blobs as _;
 use urne_tlog::cosignature::CosignatureSigner;
 use urne_tlog::note::NoteVerifier as _;
 use urne_verify::mirror::{self, Mirror};
@@ -28,6 +41,134 @@ pub struct MirrorArgs {
     pub interval: Duration,
     /// Also run a tlog-witness for the log at `/add-checkpoint`, with this key name.
     pub witness_name: Option<String>,
+    /// The page title (the primary's `--title`, for byte-identical pages).
+    pub title: String,
+}
+
+/// The mirror's rendered pages, API and downloads, for the checkpoint they were rendered at.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The verified checkpoint note the tree was rendered for.
+    pub checkpoint: Vec<u8>,
+    /// The tree and its ETags.
+    pub tree: Arc<crate::publish::PublicTree>,
+    /// Whether the primary's copies of the compared files were byte-identical (`None`: the
+    /// primary had moved on or could not be read).
+    pub primary_matches: Option<bool>,
+}
+
+/// A mirror and its rendered tree: what the HTTP handlers share.
+#[derive(Debug)]
+pub struct MirrorSite {
+    pub mirror: Arc<Mirror>,
+    pub title: String,
+    pub rendered: RwLock<Rendered>,
+}
+
+impl MirrorSite {
+    /// Renders the pages again if the verified checkpoint changed. Returns whether it did.
+    pub async fn refresh(&self) -> anyhow::Result<bool> {
+        let blobs = self.mirror.blobs().clone();
+        let Some(note) = blobs.get(urne_verify::follow::CHECKPOINT_PATH).await? else {
+            return Ok(false);
+        };
+        if self.rendered.read().expect("lock").checkpoint == note {
+            return Ok(false);
+        }
+        let follower = self.mirror.follower();
+        let key = follower
+            .log_key()
+            .context("the verified tree has no log key")?
+            .clone();
+        let size = follower.size();
+        let site = crate::publish::SiteConfig {
+            title: self.title.clone(),
+            origin: key.name().to_owned(),
+            log_vkey: key.vkey(),
+        };
+        let history = crate::publish::History::replay(blobs.as_ref(), size).await?;
+        let witnessed = crate::witnessing::witnessed_view(
+            Some(&note),
+            &key,
+            history.witness_policy(),
+            history.size(),
+        );
+        let files = history.render(&site, witnessed.as_ref())?;
+        let tree = Arc::new(crate::publish::PublicTree::new(files, size));
+        *self.rendered.write().expect("lock") = Rendered {
+            checkpoint: note,
+            tree,
+            primary_matches: None,
+        };
+        Ok(true)
+    }
+
+    /// Compares the rendered `index.html`, `api/v1/elections.json` and each election's
+    /// `summary.json` with the primary's, when the primary still serves the same checkpoint.
+    /// Blocking.
+    pub fn compare_with(&self, primary: &dyn urne_verify::Fetch) -> Option<bool> {
+        const READ_MAX: u64 = 1 << 24;
+        let (checkpoint, tree) = {
+            let r = self.rendered.read().expect("lock");
+            (r.checkpoint.clone(), r.tree.clone())
+        };
+        let theirs = primary
+            .get(urne_verify::follow::CHECKPOINT_PATH, READ_MAX)
+            .ok()??;
+        if theirs != checkpoint {
+            return None;
+        }
+        let paths = tree.files.keys().filter(|p| {
+            *p == "index.html"
+                || *p == "api/v1/elections.json"
+                || (p.starts_with("api/v1/elections/")
+                    && p.ends_with("/summary.json")
+                    && !p.contains("/releases/"))
+        });
+        let mut matches = true;
+        for path in paths {
+            let theirs = primary.get(path, READ_MAX).ok().flatten();
+            if theirs.as_deref() != tree.files.get(path).map(crate::serve::ServedFile::bytes) {
+                tracing::warn!(
+                    %path,
+                    "the primary's file differs from the render of the verified log (is --title the primary's?); serving the render"
+                );
+                matches = false;
+            }
+        }
+        self.rendered.write().expect("lock").primary_matches = Some(matches);
+        Some(matches)
+    }
+}
+
+/// Serves the mirror: `log/` and `blobs/` from the verified store, everything else from the
+/// rendered tree (`/` and `…/` are `index.html`).
+pub fn router(site: Arc<MirrorSite>) -> axum::Router {
+    axum::Router::new()
+        .fallback(axum::routing::get(mirror_file))
+        .with_state(site)
+}
+
+async fn mirror_file(
+    State(site): State<Arc<MirrorSite>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Response {
+    let mut path = uri.path().trim_start_matches('/').to_owned();
+    if path.starts_with("log/") || path.starts_with("blobs/") {
+        if urne_store::validate_key(&path).is_err() {
+            return (StatusCode::BAD_REQUEST, "not a path of the public tree\n").into_response();
+        }
+        return mirror::serve_key(&site.mirror, &path).await;
+    }
+    if path.is_empty() || path.ends_with('/') {
+        path.push_str("index.html");
+    }
+    let tree = site.rendered.read().expect("lock").tree.clone();
+    match tree.files.get(&path) {
+        Some(f) => crate::serve::tree_answer(&headers, f),
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
 }
 
 /// Runs the mirror until Ctrl-C.
@@ -44,6 +185,7 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<()> {
         pin,
         log_key: log_key.clone(),
         require_quorum: true,
+        keep_releases: false,
     };
     let data = args.data.clone();
     let mirror = tokio::task::spawn_blocking(move || Mirror::open(&data, options)).await??;
@@ -56,7 +198,21 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<()> {
         args.interval,
         stopped,
     ));
-    let mut app = mirror::router(mirror.clone());
+    let site = Arc::new(MirrorSite {
+        mirror: mirror.clone(),
+        title: args.title.clone(),
+        rendered: RwLock::default(),
+    });
+    if let Err(e) = site.refresh().await {
+        // The log, blobs and checkpoint are still served; pages wait for the next advance.
+        tracing::error!(error = %e, "rendering the verified tree");
+    }
+    let render = tokio::spawn(render_loop(
+        site.clone(),
+        Arc::new(Source::open(&args.source)),
+        args.interval,
+    ));
+    let mut app = router(site.clone());
     if let Some(name) = &args.witness_name {
         let key = log_key
             .or_else(|| mirror.follower().log_key().cloned())
@@ -79,7 +235,31 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<()> {
         .await?;
     let _ = stop.send(true);
     let _ = follow.await;
+    render.abort();
     Ok(())
+}
+
+/// Renders the pages after each verified advance and compares them with the primary's.
+async fn render_loop(
+    site: Arc<MirrorSite>,
+    primary: Arc<dyn urne_verify::Fetch>,
+    interval: Duration,
+) {
+    loop {
+        tokio::time::sleep(interval).await;
+        match site.refresh().await {
+            Ok(true) => {
+                let (s, p) = (site.clone(), primary.clone());
+                let matches = tokio::task::spawn_blocking(move || s.compare_with(p.as_ref()))
+                    .await
+                    .ok()
+                    .flatten();
+                tracing::info!(?matches, "rendered the verified tree");
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "rendering the verified tree"),
+        }
+    }
 }
 
 async fn witness(

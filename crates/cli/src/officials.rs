@@ -34,6 +34,22 @@ pub fn keygen(name: &str, out: &Path) -> anyhow::Result<Ed25519Verifier> {
     Ok(signer.verifier())
 }
 
+/// [`keygen`], with the private key sealed under `passphrase` ([`crate::keyfile`]).
+pub fn keygen_encrypted(
+    name: &str,
+    out: &Path,
+    passphrase: &str,
+) -> anyhow::Result<Ed25519Verifier> {
+    let signer = Ed25519Signer::generate(name, &mut rand_core::OsRng)
+        .with_context(|| format!("{name:?} is not a valid key name"))?;
+    let sealed = crate::keyfile::encrypt(&signer.private_key(), passphrase)?;
+    crate::write_private_key_file(out, sealed.trim_end())?;
+    let vkey_path = vkey_path(out);
+    std::fs::write(&vkey_path, format!("{}\n", signer.verifier().vkey()))
+        .with_context(|| format!("writing {}", vkey_path.display()))?;
+    Ok(signer.verifier())
+}
+
 /// `FILE.vkey` for a private key `FILE`.
 pub fn vkey_path(key: &Path) -> PathBuf {
     let mut name = key.as_os_str().to_owned();
@@ -41,10 +57,27 @@ pub fn vkey_path(key: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Reads an official's private key file (refusing one others can read).
+/// Reads an official's private key file (refusing one others can read); a passphrase-protected
+/// one asks for its passphrase (terminal, or `URNE_KEY_PASSPHRASE`).
 pub fn read_signer(path: &Path) -> anyhow::Result<Ed25519Signer> {
-    let text = crate::read_private_key_file(path)?
-        .with_context(|| format!("{} does not exist", path.display()))?;
+    read_signer_with(path, &crate::keyfile::PassphraseSource::default())
+}
+
+/// [`read_signer`] with the passphrase, if the file needs one, from `passphrase`.
+pub fn read_signer_with(
+    path: &Path,
+    passphrase: &crate::keyfile::PassphraseSource,
+) -> anyhow::Result<Ed25519Signer> {
+    let text = zeroize::Zeroizing::new(
+        crate::read_private_key_file(path)?
+            .with_context(|| format!("{} does not exist", path.display()))?,
+    );
+    let text = if crate::keyfile::is_encrypted(&text) {
+        let pass = passphrase.read(&format!("Passphrase for {}: ", path.display()), false)?;
+        crate::keyfile::decrypt(&text, &pass, path)?
+    } else {
+        text
+    };
     Ed25519Signer::from_private_key(&text)
         .with_context(|| format!("{}: not a signed-note private key", path.display()))
 }
@@ -403,5 +436,51 @@ mod tests {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
         let err = read_signer(&key).unwrap_err().to_string();
         assert!(err.contains("readable by others (mode 640)"), "{err}");
+    }
+
+    #[test]
+    fn a_passphrase_protected_key_signs_with_its_passphrase_and_names_what_went_wrong() {
+        use crate::keyfile::PassphraseSource;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("registrar.key");
+        let vkey = keygen_encrypted("registrar.example-county.gov", &key, "s3cret words").unwrap();
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = std::fs::read_to_string(&key).unwrap();
+        assert!(text.starts_with("urne-encrypted-key/v1\n"), "{text}");
+        let pass = |p: &str| {
+            let file = dir.path().join("pass");
+            std::fs::write(&file, format!("{p}\n")).unwrap();
+            PassphraseSource { file: Some(file) }
+        };
+        let signer = read_signer_with(&key, &pass("s3cret words")).unwrap();
+        assert_eq!(signer.verifier(), vkey);
+        let err = format!(
+            "{:#}",
+            read_signer_with(&key, &pass("s3cret word")).unwrap_err()
+        );
+        assert_eq!(
+            err,
+            format!(
+                "{}: wrong passphrase (or its salt or kdf line was edited)",
+                key.display()
+            )
+        );
+        // One hex digit of the sealed key changed.
+        let at = text.find("sealed ").unwrap() + 20;
+        let mut edited = text.clone().into_bytes();
+        edited[at] = if edited[at] == b'a' { b'b' } else { b'a' };
+        std::fs::write(&key, &edited).unwrap();
+        let err = format!(
+            "{:#}",
+            read_signer_with(&key, &pass("s3cret words")).unwrap_err()
+        );
+        assert_eq!(
+            err,
+            format!(
+                "{}: the sealed key fails authentication: the file was changed after it was written",
+                key.display()
+            )
+        );
     }
 }

@@ -25,7 +25,9 @@ use urne_release::{
 use urne_results::{ValidSnapshot, canonical};
 use urne_site::Tree;
 use urne_store::Blobs;
-use urne_tlog::note::Note;
+use urne_tlog::note::{Ed25519Verifier, Note};
+
+use crate::witnessing::{Witnessed, read_witnessed};
 
 /// Bytes in one release upload (entry + payload). A statewide precinct-level snapshot is
 /// tens of MB canonical; this leaves room without letting one request exhaust memory.
@@ -195,8 +197,27 @@ impl History {
         }
     }
 
-    /// The public tree (pages, API, downloads, `verify.js`) for this history.
-    pub fn render(&self, site: &SiteConfig) -> Result<Tree, urne_site::RenderError> {
+    /// Log index of the trust-policy entry in force (0 before any).
+    pub fn policy_log_index(&self) -> u64 {
+        self.releases
+            .iter()
+            .rev()
+            .find(|s| s.release.manifest().kind == Kind::TrustPolicy)
+            .map_or(0, |s| s.log_index)
+    }
+
+    /// The witness policy in force, if any.
+    pub fn witness_policy(&self) -> Option<&urne_tlog::policy::Policy> {
+        self.state.policy().map(|p| p.witnesses())
+    }
+
+    /// The public tree (pages, API, downloads, `verify.js`) for this history, saying
+    /// "awaiting witnesses" for releases `witnessed` does not cover.
+    pub fn render(
+        &self,
+        site: &SiteConfig,
+        witnessed: Option<&Witnessed>,
+    ) -> Result<Tree, urne_site::RenderError> {
         let mut elections: BTreeMap<&str, Vec<urne_site::PublishedRelease<'_>>> = BTreeMap::new();
         for s in &self.releases {
             let (Some(snapshot), Some(election)) = (&s.snapshot, &s.release.manifest().election)
@@ -216,6 +237,11 @@ impl History {
             title: &site.title,
             log_origin: &site.origin,
             log_vkey: &site.log_vkey,
+            witnesses: witnessed.map(|w| urne_site::Witnesses {
+                size: w.size,
+                cosigners: &w.cosigners,
+                policy_log_index: self.policy_log_index(),
+            }),
             elections: elections
                 .into_iter()
                 .map(|(id, releases)| urne_site::ElectionReleases { id, releases })
@@ -302,7 +328,7 @@ pub struct PublicTree {
 }
 
 impl PublicTree {
-    fn new(files: Tree, size: u64) -> PublicTree {
+    pub fn new(files: Tree, size: u64) -> PublicTree {
         let files = files
             .into_iter()
             .map(|(path, bytes)| {
@@ -324,6 +350,9 @@ pub fn etag(bytes: &[u8]) -> String {
 pub enum Event {
     /// The new tree size.
     Checkpoint(u64),
+    /// A newer checkpoint met the witness quorum (its tree size): releases below it are no
+    /// longer "awaiting witnesses".
+    Witnessed(u64),
     /// A new release.
     Release {
         election: Option<String>,
@@ -337,6 +366,7 @@ impl Event {
     pub fn sse(&self) -> (&'static str, String) {
         match self {
             Event::Checkpoint(size) => ("checkpoint", size.to_string()),
+            Event::Witnessed(size) => ("witnessed", size.to_string()),
             Event::Release {
                 election,
                 log_index,
@@ -360,6 +390,8 @@ impl Event {
 
 struct Writer {
     history: History,
+    /// The witnessed state the public tree was rendered with.
+    witnessed: Option<Witnessed>,
     /// An append was not acknowledged: reload from the log before the next check.
     stale: bool,
 }
@@ -377,6 +409,9 @@ pub struct Publisher {
     leader: RwLock<Option<String>>,
     closed: std::sync::atomic::AtomicBool,
     site: SiteConfig,
+    log_verifier: Ed25519Verifier,
+    /// This publisher, for the tasks it starts (they must not keep it alive).
+    me: std::sync::Weak<Publisher>,
     /// The witnessing task for the witnesses of the policy in force, if it names any.
     witnessing: std::sync::Mutex<Option<WitnessTask>>,
 }
@@ -386,6 +421,8 @@ struct WitnessTask {
     policy: String,
     status: Arc<crate::witnessing::Witnessing>,
     task: tokio::task::AbortHandle,
+    /// Renders the tree again when the quorum cosigns a newer checkpoint.
+    refresh: tokio::task::AbortHandle,
 }
 
 /// How often the witnessing task looks for a new checkpoint.
@@ -400,13 +437,14 @@ impl std::fmt::Debug for Publisher {
 }
 
 impl Publisher {
-    /// Replays the log (`size` entries, as recovered by `Log::open`) and renders the tree.
+    /// Replays the log (`size` entries, as recovered by `Log::open`) and renders the tree
+    /// (with the stored witnessed state, so a restart serves what it served before).
     pub async fn open(
         blobs: Arc<dyn Blobs>,
         log: urne_log::LogHandle,
         size: u64,
         site: SiteConfig,
-    ) -> anyhow::Result<Publisher> {
+    ) -> anyhow::Result<Arc<Publisher>> {
         Self::open_with(blobs, Some(log), size, site).await
     }
 
@@ -416,7 +454,7 @@ impl Publisher {
     pub async fn open_follower(
         blobs: Arc<dyn Blobs>,
         site: SiteConfig,
-    ) -> anyhow::Result<Publisher> {
+    ) -> anyhow::Result<Arc<Publisher>> {
         let size = public_size(blobs.as_ref(), &site).await?;
         Self::open_with(blobs, None, size, site).await
     }
@@ -426,14 +464,23 @@ impl Publisher {
         log: Option<urne_log::LogHandle>,
         size: u64,
         site: SiteConfig,
-    ) -> anyhow::Result<Publisher> {
+    ) -> anyhow::Result<Arc<Publisher>> {
+        let log_verifier = Ed25519Verifier::from_vkey(&site.log_vkey)?;
         let history = History::replay(blobs.as_ref(), size).await?;
-        let tree = history.render(&site)?;
+        let witnessed = read_witnessed(
+            blobs.as_ref(),
+            &log_verifier,
+            history.witness_policy(),
+            history.size(),
+        )
+        .await?;
+        let tree = history.render(&site, witnessed.as_ref())?;
         let (events, _) = broadcast::channel(EVENT_QUEUE_MAX);
-        let publisher = Publisher {
+        let publisher = Arc::new_cyclic(|me| Publisher {
             public: RwLock::new(Arc::new(PublicTree::new(tree, history.size()))),
             writer: Mutex::new(Writer {
                 history,
+                witnessed,
                 stale: false,
             }),
             events,
@@ -442,8 +489,10 @@ impl Publisher {
             leader: RwLock::new(None),
             closed: std::sync::atomic::AtomicBool::new(false),
             site,
+            log_verifier,
+            me: me.clone(),
             witnessing: std::sync::Mutex::new(None),
-        };
+        });
         {
             let w = publisher.writer.lock().await;
             publisher.follow_witnesses(w.history.state());
@@ -498,10 +547,21 @@ impl Publisher {
         next.extend(self.blobs.as_ref(), size)
             .await
             .map_err(|e| unavailable(&e))?;
-        let tree = next.render(&self.site).map_err(|e| unavailable(&e))?;
+        let witnessed = read_witnessed(
+            self.blobs.as_ref(),
+            &self.log_verifier,
+            next.witness_policy(),
+            next.size(),
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
+        let tree = next
+            .render(&self.site, witnessed.as_ref())
+            .map_err(|e| unavailable(&e))?;
         *self.public.write().expect("tree lock poisoned") =
             Arc::new(PublicTree::new(tree, next.size()));
         w.history = next;
+        w.witnessed = witnessed;
         self.follow_witnesses(w.history.state());
         let events: Vec<Event> = w.history.releases()[old as usize..]
             .iter()
@@ -551,26 +611,57 @@ impl Publisher {
         }
         if let Some(old) = slot.take() {
             old.task.abort();
+            old.refresh.abort();
         }
         if let (Some(policy), Some(text)) = (policy, text) {
-            let (status, task) =
-                crate::witnessing::spawn(self.blobs.clone(), policy, WITNESSING_EVERY);
+            let (status, task) = crate::witnessing::spawn(
+                self.blobs.clone(),
+                self.log_verifier.clone(),
+                policy,
+                WITNESSING_EVERY,
+            );
+            let mut changes = status.witnessed_changes().expect("spawned with a channel");
+            let me = self.me.clone();
+            let refresh = tokio::spawn(async move {
+                while changes.changed().await.is_ok() {
+                    let Some(p) = me.upgrade() else { return };
+                    if let Err(e) = p.refresh_witnessed().await {
+                        tracing::error!(error = %e, "rendering the witnessed state");
+                    }
+                }
+            })
+            .abort_handle();
             *slot = Some(WitnessTask {
                 policy: text,
                 status,
                 task,
+                refresh,
             });
         }
     }
 
-    /// What to serve as `log/checkpoint`: the log-signed note with the cosignatures the
-    /// witnesses gave for exactly it (none when the policy names no witnesses).
-    pub fn served_checkpoint(&self, log_signed: Vec<u8>) -> Vec<u8> {
-        let slot = self.witnessing.lock().expect("witnessing lock poisoned");
-        match slot.as_ref() {
-            Some(t) => t.status.served(&log_signed),
-            None => log_signed,
+    /// Renders the tree again if the stored witnessed state changed what it says, and tells
+    /// live readers (`witnessed` event).
+    pub async fn refresh_witnessed(&self) -> anyhow::Result<()> {
+        let mut w = self.writer.lock().await;
+        let witnessed = read_witnessed(
+            self.blobs.as_ref(),
+            &self.log_verifier,
+            w.history.witness_policy(),
+            w.history.size(),
+        )
+        .await?;
+        if witnessed == w.witnessed {
+            return Ok(());
         }
+        let tree = w.history.render(&self.site, witnessed.as_ref())?;
+        *self.public.write().expect("tree lock poisoned") =
+            Arc::new(PublicTree::new(tree, w.history.size()));
+        let size = witnessed.as_ref().map_or(0, |x| x.size);
+        w.witnessed = witnessed;
+        drop(w);
+        let _ = self.events.send(Event::Witnessed(size));
+        Ok(())
     }
 
     /// The latest witnessing round, when the policy names witnesses: who cosigned, who did
@@ -590,6 +681,7 @@ impl Publisher {
             .take()
         {
             t.task.abort();
+            t.refresh.abort();
         }
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.log.write().expect("log lock poisoned").take();
@@ -655,7 +747,17 @@ impl Publisher {
         let mut next = w.history.clone();
         next.state = state;
         next.push(log_index, release.clone(), snapshot);
-        let tree = next.render(&self.site).map_err(PublishError::Render)?;
+        let witnessed = read_witnessed(
+            self.blobs.as_ref(),
+            &self.log_verifier,
+            next.witness_policy(),
+            next.size(),
+        )
+        .await
+        .map_err(|e| PublishError::Unavailable(format!("reading the witnessed state: {e}")))?;
+        let tree = next
+            .render(&self.site, witnessed.as_ref())
+            .map_err(PublishError::Render)?;
         let key = blob_key(&release.manifest().payload.sha256);
         self.blobs
             .put(&key, payload)
@@ -679,6 +781,7 @@ impl Publisher {
             )));
         }
         w.history = next;
+        w.witnessed = witnessed;
         *self.public.write().expect("tree lock poisoned") =
             Arc::new(PublicTree::new(tree, w.history.size()));
         self.follow_witnesses(w.history.state());
@@ -711,10 +814,21 @@ impl Publisher {
         let history = History::replay(self.blobs.as_ref(), checkpoint.size)
             .await
             .map_err(|e| unavailable(&e))?;
-        let tree = history.render(&self.site).map_err(|e| unavailable(&e))?;
+        let witnessed = read_witnessed(
+            self.blobs.as_ref(),
+            &self.log_verifier,
+            history.witness_policy(),
+            history.size(),
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
+        let tree = history
+            .render(&self.site, witnessed.as_ref())
+            .map_err(|e| unavailable(&e))?;
         *self.public.write().expect("tree lock poisoned") =
             Arc::new(PublicTree::new(tree, history.size()));
         w.history = history;
+        w.witnessed = witnessed;
         w.stale = false;
         self.follow_witnesses(w.history.state());
         Ok(())

@@ -10,7 +10,7 @@ use urne_roll::{Date, MasterKey, Role};
 use urne_roll_server::commands::{self, DigestRelease};
 use urne_roll_store::postgres::PgRoll;
 use urne_roll_store::sqlite::SqliteRoll;
-use urne_roll_store::{Policy, Roll, RollBackend};
+use urne_roll_store::{Policy, Roll, RollBackend, Session};
 
 /// Where the roll lives and the key that opens it.
 #[derive(clap::Args, Debug)]
@@ -27,6 +27,50 @@ pub struct RollDb {
     /// The roll id, to create a new roll (e.g. `ca-sos`).
     #[arg(long)]
     pub roll_id: Option<String>,
+    /// The staff member a command that reads PII or changes the roll acts as; the role matrix
+    /// applies as over HTTP. The password comes from URNE_ROLL_PASSWORD or the first line of
+    /// standard input.
+    #[arg(long = "as", env = "URNE_ROLL_AS", value_name = "STAFF")]
+    pub as_staff: Option<String>,
+    /// Act as the staff member of this API token file (from `POST /roll/v1/login`) instead of
+    /// `--as` and a password.
+    #[arg(long, env = "URNE_ROLL_TOKEN_FILE", conflicts_with = "as_staff")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// A secret from the environment variable `var`, else the next line of standard input.
+fn secret(var: &str, what: &str) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var(var) {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("reading {what} from standard input"))?;
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+    if line.is_empty() {
+        bail!("{what}: set {var} or give it on standard input");
+    }
+    Ok(line)
+}
+
+/// Logs in as the staff member the command names (`--as` or `--token-file`).
+async fn acting(roll: &Roll, db: &RollDb) -> anyhow::Result<Session> {
+    if let Some(f) = &db.token_file {
+        let token =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        return roll
+            .session_for_token(token.trim())
+            .await
+            .with_context(|| format!("the API token in {}", f.display()));
+    }
+    let id = db.as_staff.as_deref().context(
+        "name the staff member this command acts as: --as STAFF (or URNE_ROLL_AS), or --token-file",
+    )?;
+    let password = secret("URNE_ROLL_PASSWORD", "the password of --as")?;
+    roll.login(id, &password)
+        .await
+        .with_context(|| format!("logging in as {id}"))
 }
 
 /// `urne serve --roll`.
@@ -81,13 +125,21 @@ pub enum RollCommand {
         /// Where the registrations came from (mail, motor-vehicle, agency, online, in-person).
         #[arg(long, default_value = "mail")]
         source: String,
+        /// The second supervisor approving an import larger than the bulk threshold
+        /// (password from URNE_ROLL_APPROVER_PASSWORD or the next line of standard input).
+        #[arg(long)]
+        approver: Option<String>,
     },
-    /// Export every record (CSV, or `.json`); recorded in the access log.
+    /// Export every record (CSV, or `.json`) as a clerk or supervisor; recorded in the access
+    /// log with its purpose.
     Export {
         #[command(flatten)]
         db: RollDb,
         /// Output file.
         out: PathBuf,
+        /// Why (recorded in the access log's chain; no PII).
+        #[arg(long, default_value = "export to file")]
+        purpose: String,
     },
     /// Verify the change history, every record against it, and the access log.
     Audit {
@@ -114,7 +166,9 @@ pub enum RollCommand {
         #[arg(long, default_value_t = 0)]
         since: u64,
     },
-    /// Add a staff account (password from URNE_ROLL_PASSWORD or the first line of stdin).
+    /// Add a staff account, as an admin (`--as`); the very first account, an admin, is created
+    /// by the key holder alone. The new password comes from URNE_ROLL_NEW_PASSWORD or the next
+    /// line of standard input.
     StaffAdd {
         #[command(flatten)]
         db: RollDb,
@@ -262,17 +316,31 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
             file,
             layout,
             source,
+            approver,
         } => {
             let roll = open(&db).await?;
             let source = urne_roll_server::format::addition_source(&source)
                 .with_context(|| format!("unknown --source {source:?}"))?;
+            let by = acting(&roll, &db).await?;
+            let approver = match approver {
+                Some(id) => {
+                    let pw = secret("URNE_ROLL_APPROVER_PASSWORD", "the password of --approver")?;
+                    Some(
+                        roll.login(&id, &pw)
+                            .await
+                            .with_context(|| format!("logging in the approver {id}"))?,
+                    )
+                }
+                None => None,
+            };
             let started = std::time::Instant::now();
             let s = commands::import(
                 &roll,
                 &file,
                 layout.as_deref(),
                 source,
-                "operator",
+                &by,
+                approver.as_ref(),
                 true,
                 now(),
             )
@@ -285,9 +353,10 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
                 s.tip.len
             );
         }
-        RollCommand::Export { db, out } => {
+        RollCommand::Export { db, out, purpose } => {
             let roll = open(&db).await?;
-            let n = commands::export(&roll, &out, now()).await?;
+            let by = acting(&roll, &db).await?;
+            let n = commands::export(&roll, &by, &purpose, &out, now()).await?;
             println!("exported {n} records to {}", out.display());
         }
         RollCommand::Audit { db } => {
@@ -330,16 +399,16 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|r| r.name() == role)
                 .with_context(|| format!("unknown role {role:?}"))?;
-            let password = match std::env::var("URNE_ROLL_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_owned()
+            let by = if roll.staff_count().await? == 0 && db.as_staff.is_none() {
+                if role != Role::Admin {
+                    bail!("the first staff account must be an admin (--role admin)");
                 }
+                Roll::operator()
+            } else {
+                acting(&roll, &db).await?
             };
-            roll.add_staff(&Roll::operator(), &id, role, &password, now())
-                .await?;
+            let password = secret("URNE_ROLL_NEW_PASSWORD", "the new account's password")?;
+            roll.add_staff(&by, &id, role, &password, now()).await?;
             println!("added {id} as {}", role.name());
         }
         RollCommand::Policy {
@@ -358,7 +427,8 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
                 },
                 federal_elections: dates,
             };
-            roll.set_policy(&Roll::operator(), &policy, now()).await?;
+            let by = acting(&roll, &db).await?;
+            roll.set_policy(&by, &policy, now()).await?;
             println!("policy set");
         }
         RollCommand::Places { db, file } => {
@@ -373,8 +443,8 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
                 };
                 rows.push((p.to_owned(), place.to_owned()));
             }
-            roll.set_polling_places(&Roll::operator(), &rows, now())
-                .await?;
+            let by = acting(&roll, &db).await?;
+            roll.set_polling_places(&by, &rows, now()).await?;
             println!("{} polling places set", rows.len());
         }
     }

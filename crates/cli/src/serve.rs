@@ -313,7 +313,7 @@ fn file(
 
 /// A file of the rendered tree, gzip-encoded when the client accepts it and that is smaller.
 /// Either representation's ETag gives a 304.
-fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
+pub(crate) fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
     let Some(gzip) = &f.gzip else {
         return file(
             request,
@@ -355,7 +355,11 @@ fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
 }
 
 async fn checkpoint(State(p): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
-    let bytes = p.served_checkpoint(get_blob(&p, urne_log::CHECKPOINT_KEY).await?);
+    let bytes = match crate::witnessing::served_checkpoint(p.blobs().as_ref()).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(HttpError::NotFound),
+        Err(e) => return Err(HttpError::Internal(e.to_string())),
+    };
     let tag = header_etag(&bytes);
     Ok(file(
         &headers,

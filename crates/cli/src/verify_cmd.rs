@@ -44,7 +44,15 @@ pub struct VerifyArgs {
     pub evidence_dir: PathBuf,
     /// Check this evidence file instead.
     pub evidence: Option<PathBuf>,
+    /// The site title (not signed); by default read from the served `index.html`.
+    pub title: Option<String>,
+    /// Skip the pages/API/downloads comparison.
+    pub log_only: bool,
 }
+
+/// How long to wait before comparing the pages again when they differ from the checkpoint
+/// just verified: a live server swaps its pages just after its checkpoint becomes durable.
+pub const SITE_RECHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs `urne verify` and returns the exit code; the report goes to standard output.
 pub fn run(args: &VerifyArgs) -> i32 {
@@ -85,13 +93,31 @@ pub fn run(args: &VerifyArgs) -> i32 {
         pin: pin.or(state.as_ref().map(|s| s.genesis)),
         log_key: key.or(state.as_ref().map(|s| s.log_key.clone())),
         require_quorum: false,
+        keep_releases: !args.log_only,
     };
     let src = Source::open(location);
     println!("urne verify {}", src.describe());
     let last = state.as_ref().map(|s| s.last.clone());
     let mut follower = Follower::new(options, last.clone());
     match follower.advance(&src) {
-        Ok(advance) => report(&follower, &advance, last.as_ref(), args.state.as_deref()),
+        Ok(advance) => {
+            let site = if args.log_only {
+                None
+            } else {
+                match check_site(&follower, &src, args.title.as_deref()) {
+                    Ok(s) => Some(Ok(s)),
+                    Err(Failure::Fetch(e)) => return cannot(&e.to_string()),
+                    Err(e) => Some(Err(e)),
+                }
+            };
+            report(
+                &follower,
+                &advance,
+                site,
+                last.as_ref(),
+                args.state.as_deref(),
+            )
+        }
         Err(Failure::Alarm { verdict, evidence }) => alarm(&verdict, &evidence, &args.evidence_dir),
         Err(Failure::Fetch(e)) => cannot(&e.to_string()),
         Err(e) => {
@@ -99,6 +125,33 @@ pub fn run(args: &VerifyArgs) -> i32 {
             EXIT_INVALID
         }
     }
+}
+
+/// The site comparison, once more after [`SITE_RECHECK_AFTER`] when a live server's pages
+/// differ (they may trail the checkpoint by a moment). If the checkpoint moved meanwhile, the
+/// pages belong to a newer log than the one verified: that is "could not check", not a lie.
+fn check_site(
+    follower: &Follower,
+    src: &Source,
+    title: Option<&str>,
+) -> Result<urne_verify::SiteCheck, Failure> {
+    let first = urne_verify::check_site(follower, src, title);
+    if first.is_ok() || !matches!(src, Source::Http(_)) {
+        return first;
+    }
+    std::thread::sleep(SITE_RECHECK_AFTER);
+    let now = src.get(
+        urne_verify::follow::CHECKPOINT_PATH,
+        urne_tlog::note::NOTE_BYTES_MAX as u64,
+    )?;
+    if now.as_deref() != follower.last().map(|s| s.note.as_slice()) {
+        return Err(Failure::Fetch(urne_verify::FetchError::Io {
+            path: urne_verify::follow::CHECKPOINT_PATH.into(),
+            why: "the log moved to a new checkpoint while its pages were compared; run again"
+                .into(),
+        }));
+    }
+    urne_verify::check_site(follower, src, title)
 }
 
 fn cannot(why: &str) -> i32 {
@@ -109,6 +162,7 @@ fn cannot(why: &str) -> i32 {
 fn report(
     follower: &Follower,
     a: &urne_verify::Advance,
+    site: Option<Result<urne_verify::SiteCheck, Failure>>,
     last: Option<&urne_verify::Seen>,
     state_path: Option<&Path>,
 ) -> i32 {
@@ -177,6 +231,35 @@ fn report(
         a.quorum,
         if a.quorum_met { "met" } else { "NOT met" }
     );
+    match site {
+        None => println!("  site         not compared (--log-only)"),
+        Some(Ok(s)) => {
+            println!(
+                "  site         {} pages, {} API files, {} downloads, {} other files ({} bytes) \
+                 re-rendered from the signed payloads: served copies identical",
+                s.pages, s.api, s.downloads, s.assets, s.bytes
+            );
+            let from = match s.title_from {
+                urne_verify::site::TitleFrom::Given => "given with --title",
+                urne_verify::site::TitleFrom::Served => "read from the served index.html",
+            };
+            println!("  site title   {:?} ({from}; not signed)", s.title);
+            if s.listed > 0 {
+                println!(
+                    "  site files   {} files listed: none outside the rendered tree, log/ and blobs/",
+                    s.listed
+                );
+            }
+        }
+        Some(Err(Failure::AwaitingWitnesses { .. })) => println!(
+            "  site         not compared: the newest checkpoint awaits witnesses, and the pages' \
+             witness notices come from an earlier cosigned checkpoint no longer served"
+        ),
+        Some(Err(e)) => {
+            println!("FAILED: {e}");
+            return EXIT_INVALID;
+        }
+    }
     if let Some(path) = state_path {
         let genesis = follower
             .chain()

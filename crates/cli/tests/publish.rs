@@ -43,16 +43,14 @@ impl Server {
         )
         .await
         .unwrap();
-        let publisher = Arc::new(
-            Publisher::open(
-                dir.blobs.clone(),
-                log.handle(),
-                log.size_at_open(),
-                urne::site_config("Test County", &dir.signer),
-            )
-            .await
-            .unwrap(),
-        );
+        let publisher = Publisher::open(
+            dir.blobs.clone(),
+            log.handle(),
+            log.size_at_open(),
+            urne::site_config("Test County", &dir.signer),
+        )
+        .await
+        .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = urne::serve::router(publisher.clone());
@@ -558,13 +556,16 @@ impl Server {
 }
 
 /// The policy names a witness with its URL: the server asks it to cosign every new checkpoint
-/// and serves `log/checkpoint` with its cosignature; sequencing never waits for it.
+/// and serves `log/checkpoint` with its cosignature; sequencing never waits for it. Pages and
+/// API say "awaiting witnesses" until the quorum cosigned, then stop; the cosigned checkpoint
+/// is durable (a restart serves it before asking anyone) and `urne export` writes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_witness_cosigns_what_the_server_serves() {
     use urne_tlog::cosignature::CosignatureSigner;
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path();
-    let server = Server::start(&b.join("data")).await;
+    let data = b.join("data");
+    let server = Server::start(&data).await;
     let log_key = server.publisher_signer_site().verifier();
 
     let signer = CosignatureSigner::from_seed("witness.test", [9; 32]).unwrap();
@@ -577,13 +578,12 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
         Arc::new(urne_witness::MemoryState::new()),
         Arc::new(urne_witness::SystemClock),
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let witness_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(urne_witness::serve(
-        listener,
-        witness,
-        std::future::pending(),
-    ));
+    // The witness's port, with nothing listening yet: the first rounds find it down.
+    let witness_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let witness_url = format!("http://{witness_addr}");
 
     let (alice, bob) = (official("alice", 1), official("bob", 2));
     let args = PolicyArgs {
@@ -602,22 +602,76 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     let r0 = results_bundle(&b.join("r0"), 0, None, (1, 4), None);
     ok(&server.publish(&signed(&r0, &[&alice, &bob])).await);
 
-    let mut served = String::new();
+    // Witness down: sequencing went on; the pages and API say "awaiting witnesses".
+    let summary = "/elections/2018-general/index.html";
+    let api = "/api/v1/elections/2018-general/summary.json";
     for _ in 0..300 {
-        let (status, _, body) = server.get("/log/checkpoint").await;
-        assert_eq!(status, 200);
-        served = String::from_utf8(body).unwrap();
-        let quorum = server
+        if server
             .publisher
             .witness_status()
-            .is_some_and(|s| s.quorum_met);
-        if served.contains("\n2\n") && served.contains("\u{2014} witness.test ") && quorum {
+            .is_some_and(|s| !s.missing.is_empty())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let status = server.publisher.witness_status().unwrap();
+    assert!(!status.quorum_met, "{status:?}");
+    let (_, _, page) = server.get(summary).await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("data-witness=\"awaiting\""), "{page}");
+    assert!(page.contains("data-policy-index=\"0\""));
+    let (_, _, es) = server.get(&format!("/es{summary}")).await;
+    assert!(
+        String::from_utf8(es)
+            .unwrap()
+            .contains("En espera de testigos")
+    );
+    let (_, _, json) = server.get(api).await;
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(
+        json["witnesses"],
+        serde_json::json!({"status": "awaiting", "witnessed_size": 0, "cosigners": []})
+    );
+    let (_, _, bare) = server.get("/log/checkpoint").await;
+    assert!(!String::from_utf8(bare).unwrap().contains("witness.test"));
+
+    // The witness comes up: the next round (after RETRY_AFTER) gets the quorum.
+    let listener = tokio::net::TcpListener::bind(witness_addr).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let witness_task = tokio::spawn(urne_witness::serve(listener, witness, async {
+        let _ = stopped.await;
+    }));
+    let mut page = String::new();
+    for _ in 0..500 {
+        let (_, _, body) = server.get(summary).await;
+        page = String::from_utf8(body).unwrap();
+        if page.contains("data-witness=\"witnessed\"") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(
-        served.contains("\u{2014} witness.test "),
+        page.contains("the log checkpoint that includes this release is cosigned by witness.test"),
+        "{page}"
+    );
+    let (_, _, json) = server.get(api).await;
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(
+        json["witnesses"],
+        serde_json::json!({"status": "witnessed", "witnessed_size": 2, "cosigners": ["witness.test"]})
+    );
+    // The immutable per-release copy says nothing about witnesses.
+    let (_, _, frozen) = server
+        .get("/api/v1/elections/2018-general/releases/1/summary.json")
+        .await;
+    let frozen: serde_json::Value = serde_json::from_slice(&frozen).unwrap();
+    assert!(frozen.get("witnesses").is_none());
+    let (status, _, body) = server.get("/log/checkpoint").await;
+    assert_eq!(status, 200);
+    let served = String::from_utf8(body).unwrap();
+    assert!(
+        served.contains("\n2\n") && served.contains("\u{2014} witness.test "),
         "no cosignature served: {served}"
     );
     let status = server.publisher.witness_status().unwrap();
@@ -627,5 +681,49 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     let note = urne_tlog::note::Note::parse(served.as_bytes()).unwrap();
     let trust = urne_release::TrustPolicy::parse(&policy.payload).unwrap();
     trust.witnesses().verify_checkpoint(&note).unwrap();
+
+    // `urne export` writes the cosigned checkpoint and the witnessed pages, as served.
+    let out = b.join("export");
+    let site = urne::site_config("Test County", &server.publisher_signer_site());
+    urne::export_tree(&urne_store::DirBlobs::new(data.join("public")), &site, &out)
+        .await
+        .unwrap();
+    for file in walk(&out) {
+        let rel = file
+            .strip_prefix(&out)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let (_, _, body) = server.get(&format!("/{rel}")).await;
+        assert_eq!(
+            body,
+            std::fs::read(&file).unwrap(),
+            "{rel} differs from the export"
+        );
+    }
+    assert_eq!(
+        std::fs::read(out.join("log/checkpoint")).unwrap(),
+        served.as_bytes()
+    );
+    // `urne verify` re-renders the witnessed pages from the signed payloads and the
+    // cosigned checkpoint, and finds the exported copies identical.
+    let verified = std::process::Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args(["verify", out.to_str().unwrap(), "--title", "Test County"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{report}");
+    assert!(report.contains("served copies identical"), "{report}");
+
+    // Restart with the witness gone: the cosigned checkpoint and the witnessed pages are
+    // served at once, from what was stored.
+    stop.send(()).unwrap();
+    witness_task.await.unwrap().unwrap();
+    let before = server.publisher.tree();
+    server.stop().await;
+    let server = Server::start(&data).await;
+    let (_, _, again) = server.get("/log/checkpoint").await;
+    assert_eq!(again, served.as_bytes());
+    assert_eq!(server.publisher.tree().files, before.files);
     server.stop().await;
 }

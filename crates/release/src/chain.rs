@@ -90,6 +90,11 @@ impl Chain {
         &self.state
     }
 
+    /// The entries accepted so far, in log order.
+    pub fn releases(&self) -> &[Release] {
+        &self.releases
+    }
+
     /// The token for the replayed log; an empty log is refused.
     pub fn finish(self) -> Result<VerifiedHistory, ChainError> {
         let Some(first) = self.releases.first() else {

@@ -1,7 +1,7 @@
 //! Import speed against an untyped parse of the same bytes, measured in the same run:
 //! the PA 2024 and GA 2018 OpenElections sets (vs the csv crate's raw records: a streaming
 //! `ByteRecord` scan that keeps nothing, and every row kept as a `StringRecord`, the CSV
-//! counterpart of a `serde_json::Value`), a NIST JSON file built from PA (vs
+//! counterpart of a `serde_json::Value`), NIST JSON files built from PA and from GA (vs
 //! `serde_json::Value`), and a synthetic state 10x PA (time and peak memory, one shot).
 //! Data as for the tests (`URNE_SHARED_DATA` or `../shared/data`).
 //!
@@ -101,6 +101,10 @@ fn pa_options() -> CsvOptions {
     }
 }
 
+fn ga_options() -> CsvOptions {
+    CsvOptions::new("Georgia", "2018 General Election", "2018-11-06")
+}
+
 fn bench(c: &mut Criterion) {
     let Some(data) = data_dir() else { return };
     let pa = load(&data.join("openelections/pa-2024-general-precinct"));
@@ -110,9 +114,11 @@ fn bench(c: &mut Criterion) {
         std::process::exit(0);
     }
     let ga = load(&data.join("openelections/ga-2018-general-precinct"));
-    let ga_options = CsvOptions::new("Georgia", "2018 General Election", "2018-11-06");
 
-    for (name, files, options) in [("pa-2024", &pa, pa_options()), ("ga-2018", &ga, ga_options)] {
+    for (name, files, options) in [
+        ("pa-2024", &pa, pa_options()),
+        ("ga-2018", &ga, ga_options()),
+    ] {
         let bytes: usize = files.iter().map(|f| f.1.len()).sum();
         let mut g = c.benchmark_group(format!("csv/{name}"));
         g.sample_size(10);
@@ -129,31 +135,39 @@ fn bench(c: &mut Criterion) {
         g.finish();
     }
 
-    let sources = pa
-        .iter()
-        .map(|(n, b)| CsvSource {
-            name: n.clone(),
-            reader: &b[..],
-        })
-        .collect();
-    let snapshot = import_openelections_csv(sources, &pa_options())
-        .unwrap()
-        .snapshot;
-    let mut json = Vec::new();
-    export_nist_json(&snapshot, "2024-11-05T20:00:00Z", &mut json).unwrap();
-    let mut g = c.benchmark_group("nist-json/pa-2024");
-    g.sample_size(10);
-    g.throughput(Throughput::Bytes(json.len() as u64));
-    g.bench_function("baseline serde_json::Value", |b| {
-        b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(&json).unwrap()))
-    });
-    g.bench_function("urne import (typed, validated)", |b| {
-        b.iter(|| {
-            black_box(import_nist_json_bytes("pa.json", &json, &NistOptions::default()).unwrap())
-        })
-    });
-    g.finish();
-    drop(snapshot);
+    // Each state's CSV set exported as NIST JSON, then imported back.
+    for (name, files, options) in [
+        ("pa-2024", &pa, pa_options()),
+        ("ga-2018", &ga, ga_options()),
+    ] {
+        let sources = files
+            .iter()
+            .map(|(n, b)| CsvSource {
+                name: n.clone(),
+                reader: &b[..],
+            })
+            .collect();
+        let snapshot = import_openelections_csv(sources, &options)
+            .unwrap()
+            .snapshot;
+        let mut json = Vec::new();
+        export_nist_json(&snapshot, "2024-11-05T20:00:00Z", &mut json).unwrap();
+        drop(snapshot);
+        let mut g = c.benchmark_group(format!("nist-json/{name}"));
+        g.sample_size(10);
+        g.throughput(Throughput::Bytes(json.len() as u64));
+        g.bench_function("baseline serde_json::Value", |b| {
+            b.iter(|| black_box(serde_json::from_slice::<serde_json::Value>(&json).unwrap()))
+        });
+        g.bench_function("urne import (typed, validated)", |b| {
+            b.iter(|| {
+                black_box(
+                    import_nist_json_bytes("state.json", &json, &NistOptions::default()).unwrap(),
+                )
+            })
+        });
+        g.finish();
+    }
 }
 
 /// A field of `/proc/self/status` (Linux) in MiB: `VmHWM` (peak RSS) or `VmRSS`.

@@ -32,7 +32,7 @@
 
 use crate::error::ImportError;
 use crate::model::{
-    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party,
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, Id, OtherCount, Party,
     ReportStatus, ReportingStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount, VoteVariation,
 };
 use crate::validate::{Limits, ValidSnapshot, validate};
@@ -368,10 +368,11 @@ impl<'a> Decoder<'a> {
             });
         }
         let units = self.units()?;
+        let unit_ids: Vec<Id> = units.iter().map(|u| Id::from(&u.id)).collect();
         let n = self.len("contests", self.limits.contests_max, 30)?;
         let mut contests = Vec::with_capacity(n);
         for _ in 0..n {
-            contests.push(self.contest(&units, &parties)?);
+            contests.push(self.contest(&units, &unit_ids, &parties)?);
         }
         Ok(Snapshot {
             election,
@@ -420,7 +421,12 @@ impl<'a> Decoder<'a> {
         Ok(units)
     }
 
-    fn contest(&mut self, units: &[Unit], parties: &[Party]) -> Result<Contest, DecodeError> {
+    fn contest(
+        &mut self,
+        units: &[Unit],
+        unit_ids: &[Id],
+        parties: &[Party],
+    ) -> Result<Contest, DecodeError> {
         let id = self.str("contest id")?;
         let name = self.str("contest name")?;
         let kind = self.enumerated("contest kind", ContestKind::from_nist)?;
@@ -453,13 +459,12 @@ impl<'a> Decoder<'a> {
                 write_in,
             });
         }
+        let choice_ids: Vec<Id> = choices.iter().map(|c| Id::from(&c.id)).collect();
         let n = self.len("counts", self.limits.counts_max, 21)?;
         let mut counts = Vec::with_capacity(n);
         for _ in 0..n {
-            let unit = units[self.index("count unit", units.len())?].id.clone();
-            let choice = choices[self.index("count choice", choices.len())?]
-                .id
-                .clone();
+            let unit = unit_ids[self.index("count unit", units.len())?].clone();
+            let choice = choice_ids[self.index("count choice", choices.len())?].clone();
             counts.push(VoteCount {
                 unit,
                 choice,
@@ -472,9 +477,7 @@ impl<'a> Decoder<'a> {
         let mut other_counts = Vec::with_capacity(n);
         for _ in 0..n {
             other_counts.push(OtherCount {
-                unit: units[self.index("other-count unit", units.len())?]
-                    .id
-                    .clone(),
+                unit: unit_ids[self.index("other-count unit", units.len())?].clone(),
                 kind: self.enumerated("count type", CountType::from_nist)?,
                 overvotes: self.opt("overvotes", |d| d.u64("overvotes"))?,
                 undervotes: self.opt("undervotes", |d| d.u64("undervotes"))?,

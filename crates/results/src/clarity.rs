@@ -341,7 +341,7 @@ pub fn import_clarity_xml(
         contest.other_counts = others
             .into_iter()
             .map(|(unit, (overvotes, undervotes))| OtherCount {
-                unit,
+                unit: unit.into(),
                 kind: CountType::Total,
                 overvotes,
                 undervotes,
@@ -476,8 +476,8 @@ fn reported_status(
 
 fn vc(unit: &str, choice: &str, kind: CountType, votes: u64) -> VoteCount {
     VoteCount {
-        unit: unit.to_owned(),
-        choice: choice.to_owned(),
+        unit: unit.into(),
+        choice: choice.into(),
         kind,
         round: None,
         votes,

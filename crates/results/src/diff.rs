@@ -108,11 +108,11 @@ pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
                 }
             };
             if o != n {
-                units.insert(vc.unit.clone());
+                units.insert(vc.unit.to_string());
                 out.changes.push(CountChange {
                     contest: id.to_owned(),
-                    unit: vc.unit.clone(),
-                    choice: vc.choice.clone(),
+                    unit: vc.unit.to_string(),
+                    choice: vc.choice.to_string(),
                     kind: vc.kind,
                     round: vc.round,
                     old: o,

@@ -12,6 +12,7 @@
 
 pub mod canonical;
 mod clarity;
+mod csv_records;
 pub mod diff;
 mod error;
 mod export;

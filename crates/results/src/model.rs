@@ -4,7 +4,144 @@
 //! importer derived from names (CSV). Collections are kept sorted by id so that two imports of
 //! the same results compare equal and encode to the same bytes.
 
+use std::borrow::Borrow;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// An id that many counts share (a unit's or a choice's): cloning one copies a pointer, not
+/// the text, so a state's millions of counts hold a few thousand strings. It reads as a `str`
+/// (`Deref`, `as_str`, comparisons with `str` and `String`) and orders, hashes and prints like
+/// one.
+#[derive(Clone, Eq)]
+pub struct Id(Arc<str>);
+
+impl std::hash::Hash for Id {
+    /// As the `str`, so that a set of ids can be searched by `&str` ([`Borrow`]).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (*self.0).hash(state)
+    }
+}
+
+impl PartialEq for Id {
+    fn eq(&self, other: &Id) -> bool {
+        // Counts of one import share their ids: equal pointers settle most comparisons.
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Ord for Id {
+    fn cmp(&self, other: &Id) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Id) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Id {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for Id {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Id {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Id {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Id {
+    fn from(s: &str) -> Id {
+        Id(Arc::from(s))
+    }
+}
+
+impl From<&String> for Id {
+    fn from(s: &String) -> Id {
+        Id(Arc::from(s.as_str()))
+    }
+}
+
+impl From<String> for Id {
+    fn from(s: String) -> Id {
+        Id(Arc::from(s))
+    }
+}
+
+impl From<Id> for String {
+    fn from(id: Id) -> String {
+        id.0.as_ref().to_owned()
+    }
+}
+
+impl PartialEq<str> for Id {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Id {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for Id {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Id> for str {
+    fn eq(&self, other: &Id) -> bool {
+        *self == *other.0
+    }
+}
+
+impl PartialEq<Id> for &str {
+    fn eq(&self, other: &Id) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<Id> for String {
+    fn eq(&self, other: &Id) -> bool {
+        **self == *other.0
+    }
+}
 
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
@@ -233,8 +370,8 @@ pub struct Choice {
 /// Votes for one choice in one unit, of one count type (and RCV round).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VoteCount {
-    pub unit: String,
-    pub choice: String,
+    pub unit: Id,
+    pub choice: Id,
     pub kind: CountType,
     pub round: Option<u32>,
     pub votes: u64,
@@ -243,7 +380,7 @@ pub struct VoteCount {
 /// Over- and undervotes for a contest in one unit, of one count type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherCount {
-    pub unit: String,
+    pub unit: Id,
     pub kind: CountType,
     pub overvotes: Option<u64>,
     pub undervotes: Option<u64>,
@@ -253,6 +390,14 @@ impl VoteCount {
     /// The sort key that orders [`Contest::counts`].
     pub fn key(&self) -> (&str, &str, CountType, Option<u32>) {
         (&self.unit, &self.choice, self.kind, self.round)
+    }
+
+    /// [`VoteCount::key`] order, comparing shared ids by pointer first.
+    fn cmp_key(&self, other: &VoteCount) -> std::cmp::Ordering {
+        self.unit
+            .cmp(&other.unit)
+            .then_with(|| self.choice.cmp(&other.choice))
+            .then_with(|| (self.kind, self.round).cmp(&(other.kind, other.round)))
     }
 }
 
@@ -275,9 +420,7 @@ impl Snapshot {
         self.contests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for contest in &mut self.contests {
             contest.choices.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-            contest
-                .counts
-                .sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+            contest.counts.sort_unstable_by(VoteCount::cmp_key);
             contest
                 .other_counts
                 .sort_unstable_by(|a, b| a.key().cmp(&b.key()));

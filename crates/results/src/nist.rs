@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
 use crate::model::{
-    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party,
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, Id, OtherCount, Party,
     ReportStatus, ReportingStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount, VoteVariation,
 };
 use crate::validate::{Imported, Limits, validate};
@@ -523,6 +523,7 @@ pub(crate) fn convert(
         .collect();
 
     let mut contests = Vec::with_capacity(contests_d.len());
+    let mut unit_ids = foldhash::HashSet::default();
     for (ci, mut cd) in contests_d.into_iter().enumerate() {
         let cseg = [("Election", 0), ("Contest", ci)];
         dup(&mut ids, &mut p, &cd.id, at(&cseg, None));
@@ -611,6 +612,7 @@ pub(crate) fn convert(
             let (name, party) = selection_name(&sd, &candidates, &party_names, |k, leaf| {
                 p.push(at(&sseg, Some(leaf)), k)
             });
+            let choice_id = Id::from(&id);
             contest.choices.push(Choice {
                 id: id.clone(),
                 name,
@@ -649,8 +651,8 @@ pub(crate) fn convert(
                     }
                 };
                 contest.counts.push(VoteCount {
-                    unit: vc.gp_unit_id,
-                    choice: id.clone(),
+                    unit: intern(&mut unit_ids, &vc.gp_unit_id),
+                    choice: choice_id.clone(),
                     kind,
                     round: vc.round,
                     votes,
@@ -670,7 +672,7 @@ pub(crate) fn convert(
             let overvotes = get(&od.overvotes, "Overvotes");
             let undervotes = get(&od.undervotes, "Undervotes");
             contest.other_counts.push(OtherCount {
-                unit: od.gp_unit_id.clone(),
+                unit: intern(&mut unit_ids, &od.gp_unit_id),
                 kind: CountType::Total,
                 overvotes,
                 undervotes,
@@ -808,4 +810,14 @@ fn dup(ids: &mut HashSet<String>, p: &mut Problems, id: &str, loc: Location) -> 
         return true;
     }
     false
+}
+
+/// The shared [`Id`] for `s`: counts name a few thousand units over and over.
+fn intern(ids: &mut foldhash::HashSet<Id>, s: &str) -> Id {
+    if let Some(id) = ids.get(s) {
+        return id.clone();
+    }
+    let id = Id::from(s);
+    ids.insert(id.clone());
+    id
 }

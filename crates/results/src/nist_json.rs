@@ -122,7 +122,7 @@ fn to_value(s: &Snapshot, generated: &str) -> Value {
                     let mut m = json!({
                         "@type": "ElectionResults.VoteCounts",
                         "Count": vc.votes,
-                        "GpUnitId": vc.unit,
+                        "GpUnitId": vc.unit.as_str(),
                         "Type": vc.kind.as_str(),
                     });
                     if let Some(r) = vc.round {
@@ -213,7 +213,8 @@ fn to_value(s: &Snapshot, generated: &str) -> Value {
             .iter()
             .filter(|o| o.kind == CountType::Total)
             .map(|o| {
-                let mut v = json!({"@type": "ElectionResults.OtherCounts", "GpUnitId": o.unit});
+                let mut v =
+                    json!({"@type": "ElectionResults.OtherCounts", "GpUnitId": o.unit.as_str()});
                 if let Some(x) = o.overvotes {
                     v["Overvotes"] = json!(x);
                 }

@@ -10,12 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::ops::ControlFlow;
 
 use foldhash::{HashMap, HashSet};
 
 use crate::error::{ImportError, Location, ProblemKind, Problems, Warning, WarningKind};
 use crate::model::{
-    Choice, Contest, ContestKind, CountType, Election, ElectionKind, OtherCount, Party,
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, Id, OtherCount, Party,
     ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
 use crate::validate::{Imported, Limits, validate};
@@ -121,11 +122,11 @@ struct Header {
     total: Option<usize>,
 }
 
-fn header(record: &csv::StringRecord, p: &mut Problems, w: &mut Vec<Warning>, src: &str) -> Header {
+fn header(record: &[&str], p: &mut Problems, w: &mut Vec<Warning>, src: &str) -> Header {
     let mut h = Header::default();
     let mut found = [None::<usize>; 4];
     let mut seen_office = false;
-    for (i, name) in record.iter().enumerate() {
+    for (i, &name) in record.iter().enumerate() {
         let col = column(name, seen_office).unwrap_or_else(|| {
             w.push(Warning {
                 kind: WarningKind::Dropped,
@@ -434,47 +435,33 @@ struct Summary {
     skipped: u64,
 }
 
-fn read_file(
-    src: &str,
-    reader: impl Read,
-    options: &CsvOptions,
-    acc: &mut Acc,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ImportError> {
-    let bytes = crate::nist_json::read_limited(src, reader, options.limits.source_bytes_max)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&bytes[..]);
-    let mut record = csv::StringRecord::new();
-    let mut p = Problems::default();
-    let read_err = |e: csv::Error| {
-        let line = e.position().map_or(0, |pos| pos.line());
-        ImportError::one(
-            src,
-            Location::Line { line, column: None },
-            ProblemKind::Syntax(e.to_string()),
-        )
-    };
-    if !rdr.read_record(&mut record).map_err(read_err)? {
-        return Err(ImportError::one(
-            src,
-            Location::Whole,
-            ProblemKind::Empty("file"),
-        ));
-    }
-    let h = header(&record, &mut p, warnings, src);
-    if !p.is_empty() {
-        return Err(p.into_error(src));
-    }
-    let mut sum = Summary {
-        thousands: (0, 0),
-        dropped_pseudo: (0, 0),
-        skipped: 0,
-    };
-    let mut lines = LineCounter::default();
-    while rdr.read_record(&mut record).map_err(read_err)? {
-        let line = lines.line_at(&bytes, record.position().map_or(0, |pos| pos.byte()));
+/// One file being read: its header once seen, its problems and summary so far.
+struct FileState<'a> {
+    src: &'a str,
+    options: &'a CsvOptions,
+    header: Option<Header>,
+    p: Problems,
+    sum: Summary,
+}
+
+impl FileState<'_> {
+    /// The header (first record) or one data row.
+    fn record(
+        &mut self,
+        line: u64,
+        fields: &[&str],
+        acc: &mut Acc,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<(), ImportError> {
+        let (src, options) = (self.src, self.options);
+        let Some(h) = &self.header else {
+            let h = header(fields, &mut self.p, warnings, src);
+            if !self.p.is_empty() {
+                return Err(std::mem::take(&mut self.p).into_error(src));
+            }
+            self.header = Some(h);
+            return Ok(());
+        };
         acc.rows += 1;
         if acc.rows > options.limits.rows_max {
             return Err(ImportError::one(
@@ -488,10 +475,10 @@ fn read_file(
             ));
         }
         let mut row_p = Problems::default();
-        row(&record, line, &h, acc, &mut row_p, &mut sum);
+        row(fields, line, h, acc, &mut row_p, &mut self.sum);
         if !row_p.is_empty() {
             if options.danger_skip_bad_rows {
-                sum.skipped += 1;
+                self.sum.skipped += 1;
                 for pr in row_p.list {
                     warnings.push(Warning {
                         kind: WarningKind::Lenient,
@@ -501,11 +488,75 @@ fn read_file(
                 }
             } else {
                 for pr in row_p.list {
-                    p.push(pr.location, pr.kind);
+                    self.p.push(pr.location, pr.kind);
                 }
             }
         }
+        Ok(())
     }
+}
+
+fn read_file(
+    src: &str,
+    reader: impl Read,
+    options: &CsvOptions,
+    acc: &mut Acc,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ImportError> {
+    let bytes = crate::nist_json::read_limited(src, reader, options.limits.source_bytes_max)?;
+    let mut file = FileState {
+        src,
+        options,
+        header: None,
+        p: Problems::default(),
+        sum: Summary {
+            thousands: (0, 0),
+            dropped_pseudo: (0, 0),
+            skipped: 0,
+        },
+    };
+    match std::str::from_utf8(&bytes) {
+        // The usual case: the whole file is text, so every field is.
+        Ok(text) => {
+            let on_record = |line, fields: &[&str]| match file.record(line, fields, acc, warnings) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => ControlFlow::Break(e),
+            };
+            if let ControlFlow::Break(e) = crate::csv_records::for_each_record(text, on_record) {
+                return Err(e);
+            }
+        }
+        // Not UTF-8 somewhere: the csv crate reads up to the bad record and reports it.
+        Err(_) => {
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&bytes[..]);
+            let mut record = csv::StringRecord::new();
+            let read_err = |e: csv::Error| {
+                let line = e.position().map_or(0, |pos| pos.line());
+                ImportError::one(
+                    src,
+                    Location::Line { line, column: None },
+                    ProblemKind::Syntax(e.to_string()),
+                )
+            };
+            let mut lines = LineCounter::default();
+            while rdr.read_record(&mut record).map_err(read_err)? {
+                let line = lines.line_at(&bytes, record.position().map_or(0, |pos| pos.byte()));
+                let fields: Vec<&str> = record.iter().collect();
+                file.record(line, &fields, acc, warnings)?;
+            }
+        }
+    }
+    if file.header.is_none() {
+        return Err(ImportError::one(
+            src,
+            Location::Whole,
+            ProblemKind::Empty("file"),
+        ));
+    }
+    let FileState { p, sum, .. } = file;
     if !p.is_empty() {
         return Err(p.into_error(src));
     }
@@ -538,14 +589,7 @@ fn read_file(
     Ok(())
 }
 
-fn row(
-    r: &csv::StringRecord,
-    line: u64,
-    h: &Header,
-    acc: &mut Acc,
-    p: &mut Problems,
-    sum: &mut Summary,
-) {
+fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: &mut Summary) {
     let at = |col: &str| Location::Line {
         line,
         column: Some(col.to_owned()),
@@ -561,7 +605,7 @@ fn row(
         );
         return;
     }
-    let field = |i: usize| trim(r.get(i).unwrap_or(""));
+    let field = |i: usize| trim(r.get(i).copied().unwrap_or(""));
     let county = field(h.county);
     let precinct = field(h.precinct);
     let office = field(h.office);
@@ -903,18 +947,20 @@ fn count_order(
 fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapshot {
     let mut contests = Vec::with_capacity(acc.contests.len());
     let unit_rank = ranks(&acc.unit_id_list);
+    let unit_ids: Vec<Id> = acc.unit_id_list.iter().map(Id::from).collect();
     for (ci, (name, c)) in acc.contests.into_iter().enumerate() {
         let id = acc.contest_id_list[ci].clone();
         warn_variants(&id, &c.choices, warnings);
         let choice_rank = ranks(&c.choice_id_list);
         let order = count_order(&c.counts, &unit_rank, &choice_rank);
+        let choice_ids: Vec<Id> = c.choice_id_list.iter().map(Id::from).collect();
         let counts = order
             .into_iter()
             .map(|i| {
                 let (u, ch, kind, votes) = c.counts[i];
                 VoteCount {
-                    unit: acc.unit_id_list[u as usize].clone(),
-                    choice: c.choice_id_list[ch as usize].clone(),
+                    unit: unit_ids[u as usize].clone(),
+                    choice: choice_ids[ch as usize].clone(),
                     kind,
                     round: None,
                     votes,
@@ -925,7 +971,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
             .other
             .into_iter()
             .map(|((u, kind), (overvotes, undervotes))| OtherCount {
-                unit: acc.unit_id_list[u].clone(),
+                unit: unit_ids[u].clone(),
                 kind,
                 overvotes,
                 undervotes,

@@ -22,8 +22,8 @@ fn small() -> Snapshot {
         },
     };
     let vc = |unit: &str, choice: &str, kind, votes| VoteCount {
-        unit: unit.to_owned(),
-        choice: choice.to_owned(),
+        unit: unit.into(),
+        choice: choice.into(),
         kind,
         round: None,
         votes,

@@ -9,7 +9,9 @@ use urne_release::manifest::{ElectionId, Kind, Manifest, MediaType, PayloadRef, 
 use urne_roll::audit::AdditionSource;
 use urne_roll::synth::Synth;
 use urne_roll::{Date, VoterRecord};
-use urne_roll_store::{ImportError, ImportProgress, ImportSummary, Roll, RollStoreError, RowError};
+use urne_roll_store::{
+    ImportError, ImportProgress, ImportSummary, Roll, RollStoreError, RowError, Session,
+};
 
 use crate::format::{self, CSV_COLUMNS, CsvLayout};
 
@@ -79,12 +81,14 @@ impl ImportProgress for Bar {
 
 /// Imports a CSV (urne layout, or a state's through `mapping`) or NIST-style JSON file
 /// (`.json`), all or nothing, with a progress bar on stderr when `progress`.
+#[allow(clippy::too_many_arguments)]
 pub async fn import(
     roll: &Roll,
     file: &Path,
     mapping: Option<&Path>,
     source: AdditionSource,
-    actor: &str,
+    by: &Session,
+    approver: Option<&Session>,
     progress: bool,
     now: u64,
 ) -> Result<ImportSummary, CommandError> {
@@ -107,11 +111,18 @@ pub async fn import(
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let result = if is_json {
         let rows = json_rows(file)?;
-        roll.import(actor, source, rows.into_iter(), &Bar(bar.clone()), now)
-            .await
+        roll.import(
+            by,
+            approver,
+            source,
+            rows.into_iter(),
+            &Bar(bar.clone()),
+            now,
+        )
+        .await
     } else {
         let rows = csv_rows(file, mapping)?;
-        roll.import(actor, source, rows, &Bar(bar.clone()), now)
+        roll.import(by, approver, source, rows, &Bar(bar.clone()), now)
             .await
     };
     bar.finish_and_clear();
@@ -216,20 +227,26 @@ fn json_rows(file: &Path) -> Result<Vec<Row>, CommandError> {
         .collect())
 }
 
-/// Exports every record (the operator's export, recorded in the access log) as urne CSV, or
-/// NIST-style JSON when `out` ends in `.json`. Returns the count.
-pub async fn export(roll: &Roll, out: &Path, now: u64) -> Result<u64, CommandError> {
+/// Exports every record as urne CSV, or NIST-style JSON when `out` ends in `.json`, as the
+/// staff member `by` (who needs `ReadPii`), recorded in the access log with `purpose`.
+/// Returns the count.
+pub async fn export(
+    roll: &Roll,
+    by: &Session,
+    purpose: &str,
+    out: &Path,
+    now: u64,
+) -> Result<u64, CommandError> {
     let f = std::fs::File::create(out).map_err(io(out))?;
     let mut w = std::io::BufWriter::new(f);
     let json = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let op = Roll::operator();
     let n = if json {
         w.write_all(b"{\"VoterRecords\":[\n").map_err(io(out))?;
         let mut first = true;
         let n = roll
-            .export(&op, "export to file", now, |r| {
+            .export(by, purpose, now, |r| {
                 if !first {
                     w.write_all(b",\n").map_err(|e| e.to_string())?;
                 }
@@ -245,7 +262,7 @@ pub async fn export(roll: &Roll, out: &Path, now: u64) -> Result<u64, CommandErr
         c.write_record(CSV_COLUMNS)
             .map_err(|e| CommandError::Input(e.to_string()))?;
         let n = roll
-            .export(&op, "export to file", now, |r| {
+            .export(by, purpose, now, |r| {
                 c.write_record(format::record_to_csv(&r))
                     .map_err(|e| e.to_string())
             })

@@ -35,15 +35,6 @@ async fn start(config: Config) -> Fixture {
         .await
         .expect("roll");
     let voters = synthetic(21, 40);
-    roll.import(
-        "operator",
-        AdditionSource::Mail,
-        rows(voters.clone()),
-        &(),
-        today(),
-    )
-    .await
-    .expect("import");
     let op = Roll::operator();
     for (id, role) in [
         ("ada", Role::Admin),
@@ -56,6 +47,17 @@ async fn start(config: Config) -> Fixture {
             .await
             .expect("staff");
     }
+    let clerk = roll.login("cleo", PASSWORD).await.expect("login");
+    roll.import(
+        &clerk,
+        None,
+        AdditionSource::Mail,
+        rows(voters.clone()),
+        &(),
+        today(),
+    )
+    .await
+    .expect("import");
     let places = vec![(voters[0].precinct.clone(), "Lincoln School gym".to_owned())];
     roll.set_polling_places(&op, &places, today())
         .await

@@ -5,14 +5,15 @@
 //!    voter id columns match its bytes.
 //! 2. The history per voter, in (voter id, seq) order, merged with the voter rows: each voter's
 //!    events count up from 0 and link to the previous one, and the voter's row holds exactly
-//!    the record of the last event (`after`), with that event's tip. So no row was changed
-//!    without an event, and no event was dropped.
+//!    the record of the last event (`after`: its bytes, or for an addition the commitment to
+//!    them), with that event's tip, and each event's `before` is the record the voter's event
+//!    before it left. So no row was changed without an event, and no event was dropped.
 //! 3. The access log, like 1.
 //!
 //! The tips it returns are compared with the ones last published in a roll digest.
 
 use urne_roll::access::AccessEvent;
-use urne_roll::{ChangeEvent, Tip};
+use urne_roll::{ChangeEvent, Snapshot, Tip};
 
 use crate::limits::PAGE_ROWS;
 use crate::service::{Roll, voter_tip};
@@ -146,7 +147,8 @@ impl Roll {
                     && ev.prev_hash == tip.head
                     && ev.at >= last_at
                     && h == row.hash
-                    && ev.actor == row.actor;
+                    && ev.actor == row.actor
+                    && ev.purpose == row.purpose;
                 if !ok {
                     return Err(corrupt(format!(
                         "access log broken at position {} (deleted, inserted, reordered or edited)",
@@ -169,7 +171,7 @@ impl Roll {
 
 async fn check_voter(row: &VoterRow, events: &mut EventPager<'_>) -> Result<(), RollStoreError> {
     let mut tip = Tip::default();
-    let mut last: Option<ChangeEvent> = None;
+    let mut after: Option<Snapshot> = None;
     while let Some(e) = events.peek().await? {
         if e.voter_id != row.voter_id {
             break;
@@ -182,15 +184,28 @@ async fn check_voter(row: &VoterRow, events: &mut EventPager<'_>) -> Result<(), 
         if ev.voter_seq != tip.len || ev.prev_voter_hash != tip.head {
             return Err(corrupt(format!("event {}: voter history broken", e.seq)));
         }
+        // Each change starts from the record the event before left (held by bytes, or by
+        // commitment for an addition).
+        let continues = match (&after, &ev.draft.before) {
+            (None, None) => true,
+            (Some(prev), Some(before)) => prev.is(before),
+            _ => false,
+        };
+        if !continues {
+            return Err(corrupt(format!(
+                "event {}: its record before is not the one the voter's previous event left",
+                e.seq
+            )));
+        }
+        after = ev.draft.after;
         // The global pass proved the stored hash is the hash of these bytes.
         tip = Tip {
             len: tip.len + 1,
             head: e.hash,
         };
-        last = Some(ev);
     }
-    let after = last.and_then(|ev| ev.draft.after);
-    if tip != voter_tip(row) || after.as_deref() != Some(row.sealed.as_slice()) {
+    let holds_row = after.is_some_and(|a| a.is(&row.sealed));
+    if tip != voter_tip(row) || !holds_row {
         return Err(corrupt(format!(
             "voter {} does not match its last event (changed without history)",
             row.voter_id

@@ -1,5 +1,8 @@
-//! Imports: rows are parsed and sealed on worker threads in batches while the previous batch is
-//! written, all inside one transaction, so an import commits whole or not at all. Any bad row
+//! Imports: rows are parsed, sealed and blind-indexed on worker threads in batches while the
+//! previous batch is written, all inside one transaction, so an import commits whole or not at
+//! all. An addition's event commits to the voter row's sealed bytes instead of repeating them.
+//! Into an empty roll the secondary indexes are dropped and rebuilt at the end, in the same
+//! transaction ([`crate::RollTx::begin_bulk_load`]). Any bad row
 //! fails the import; reading goes on to report up to [`IMPORT_ROW_ERRORS_MAX`] of them with
 //! their line numbers.
 
@@ -7,10 +10,11 @@ use std::collections::HashSet;
 
 use rand_chacha::ChaCha20Rng;
 use urne_roll::audit::{AdditionSource, EventDraft, UnixSeconds, link};
-use urne_roll::{ReasonCode, RecordIndexes, SealedRecord, Tip, VoterRecord, seal_record};
+use urne_roll::rules::{Action, BulkPolicy, approve_change, authorize};
+use urne_roll::{ReasonCode, Snapshot, Tip, VoterRecord, seal_record};
 
 use crate::limits::*;
-use crate::service::{Roll, event_row, voter_row};
+use crate::service::{Policy, Roll, Session, event_row, voter_row};
 use crate::{RollStoreError, VoterRow};
 
 /// A bad input row: where, and what is wrong (a field name and rule, never the value).
@@ -54,7 +58,8 @@ impl ImportProgress for () {
     fn written(&self, _: u64) {}
 }
 
-type Sealed = (u64, SealedRecord, RecordIndexes);
+/// A sealed record ready to write: its line and its voter row (tip filled in by the writer).
+type Sealed = (u64, VoterRow);
 
 struct Batch {
     sealed: Vec<Sealed>,
@@ -101,7 +106,7 @@ fn seal_batch(
                             .iter()
                             .map(|(line, r)| {
                                 seal_record(r, cipher, keys, &mut rng)
-                                    .map(|(s, ix)| (*line, s, ix))
+                                    .map(|(s, ix)| (*line, voter_row(&s, &ix, Tip::default())))
                                     .map_err(|e| RowError {
                                         line: *line,
                                         message: e.to_string(),
@@ -135,14 +140,15 @@ fn seal_batch(
 
 impl Roll {
     /// Imports new registrations from `rows` (line number, record, or a row error) as additions
-    /// from `source` by `actor`. Nothing is committed unless every row is good and no voter id
-    /// is already on the roll or repeated.
-    ///
-    /// An import is the key holder's operation (the CLI with the master key, recorded as
-    /// `actor`): the initial load of a roll, or a state's periodic file.
+    /// from `source` by the staff member `by`. Nothing is committed unless every row is good,
+    /// no voter id is already on the roll or repeated, and the role matrix and bulk rule allow
+    /// it: up to the policy's bulk threshold a clerk may import (`Edit`); above it the importer
+    /// must be a supervisor and `approver` a second, different supervisor, recorded in every
+    /// event (checked before reading and again on the final count).
     pub async fn import<I>(
         &self,
-        actor: &str,
+        by: &Session,
+        approver: Option<&Session>,
         source: AdditionSource,
         rows: I,
         progress: &dyn ImportProgress,
@@ -151,6 +157,15 @@ impl Roll {
     where
         I: Iterator<Item = Result<(u64, VoterRecord), RowError>> + Send + 'static,
     {
+        let policy = self.policy().await?;
+        authorize(&by.staff, Action::Edit).map_err(RollStoreError::from)?;
+        if let Some(a) = approver {
+            // Fail before reading a large file, not after.
+            let bulk = BulkPolicy {
+                records_without_approver_max: 0,
+            };
+            approve_change(bulk, 1, &by.staff, Some(&a.staff)).map_err(RollStoreError::from)?;
+        }
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut rng = self.fork_rng();
         let (tx_batches, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
@@ -195,16 +210,19 @@ impl Roll {
             }
         });
         let result = self
-            .write_import(actor, source, &mut rx, progress, now)
+            .write_import(by, approver, &policy, source, &mut rx, progress, now)
             .await;
         drop(rx);
         let _ = reader.await;
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn write_import(
         &self,
-        actor: &str,
+        by: &Session,
+        approver: Option<&Session>,
+        policy: &Policy,
         source: AdditionSource,
         rx: &mut tokio::sync::mpsc::Receiver<Batch>,
         progress: &dyn ImportProgress,
@@ -213,6 +231,8 @@ impl Roll {
         let mut tx = self.db.begin().await?;
         let now = crate::service::event_time(&mut *tx, now).await?;
         let mut global = tx.event_tip().await?;
+        // An empty roll is loaded without its secondary indexes, built once at the end.
+        let bulk = tx.begin_bulk_load().await?;
         let mut errors: Vec<RowError> = Vec::new();
         let mut records = 0u64;
         while let Some(batch) = rx.recv().await {
@@ -223,43 +243,37 @@ impl Roll {
             let ids: Vec<String> = batch
                 .sealed
                 .iter()
-                .map(|(_, s, _)| s.clear.voter_id.clone())
+                .map(|(_, v)| v.voter_id.clone())
                 .collect();
             let existing: HashSet<String> = tx.existing(&ids).await?.into_iter().collect();
             let mut seen = HashSet::with_capacity(ids.len());
             let mut voters: Vec<VoterRow> = Vec::with_capacity(ids.len());
             let mut events = Vec::with_capacity(ids.len());
-            for (line, sealed, ix) in &batch.sealed {
-                let id = &sealed.clear.voter_id;
+            for ((line, mut row), id) in batch.sealed.into_iter().zip(&ids) {
                 if existing.contains(id) || !seen.insert(id.as_str()) {
                     errors.push(RowError {
-                        line: *line,
+                        line,
                         message: "voter_id: already on the roll or earlier in this import".into(),
                     });
                     continue;
                 }
-                let bytes = sealed.encode();
+                // The event commits to the row's sealed bytes rather than repeating them.
                 let draft = EventDraft {
                     voter_id: id.clone(),
-                    actor: actor.to_owned(),
-                    approver: None,
+                    actor: by.id().to_owned(),
+                    approver: approver.map(|a| a.id().to_owned()),
                     at: now,
                     reason: ReasonCode::Add(source),
                     before: None,
-                    after: Some(bytes),
+                    after: Some(Snapshot::Committed(row.commitment)),
                 };
                 let ev = link(draft, global, Tip::default()).map_err(RollStoreError::from)?;
-                let (row, tip) = event_row(&ev);
+                let (erow, tip) = event_row(&ev);
                 global = tip;
-                voters.push(voter_row(
-                    sealed,
-                    ix,
-                    Tip {
-                        len: 1,
-                        head: tip.head,
-                    },
-                ));
-                events.push(row);
+                row.voter_len = 1;
+                row.voter_head = tip.head;
+                voters.push(row);
+                events.push(erow);
             }
             if errors.is_empty() {
                 tx.insert_voters(&voters).await?;
@@ -273,6 +287,12 @@ impl Roll {
             errors.truncate(IMPORT_ROW_ERRORS_MAX);
             // Dropping `tx` rolls back everything written so far.
             return Err(ImportError::Rows(errors));
+        }
+        // The bulk rule on the final count: above the threshold, a second supervisor.
+        approve_change(policy.bulk, records, &by.staff, approver.map(|a| &a.staff))
+            .map_err(RollStoreError::from)?;
+        if bulk {
+            tx.end_bulk_load().await?;
         }
         tx.commit().await?;
         Ok(ImportSummary {

@@ -43,14 +43,16 @@ pub mod limits {
     pub const IMPORT_BATCH_RECORDS: usize = 2048;
     /// Bad rows reported before an import stops reading (it fails either way).
     pub const IMPORT_ROW_ERRORS_MAX: usize = 100;
+    /// SQLite page cache during an import, KiB (the default is 2 MiB).
+    pub const IMPORT_SQLITE_CACHE_KIB: i64 = 256 * 1024;
     /// Records in one import.
     pub const IMPORT_RECORDS_MAX: u64 = 50_000_000;
     /// Changes in one submitted change set.
     pub const CHANGE_SET_ENTRIES_MAX: usize = 100_000;
     /// Rows read per page when streaming events or records.
     pub const PAGE_ROWS: i64 = 4096;
-    /// Bytes in an access purpose ("why" of a PII read).
-    pub const PURPOSE_BYTES_MAX: usize = 200;
+    /// Bytes in an access purpose ("why" of a PII read; the core's limit).
+    pub const PURPOSE_BYTES_MAX: usize = urne_roll::limits::ACCESS_PURPOSE_BYTES_MAX;
     /// Federal election dates in the policy.
     pub const FEDERAL_ELECTIONS_MAX: usize = 64;
     /// Precinct → polling place rows.
@@ -209,6 +211,14 @@ pub trait RollTx: Send {
     async fn voter(&mut self, voter_id: &str) -> Result<Option<VoterRow>, RollStoreError>;
     /// Which of `ids` are already on the roll.
     async fn existing(&mut self, ids: &[String]) -> Result<Vec<String>, RollStoreError>;
+    /// Starts a bulk load if the roll has no voters and no events yet: drops the secondary
+    /// indexes (blind indexes, commitments, the events' voter and time indexes) so the load
+    /// writes rows in key order only, and returns `true`; [`RollTx::end_bulk_load`] builds them
+    /// again before commit. Both are part of the transaction, so a rolled-back load leaves the
+    /// indexes as they were. Returns `false` (and changes nothing) on a non-empty roll.
+    async fn begin_bulk_load(&mut self) -> Result<bool, RollStoreError>;
+    /// Rebuilds the indexes [`RollTx::begin_bulk_load`] dropped.
+    async fn end_bulk_load(&mut self) -> Result<(), RollStoreError>;
     /// Inserts new voters (fails on an existing id).
     async fn insert_voters(&mut self, rows: &[VoterRow]) -> Result<(), RollStoreError>;
     /// Replaces an existing voter's row.
@@ -257,10 +267,13 @@ pub trait RollTx: Send {
 pub trait RollBackend: Send + Sync + std::fmt::Debug {
     /// Starts a write transaction.
     async fn begin(&self) -> Result<Box<dyn RollTx>, RollStoreError>;
-    /// Sealed records whose "Am I registered?" index is `ix`, at most `limit`.
-    async fn candidates(&self, ix: &[u8; 8], limit: i64) -> Result<Vec<Vec<u8>>, RollStoreError>;
-    /// The polling place of a precinct.
-    async fn polling_place(&self, precinct: &str) -> Result<Option<String>, RollStoreError>;
+    /// Sealed records whose "Am I registered?" index is `ix`, at most `limit`, each with its
+    /// precinct's polling place (one query, found or not).
+    async fn candidates(
+        &self,
+        ix: &[u8; 8],
+        limit: i64,
+    ) -> Result<Vec<(Vec<u8>, Option<String>)>, RollStoreError>;
     /// A staff member by token hash, with whether the token is live.
     async fn token_staff(&self, hash: &[u8; 32]) -> Result<Option<StaffRow>, RollStoreError>;
     /// A configuration value.
@@ -303,7 +316,54 @@ pub(crate) fn role_from_name(s: &str) -> Result<Role, RollStoreError> {
         .ok_or_else(|| RollStoreError::Corrupt(format!("unknown role {s:?}")))
 }
 
+/// The secondary indexes a bulk load drops and rebuilds: name and `CREATE INDEX` statement,
+/// the same text on both databases and in both migrations (a test checks).
+pub(crate) const SECONDARY_INDEXES: [(&str, &str); 6] = [
+    (
+        "roll_voters_registered",
+        "CREATE INDEX roll_voters_registered ON roll_voters (ix_registered)",
+    ),
+    (
+        "roll_voters_dl",
+        "CREATE INDEX roll_voters_dl ON roll_voters (ix_dl) WHERE ix_dl IS NOT NULL",
+    ),
+    (
+        "roll_voters_ssn4_dob",
+        "CREATE INDEX roll_voters_ssn4_dob ON roll_voters (ix_ssn4_dob) WHERE ix_ssn4_dob IS NOT NULL",
+    ),
+    (
+        "roll_voters_commitment",
+        "CREATE INDEX roll_voters_commitment ON roll_voters (commitment)",
+    ),
+    (
+        "roll_events_voter",
+        "CREATE INDEX roll_events_voter ON roll_events (voter_id, seq)",
+    ),
+    (
+        "roll_events_at",
+        "CREATE INDEX roll_events_at ON roll_events (at)",
+    ),
+];
+
 pub(crate) fn sha256(b: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(b).into()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_bulk_load_rebuilds_the_indexes_the_migrations_create() {
+        for schema in [
+            include_str!("../migrations-sqlite/0001_roll.sql"),
+            include_str!("../migrations-postgres/0001_roll.sql"),
+        ] {
+            let created = schema.matches("CREATE INDEX").count();
+            assert_eq!(created, super::SECONDARY_INDEXES.len());
+            for (name, sql) in super::SECONDARY_INDEXES {
+                assert!(sql.contains(name));
+                assert!(schema.contains(&format!("{sql};")), "{sql}");
+            }
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The roll on PostgreSQL, in the connection's `search_path` schema. Writers lock
 //! `roll_events` (`SHARE ROW EXCLUSIVE`, which conflicts with itself) at the start of each
 //! transaction, so one writer at a time across all servers sharing the database; readers are
-//! not blocked. Batches go in as arrays through `UNNEST`, still fully parameterized.
+//! not blocked. Batches go in through binary `COPY … FROM STDIN` (64 rows or more) or as arrays
+//! through `UNNEST`: values are never spliced into SQL text.
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
@@ -81,6 +82,58 @@ impl PgRoll {
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Rows from which an insert goes through binary `COPY` rather than `INSERT … UNNEST`.
+const COPY_ROWS_MIN: usize = 64;
+
+/// A `COPY … FROM STDIN (FORMAT binary)` payload: the signature, then per row a field count
+/// and each field as a length (−1 for NULL) and its bytes in the column type's binary form
+/// (text as UTF-8, `bytea` raw, integers big-endian), then the trailer.
+struct CopyBinary {
+    buf: Vec<u8>,
+}
+
+impl CopyBinary {
+    fn new() -> Self {
+        let mut buf = Vec::with_capacity(1 << 20);
+        buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.extend_from_slice(&0i32.to_be_bytes()); // flags
+        buf.extend_from_slice(&0i32.to_be_bytes()); // header extension length
+        CopyBinary { buf }
+    }
+    fn row(&mut self, fields: i16) {
+        self.buf.extend_from_slice(&fields.to_be_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        // Field sizes are bounded far below 2 GiB (sealed records by SEALED_RECORD_BYTES_MAX).
+        let len = i32::try_from(b.len()).unwrap_or(i32::MAX);
+        self.buf.extend_from_slice(&len.to_be_bytes());
+        self.buf.extend_from_slice(b);
+    }
+    fn text(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+    fn opt_bytes(&mut self, b: Option<&[u8]>) {
+        match b {
+            Some(b) => self.bytes(b),
+            None => self.buf.extend_from_slice(&(-1i32).to_be_bytes()),
+        }
+    }
+    async fn send(
+        mut self,
+        tx: &mut Transaction<'static, Postgres>,
+        statement: &str,
+    ) -> Result<(), RollStoreError> {
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
+        let mut copy = tx.copy_in_raw(statement).await?;
+        if let Err(e) = copy.send(self.buf).await {
+            let _ = copy.abort("send failed").await;
+            return Err(e.into());
+        }
+        copy.finish().await?;
+        Ok(())
     }
 }
 
@@ -196,7 +249,52 @@ impl RollTx for PgTx {
         )
     }
 
+    async fn begin_bulk_load(&mut self) -> Result<bool, RollStoreError> {
+        // Memory for the index builds at the end of the load (this transaction only).
+        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+            .execute(&mut *self.tx)
+            .await?;
+        let used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM roll_voters) OR EXISTS (SELECT 1 FROM roll_events)",
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        if used {
+            return Ok(false);
+        }
+        for (name, _) in crate::SECONDARY_INDEXES {
+            sqlx::query(&format!("DROP INDEX {name}"))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(true)
+    }
+    async fn end_bulk_load(&mut self) -> Result<(), RollStoreError> {
+        for (_, create) in crate::SECONDARY_INDEXES {
+            sqlx::query(create).execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn insert_voters(&mut self, rows: &[VoterRow]) -> Result<(), RollStoreError> {
+        if rows.len() >= COPY_ROWS_MIN {
+            let mut b = CopyBinary::new();
+            for r in rows {
+                b.row(10);
+                b.text(&r.voter_id);
+                b.bytes(&r.sealed);
+                b.bytes(&r.commitment);
+                b.bytes(&r.ix_registered);
+                b.opt_bytes(r.ix_dl.as_ref().map(|x| x.as_slice()));
+                b.opt_bytes(r.ix_ssn4_dob.as_ref().map(|x| x.as_slice()));
+                b.bytes(&r.status.to_be_bytes());
+                b.text(&r.precinct);
+                b.bytes(&r.voter_len.to_be_bytes());
+                b.bytes(&r.voter_head);
+            }
+            let q = format!("COPY roll_voters ({VOTER_COLUMNS}) FROM STDIN (FORMAT binary)");
+            return b.send(&mut self.tx, &q).await;
+        }
         let col = |f: fn(&VoterRow) -> Vec<u8>| rows.iter().map(f).collect::<Vec<_>>();
         let opt = |f: fn(&VoterRow) -> Option<Vec<u8>>| rows.iter().map(f).collect::<Vec<_>>();
         sqlx::query(&format!(
@@ -243,6 +341,21 @@ impl RollTx for PgTx {
         Ok(())
     }
     async fn insert_events(&mut self, rows: &[EventRow]) -> Result<(), RollStoreError> {
+        if rows.len() >= COPY_ROWS_MIN {
+            let mut b = CopyBinary::new();
+            for r in rows {
+                b.row(6);
+                b.bytes(&r.seq.to_be_bytes());
+                b.text(&r.voter_id);
+                b.bytes(&r.at.to_be_bytes());
+                b.bytes(&r.reason.to_be_bytes());
+                b.bytes(&r.encoded);
+                b.bytes(&r.hash);
+            }
+            let q = "COPY roll_events (seq, voter_id, at, reason, encoded, hash) FROM STDIN \
+                     (FORMAT binary)";
+            return b.send(&mut self.tx, q).await;
+        }
         sqlx::query(
             "INSERT INTO roll_events (seq, voter_id, at, reason, encoded, hash) \
              SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[], $4::int4[], $5::bytea[], \
@@ -414,22 +527,20 @@ impl RollBackend for PgRoll {
         sqlx::query(WRITER_LOCK).execute(&mut *tx).await?;
         Ok(Box::new(PgTx { tx }))
     }
-    async fn candidates(&self, ix: &[u8; 8], limit: i64) -> Result<Vec<Vec<u8>>, RollStoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT sealed FROM roll_voters WHERE ix_registered = $1 LIMIT $2")
-                .bind(ix.as_slice())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
+    async fn candidates(
+        &self,
+        ix: &[u8; 8],
+        limit: i64,
+    ) -> Result<Vec<(Vec<u8>, Option<String>)>, RollStoreError> {
+        Ok(sqlx::query_as(
+            "SELECT v.sealed, p.place FROM roll_voters v \
+                 LEFT JOIN roll_places p ON p.precinct = v.precinct \
+                 WHERE v.ix_registered = $1 LIMIT $2",
         )
-    }
-    async fn polling_place(&self, precinct: &str) -> Result<Option<String>, RollStoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT place FROM roll_places WHERE precinct = $1")
-                .bind(precinct)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        .bind(ix.as_slice())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
     async fn token_staff(&self, hash: &[u8; 32]) -> Result<Option<StaffRow>, RollStoreError> {
         let row = sqlx::query(

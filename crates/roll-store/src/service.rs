@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 use urne_roll::access::AccessEvent;
-use urne_roll::audit::{AdditionSource, EventDraft, UnixSeconds, UpdateReason, link};
+use urne_roll::audit::{AdditionSource, EventDraft, Snapshot, UnixSeconds, UpdateReason, link};
 use urne_roll::digest::{RootBuilder, record_commitment};
 use urne_roll::lookup::{LOOKUP_CANDIDATES_MAX, LookupQuery, answer};
 use urne_roll::record::{InactiveReason, RemovalReason, Sensitive};
@@ -57,7 +57,7 @@ impl Default for Policy {
 /// [`Roll::operator`] build one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
-    staff: Staff,
+    pub(crate) staff: Staff,
 }
 
 impl Session {
@@ -229,6 +229,9 @@ pub struct Roll {
     pub(crate) cipher: Arc<FieldCipher>,
     pub(crate) keys: Arc<IndexKeys>,
     pub(crate) rng: Arc<Mutex<ChaCha20Rng>>,
+    /// A synthetic record sealed under this roll's key, opened by a lookup that finds nothing
+    /// so found and not found cost the same. Never stored.
+    pub(crate) decoy: Arc<SealedRecord>,
 }
 
 impl std::fmt::Debug for Roll {
@@ -352,12 +355,22 @@ impl Roll {
                 (id.to_owned(), key)
             }
         };
+        let cipher = data_key.cipher();
+        let keys = IndexKeys::derive(master);
+        // Its own RNG: a seeded roll's stored bytes do not depend on it.
+        let mut decoy_rng = ChaCha20Rng::from_rng(OsRng)
+            .map_err(|_| RollStoreError::Backend("the operating system's RNG failed".into()))?;
+        let as_of = urne_roll::Date::new(2000, 1, 1)
+            .ok_or_else(|| RollStoreError::Invalid("decoy date".into()))?;
+        let decoy_record = urne_roll::synth::Synth::new(decoy_rng.next_u64(), as_of, "CA").record();
+        let (decoy, _) = seal_record(&decoy_record, &cipher, &keys, &mut decoy_rng)?;
         Ok(Roll {
             db,
             roll_id,
-            cipher: Arc::new(data_key.cipher()),
-            keys: Arc::new(IndexKeys::derive(master)),
+            cipher: Arc::new(cipher),
+            keys: Arc::new(keys),
             rng: Arc::new(Mutex::new(rng)),
+            decoy: Arc::new(decoy),
         })
     }
 
@@ -451,8 +464,10 @@ impl Roll {
         tx.commit().await
     }
 
-    /// The key holder's session: the CLI run with the master key, which can already open every
-    /// record, so it acts as an admin that may also read PII for export. Recorded as `operator`.
+    /// The key holder's bootstrap session, recorded as `operator`: an admin, so it manages
+    /// staff accounts but neither reads PII nor changes voters. The CLI uses it only to create
+    /// the first account (see [`Roll::staff_count`]); everything else runs as a named staff
+    /// member.
     pub fn operator() -> Session {
         Session {
             staff: Staff {
@@ -479,7 +494,8 @@ impl Roll {
         let tip = tx.access_tip().await?;
         // Never before the last access: a clock stepping back must not break the chain.
         let now = now.max(tx.last_times().await?.1 as u64);
-        let ev = AccessEvent::record(tip, ok, by.id(), now, voter_id);
+        // The purpose is inside the chained bytes; the column is a copy for queries.
+        let ev = AccessEvent::record(tip, ok, by.id(), now, voter_id, purpose)?;
         let encoded = ev.encode();
         tx.insert_access(&crate::AccessRow {
             seq: ev.seq as i64,
@@ -543,6 +559,12 @@ impl Roll {
         self.log_access(&mut *tx, ok, by, None, &format!("disable staff {id}"), now)
             .await?;
         tx.commit().await
+    }
+
+    /// Staff accounts in total (zero before the first is bootstrapped).
+    pub async fn staff_count(&self) -> Result<i64, RollStoreError> {
+        let mut tx = self.db.begin().await?;
+        tx.staff_count().await
     }
 
     /// Checks a password. Unknown ids cost the same argon2 work as known ones.
@@ -675,7 +697,7 @@ impl Roll {
             at: now,
             reason: ReasonCode::Add(source),
             before: None,
-            after: Some(sealed.encode()),
+            after: Some(Snapshot::Committed(record_commitment(&sealed.encode()))),
         };
         let tip = self.append(&mut *tx, draft, Tip::default()).await?;
         tx.insert_voters(&[voter_row(&sealed, &ix, tip)]).await?;
@@ -715,7 +737,7 @@ impl Roll {
             at: now,
             reason: ReasonCode::Update(reason),
             before: Some(old.sealed.clone()),
-            after: Some(sealed.encode()),
+            after: Some(Snapshot::Sealed(sealed.encode())),
         };
         let tip = self.append(&mut *tx, draft, voter_tip(&old)).await?;
         tx.update_voter(&voter_row(&sealed, &ix, tip)).await?;
@@ -880,7 +902,7 @@ impl Roll {
                     at: now,
                     reason,
                     before: Some(before),
-                    after: Some(after),
+                    after: Some(Snapshot::Sealed(after)),
                 },
             };
             let ev = link(draft, global, voter)?;
@@ -892,7 +914,7 @@ impl Roll {
             };
             touched.insert(c.voter_id().to_owned(), vt);
             let mut new_row = row.clone();
-            new_row.sealed = ev.draft.after.clone().unwrap_or_default();
+            new_row.sealed = sealed.encode();
             new_row.commitment = record_commitment(&new_row.sealed);
             new_row.status = status_code(status);
             new_row.voter_len = vt.len as i64;
@@ -916,20 +938,19 @@ impl Roll {
             }
             None => Vec::new(),
         };
-        let sealed: Vec<SealedRecord> = cands
-            .iter()
-            .filter_map(|b| SealedRecord::decode(b).ok())
-            .collect();
-        let precinct = sealed.first().map_or("", |s| s.clear.precinct.as_str());
-        let place = self.db.polling_place(precinct).await?.unwrap_or_default();
+        let mut sealed = Vec::with_capacity(cands.len());
         let mut places = BTreeMap::new();
-        places.insert(precinct.to_owned(), place);
-        for s in sealed.iter().skip(1) {
-            let p = &s.clear.precinct;
-            if !places.contains_key(p) {
-                let place = self.db.polling_place(p).await?.unwrap_or_default();
-                places.insert(p.clone(), place);
+        for (bytes, place) in &cands {
+            if let Ok(s) = SealedRecord::decode(bytes) {
+                places.insert(s.clear.precinct.clone(), place.clone().unwrap_or_default());
+                sealed.push(s);
             }
+        }
+        if sealed.is_empty() {
+            // Not found does the crypto work of found: open a record that matches nothing.
+            let _ = answer(q, std::slice::from_ref(&*self.decoy), &self.cipher, |_| {
+                String::new()
+            });
         }
         Ok(answer(q, &sealed, &self.cipher, |p| {
             places.get(p).cloned().unwrap_or_default()
@@ -985,8 +1006,8 @@ impl Roll {
     }
 
     /// Streams every record, opened, to `sink`, in voter id order. Reading every PII field, it
-    /// needs `ReadPii`... except for the operator, who holds the master key anyway; either way
-    /// one access event records the export.
+    /// needs `ReadPii` (a clerk or supervisor); one access event records the export and its
+    /// purpose.
     pub async fn export(
         &self,
         s: &Session,
@@ -994,11 +1015,7 @@ impl Roll {
         now: UnixSeconds,
         mut sink: impl FnMut(VoterRecord) -> Result<(), String>,
     ) -> Result<u64, RollStoreError> {
-        let ok = if s.id() == OPERATOR_ID && s.role() == urne_roll::Role::Admin {
-            authorize(&s.staff, Action::ManageStaff)?
-        } else {
-            authorize(&s.staff, Action::ReadPii)?
-        };
+        let ok = authorize(&s.staff, Action::ReadPii)?;
         {
             let mut tx = self.db.begin().await?;
             self.log_access(&mut *tx, ok, s, None, purpose, now).await?;

@@ -189,6 +189,35 @@ impl RollTx for SqliteTx {
         }
         Ok(out)
     }
+    async fn begin_bulk_load(&mut self) -> Result<bool, RollStoreError> {
+        // This connection keeps the larger cache; imports run in a short-lived CLI process.
+        sqlx::query(&format!(
+            "PRAGMA cache_size = -{}",
+            crate::limits::IMPORT_SQLITE_CACHE_KIB
+        ))
+        .execute(&mut *self.tx)
+        .await?;
+        let used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM roll_voters) OR EXISTS (SELECT 1 FROM roll_events)",
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        if used {
+            return Ok(false);
+        }
+        for (name, _) in crate::SECONDARY_INDEXES {
+            sqlx::query(&format!("DROP INDEX {name}"))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(true)
+    }
+    async fn end_bulk_load(&mut self) -> Result<(), RollStoreError> {
+        for (_, create) in crate::SECONDARY_INDEXES {
+            sqlx::query(create).execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
     async fn insert_voters(&mut self, rows: &[VoterRow]) -> Result<(), RollStoreError> {
         for chunk in rows.chunks(PARAMS_PER_STATEMENT_MAX / 10) {
             let mut q =
@@ -399,22 +428,20 @@ impl RollBackend for SqliteRoll {
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(Box::new(SqliteTx { tx }))
     }
-    async fn candidates(&self, ix: &[u8; 8], limit: i64) -> Result<Vec<Vec<u8>>, RollStoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT sealed FROM roll_voters WHERE ix_registered = ? LIMIT ?")
-                .bind(ix.as_slice())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
+    async fn candidates(
+        &self,
+        ix: &[u8; 8],
+        limit: i64,
+    ) -> Result<Vec<(Vec<u8>, Option<String>)>, RollStoreError> {
+        Ok(sqlx::query_as(
+            "SELECT v.sealed, p.place FROM roll_voters v \
+                 LEFT JOIN roll_places p ON p.precinct = v.precinct \
+                 WHERE v.ix_registered = ? LIMIT ?",
         )
-    }
-    async fn polling_place(&self, precinct: &str) -> Result<Option<String>, RollStoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT place FROM roll_places WHERE precinct = ?")
-                .bind(precinct)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        .bind(ix.as_slice())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
     async fn token_staff(&self, hash: &[u8; 32]) -> Result<Option<StaffRow>, RollStoreError> {
         let row = sqlx::query(

@@ -16,8 +16,8 @@ use urne_roll::{Date, MasterKey, PublicStatus};
 
 use crate::service::day_of;
 use crate::{
-    Applied, ImportError, Policy, Roll, RollBackend, RollStoreError, RowError, Session,
-    StatusChange,
+    Applied, ImportError, ImportSummary, Policy, Roll, RollBackend, RollStoreError, RowError,
+    Session, StatusChange,
 };
 
 /// Runs raw SQL against the backend under test (tampering stories); returns the error text if
@@ -64,11 +64,14 @@ pub async fn roll_suite(db: Arc<dyn RollBackend>, raw: RawSql) {
         .await
         .unwrap_or_else(|e| panic!("open: {e}"));
     wrong_key_refused(db.clone()).await;
-    import_is_all_or_nothing(&roll).await;
+    let staff = staff_accounts(&roll).await;
+    import_is_all_or_nothing(&roll, &staff).await;
+    import_needs_role_and_approver(&roll, &staff).await;
     let voters = synthetic(11, 120);
     let summary = roll
         .import(
-            "operator",
+            &staff.supervisor,
+            Some(&staff.supervisor2),
             AdditionSource::Mail,
             rows(voters.clone()),
             &(),
@@ -77,7 +80,6 @@ pub async fn roll_suite(db: Arc<dyn RollBackend>, raw: RawSql) {
         .await
         .unwrap_or_else(|e| panic!("import: {e}"));
     assert_eq!(summary.records, 120, "import count");
-    let staff = staff_accounts(&roll).await;
     lookup_same_shape(&roll, &voters).await;
     role_matrix(&roll, &staff, &voters).await;
     bulk_needs_second_supervisor(&roll, &staff, &voters).await;
@@ -94,7 +96,94 @@ async fn wrong_key_refused(db: Arc<dyn RollBackend>) {
     }
 }
 
-async fn import_is_all_or_nothing(roll: &Roll) {
+/// Imports follow the role matrix and the bulk rule: a viewer may not import; a clerk may up
+/// to the threshold; above it a supervisor needs a second, different supervisor; a refused
+/// import leaves nothing behind.
+async fn import_needs_role_and_approver(roll: &Roll, staff: &Accounts) {
+    let story = "import_needs_role_and_approver";
+    let mut recs = synthetic(8, 101);
+    for r in &mut recs {
+        r.voter_id = format!("Z{}", &r.voter_id[1..]);
+    }
+    let before = roll.backend().voter_count().await.ok();
+    let refused = |r: Result<ImportSummary, ImportError>, what: &str| match r {
+        Err(ImportError::Store(RollStoreError::Refused(e))) => e.to_string(),
+        other => panic!("{story}: {what}: expected a refusal, got {other:?}"),
+    };
+    let import = |by: Session, approver: Option<Session>, recs: Vec<VoterRecord>| async move {
+        roll.import(
+            &by,
+            approver.as_ref(),
+            AdditionSource::Mail,
+            rows(recs),
+            &(),
+            today(),
+        )
+        .await
+    };
+    let viewer = refused(
+        import(staff.viewer.clone(), None, recs[..1].to_vec()).await,
+        "viewer",
+    );
+    assert!(viewer.contains("viewer may not edit"), "{story}: {viewer}");
+    // 101 records, over the default threshold of 100.
+    let clerk = refused(
+        import(staff.clerk.clone(), None, recs.clone()).await,
+        "clerk",
+    );
+    assert!(clerk.contains("may not bulk-change"), "{story}: {clerk}");
+    let alone = refused(
+        import(staff.supervisor.clone(), None, recs.clone()).await,
+        "no approver",
+    );
+    assert!(
+        alone.contains("needs a second approver"),
+        "{story}: {alone}"
+    );
+    let own = refused(
+        import(
+            staff.supervisor.clone(),
+            Some(staff.supervisor.clone()),
+            recs.clone(),
+        )
+        .await,
+        "self-approval",
+    );
+    assert!(own.contains("different person"), "{story}: {own}");
+    let by_clerk = refused(
+        import(
+            staff.supervisor.clone(),
+            Some(staff.clerk.clone()),
+            recs.clone(),
+        )
+        .await,
+        "clerk approver",
+    );
+    assert!(
+        by_clerk.contains("approver role clerk"),
+        "{story}: {by_clerk}"
+    );
+    assert_eq!(
+        roll.backend().voter_count().await.ok(),
+        before,
+        "{story}: a refused import left records"
+    );
+    // Up to the threshold a clerk imports alone.
+    let s = import(staff.clerk.clone(), None, recs[..100].to_vec())
+        .await
+        .unwrap_or_else(|e| panic!("{story}: clerk import of 100: {e}"));
+    assert_eq!(s.records, 100, "{story}");
+    let s = import(
+        staff.supervisor.clone(),
+        Some(staff.supervisor2.clone()),
+        recs[100..].to_vec(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{story}: approved import: {e}"));
+    assert_eq!(s.records, 1, "{story}");
+}
+
+async fn import_is_all_or_nothing(roll: &Roll, staff: &Accounts) {
     let story = "import_is_all_or_nothing";
     let mut recs = synthetic(5, 30);
     for r in &mut recs {
@@ -103,7 +192,14 @@ async fn import_is_all_or_nothing(roll: &Roll) {
     recs[4].residence.zip = "9021".into();
     recs[20].voter_id = recs[3].voter_id.clone();
     let err = roll
-        .import("operator", AdditionSource::Mail, rows(recs), &(), today())
+        .import(
+            &staff.clerk,
+            None,
+            AdditionSource::Mail,
+            rows(recs),
+            &(),
+            today(),
+        )
         .await;
     match err {
         Err(ImportError::Rows(rows)) => {
@@ -128,11 +224,25 @@ async fn import_is_all_or_nothing(roll: &Roll) {
         r.voter_id = format!("Y{}", &r.voter_id[1..]);
     }
     let again = vec![recs[1].clone()];
-    roll.import("operator", AdditionSource::Mail, rows(recs), &(), today())
-        .await
-        .unwrap_or_else(|e| panic!("{story}: {e}"));
+    roll.import(
+        &staff.clerk,
+        None,
+        AdditionSource::Mail,
+        rows(recs),
+        &(),
+        today(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{story}: {e}"));
     let err = roll
-        .import("operator", AdditionSource::Mail, rows(again), &(), today())
+        .import(
+            &staff.clerk,
+            None,
+            AdditionSource::Mail,
+            rows(again),
+            &(),
+            today(),
+        )
         .await;
     assert!(
         matches!(err, Err(ImportError::Rows(ref r)) if r[0].line == 2),
@@ -605,10 +715,11 @@ async fn digest_counts(roll: &Roll) {
         .unwrap_or_else(|e| panic!("{story}: {e}"));
     assert_eq!(d.audit, report.events, "{story}: audit tip");
     assert_eq!(d.access, report.access, "{story}: access tip");
-    assert_eq!(d.records, 123, "{story}: records");
+    // 120 voters + 3 from import_is_all_or_nothing + 101 from import_needs_role_and_approver.
+    assert_eq!(d.records, 224, "{story}: records");
     assert_eq!(
         d.total(urne_roll::ChangeKind::Addition),
-        123,
+        224,
         "{story}: additions"
     );
     // 3 bulk list-maintenance + 1 death + 1 duplicate + 1 after the election.
@@ -639,6 +750,36 @@ async fn audit_detects_tampering(roll: &Roll, raw: &RawSql) {
         let r = raw(sql.to_owned()).await;
         assert!(r.is_err(), "{story}: append-only table accepted {sql}");
     }
+    // An addition's event holds only the commitment to the row's record: replacing a record
+    // that has no later event (and its commitment column with it) is still caught.
+    for sql in [
+        "CREATE TABLE keep_z1 AS SELECT sealed, commitment FROM roll_voters \
+         WHERE voter_id = 'Z000000001'",
+        "UPDATE roll_voters SET sealed = (SELECT sealed FROM roll_voters WHERE voter_id = \
+         'Z000000002'), commitment = (SELECT commitment FROM roll_voters WHERE voter_id = \
+         'Z000000002') WHERE voter_id = 'Z000000001'",
+    ] {
+        let r = raw(sql.to_owned()).await;
+        assert!(r.is_ok(), "{story}: {sql}: {r:?}");
+    }
+    match roll.audit().await {
+        Err(RollStoreError::Corrupt(m)) => assert!(
+            m.contains("Z000000001") && m.contains("does not match its last event"),
+            "{story}: {m}"
+        ),
+        other => panic!("{story}: replaced added record not detected: {other:?}"),
+    }
+    for sql in [
+        "UPDATE roll_voters SET sealed = (SELECT sealed FROM keep_z1), \
+         commitment = (SELECT commitment FROM keep_z1) WHERE voter_id = 'Z000000001'",
+        "DROP TABLE keep_z1",
+    ] {
+        let r = raw(sql.to_owned()).await;
+        assert!(r.is_ok(), "{story}: {sql}: {r:?}");
+    }
+    roll.audit()
+        .await
+        .unwrap_or_else(|e| panic!("{story}: restored roll: {e}"));
     // Swap one voter's record for another's status without an event: the audit notices.
     let r = raw(
         "UPDATE roll_voters SET status = 2, sealed = (SELECT sealed FROM roll_voters \
@@ -815,16 +956,6 @@ pub fn assert_no_pii(what: &str, haystack: &[u8], needles: &[(String, Vec<u8>)],
 /// the same on every run); returns them.
 pub async fn import_scan_records(roll: &Roll, n: usize) -> Vec<VoterRecord> {
     let recs = scan_records(3, n);
-    roll.import(
-        "operator",
-        AdditionSource::Mail,
-        rows(recs.clone()),
-        &(),
-        today(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("scan import: {e}"));
-    // Exercise the other writers too: a PII read, an edit, a removal.
     let op = Roll::operator();
     roll.add_staff(&op, "ada", Role::Admin, PASSWORD, today())
         .await
@@ -833,13 +964,32 @@ pub async fn import_scan_records(roll: &Roll, n: usize) -> Vec<VoterRecord> {
         .login("ada", PASSWORD)
         .await
         .unwrap_or_else(|e| panic!("scan: {e}"));
-    roll.add_staff(&admin, "cleo", Role::Clerk, PASSWORD, today())
-        .await
-        .unwrap_or_else(|e| panic!("scan: {e}"));
-    let clerk = roll
-        .login("cleo", PASSWORD)
-        .await
-        .unwrap_or_else(|e| panic!("scan: {e}"));
+    for (id, role) in [
+        ("cleo", Role::Clerk),
+        ("sam", Role::Supervisor),
+        ("sue", Role::Supervisor),
+    ] {
+        roll.add_staff(&admin, id, role, PASSWORD, today())
+            .await
+            .unwrap_or_else(|e| panic!("scan: {e}"));
+    }
+    let login = |id: &'static str| async move {
+        roll.login(id, PASSWORD)
+            .await
+            .unwrap_or_else(|e| panic!("scan: {e}"))
+    };
+    let clerk = login("cleo").await;
+    roll.import(
+        &login("sam").await,
+        Some(&login("sue").await),
+        AdditionSource::Mail,
+        rows(recs.clone()),
+        &(),
+        today(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("scan import: {e}"));
+    // Exercise the other writers too: a PII read, an edit, a removal.
     let v = roll
         .read_voter(&clerk, &recs[0].voter_id, "scan test", today())
         .await

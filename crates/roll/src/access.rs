@@ -2,22 +2,26 @@
 //! recorded as an [`AccessEvent`] in its own hash chain, apart from the change history so reads
 //! neither lengthen voters' histories nor count in roll digests.
 //!
-//! Encoding (`URAE` version 1), hashed with SHA-256 for the next event's `prev_hash`:
+//! Encoding (`URAE` version 2), hashed with SHA-256 for the next event's `prev_hash`:
 //!
 //! ```text
-//! "URAE" 0x01 seq:u64 actor:str at:u64 action:u8 voter_id:opt prev_hash:[32]
+//! "URAE" 0x02 seq:u64 actor:str at:u64 action:u8 voter_id:opt purpose:str prev_hash:[32]
 //! ```
+//!
+//! Version 2 puts the purpose the staff member gave inside the chain (version 1 kept it in a
+//! column beside it, where it could be edited unseen); version 1 events are not read.
 
 use sha2::{Digest, Sha256};
 
 use crate::audit::{Hash, Tip, UnixSeconds};
 use crate::error::DecodeError;
-use crate::limits::{STAFF_ID_BYTES_MAX, VOTER_ID_BYTES_MAX};
+use crate::error::InvalidField;
+use crate::limits::{ACCESS_PURPOSE_BYTES_MAX, STAFF_ID_BYTES_MAX, VOTER_ID_BYTES_MAX};
 use crate::rules::{Action, Authorized};
 use crate::wire::{Reader, Writer};
 
 const MAGIC: &[u8; 4] = b"URAE";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// One recorded access.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +36,9 @@ pub struct AccessEvent {
     pub action: Action,
     /// Whose record, if one.
     pub voter_id: Option<String>,
+    /// Why, as the staff member gave it (1 to [`ACCESS_PURPOSE_BYTES_MAX`] bytes; no PII by
+    /// policy).
+    pub purpose: String,
     /// Hash of the previous access event; zero for the first.
     pub prev_hash: Hash,
 }
@@ -48,23 +55,35 @@ fn action_code(a: Action) -> u8 {
 }
 
 impl AccessEvent {
-    /// Records an authorized action after the log's tip. Needs the [`Authorized`] token, so
-    /// only checked accesses are logged as allowed.
+    /// Records an authorized action after the log's tip, for `purpose`. Needs the
+    /// [`Authorized`] token, so only checked accesses are logged as allowed. The purpose must
+    /// be 1 to [`ACCESS_PURPOSE_BYTES_MAX`] bytes and not blank.
     pub fn record(
         tip: Tip,
         authorized: Authorized,
         actor: &str,
         at: UnixSeconds,
         voter_id: Option<&str>,
-    ) -> AccessEvent {
-        AccessEvent {
+        purpose: &str,
+    ) -> Result<AccessEvent, InvalidField> {
+        if purpose.trim().is_empty() {
+            return Err(InvalidField::Missing { field: "purpose" });
+        }
+        if purpose.len() > ACCESS_PURPOSE_BYTES_MAX {
+            return Err(InvalidField::TooLong {
+                field: "purpose",
+                max: ACCESS_PURPOSE_BYTES_MAX,
+            });
+        }
+        Ok(AccessEvent {
             seq: tip.len,
             actor: actor.to_owned(),
             at,
             action: authorized.action(),
             voter_id: voter_id.map(str::to_owned),
+            purpose: purpose.to_owned(),
             prev_hash: tip.head,
-        }
+        })
     }
 
     /// Canonical bytes.
@@ -77,6 +96,7 @@ impl AccessEvent {
         w.u64(self.at);
         w.u8(action_code(self.action));
         w.opt_str(self.voter_id.as_deref());
+        w.str(&self.purpose);
         w.raw(&self.prev_hash);
         w.buf
     }
@@ -94,6 +114,7 @@ impl AccessEvent {
         let at = r.u64()?;
         let action = r.tag(|t| Action::ALL.into_iter().find(|a| action_code(*a) == t))?;
         let voter_id = r.opt_string("voter_id", VOTER_ID_BYTES_MAX)?;
+        let purpose = r.string("purpose", ACCESS_PURPOSE_BYTES_MAX)?;
         let prev_hash = r.array()?;
         r.finish()?;
         Ok(AccessEvent {
@@ -102,6 +123,7 @@ impl AccessEvent {
             at,
             action,
             voter_id,
+            purpose,
             prev_hash,
         })
     }

@@ -8,8 +8,14 @@
 //!
 //! ```text
 //! "URCE" 0x01 seq:u64 voter_id:str voter_seq:u64 actor:str approver:opt at:u64
-//! reason:u16 before:optbytes after:optbytes prev_hash:[32] prev_voter_hash:[32]
+//! reason:u16 before:optbytes after:snapshot prev_hash:[32] prev_voter_hash:[32]
 //! ```
+//!
+//! `optbytes` is `0x00` (absent) or `0x01 len:u32 bytes`; `snapshot` is the same or
+//! `0x02 commitment:[32]`: the record's [`crate::digest::record_commitment`] instead of its
+//! bytes ([`Snapshot::Committed`]). Additions use the commitment, so an added record is stored
+//! once (in its voter row) and still bound into both chains; the store's audit checks the row
+//! against it, and each later event's `before` against the event before it.
 
 use std::collections::HashMap;
 
@@ -210,8 +216,42 @@ pub struct EventDraft {
     pub reason: ReasonCode,
     /// Sealed record bytes before (absent for an addition).
     pub before: Option<Vec<u8>>,
-    /// Sealed record bytes after.
-    pub after: Option<Vec<u8>>,
+    /// The sealed record after: its bytes, or (for additions) its commitment.
+    pub after: Option<Snapshot>,
+}
+
+/// A sealed record as an event holds it: the bytes, or the commitment to bytes kept elsewhere
+/// (the voter row), so an addition does not store its record twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Snapshot {
+    /// `SealedRecord::encode()` bytes.
+    Sealed(Vec<u8>),
+    /// [`crate::digest::record_commitment`] of those bytes.
+    Committed(Hash),
+}
+
+impl Snapshot {
+    /// The commitment to the record.
+    pub fn commitment(&self) -> Hash {
+        match self {
+            Snapshot::Sealed(b) => crate::digest::record_commitment(b),
+            Snapshot::Committed(c) => *c,
+        }
+    }
+    /// Whether `sealed` is this record.
+    pub fn is(&self, sealed: &[u8]) -> bool {
+        match self {
+            Snapshot::Sealed(b) => b.as_slice() == sealed,
+            Snapshot::Committed(c) => crate::digest::record_commitment(sealed) == *c,
+        }
+    }
+    /// The bytes, when the event holds them.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Snapshot::Sealed(b) => Some(b),
+            Snapshot::Committed(_) => None,
+        }
+    }
 }
 
 /// One linked change event.
@@ -252,13 +292,22 @@ impl ChangeEvent {
         w.opt_str(d.approver.as_deref());
         w.u64(d.at);
         w.u16(d.reason.code());
-        for b in [&d.before, &d.after] {
-            match b {
-                None => w.u8(0),
-                Some(b) => {
-                    w.u8(1);
-                    w.bytes(b);
-                }
+        match &d.before {
+            None => w.u8(0),
+            Some(b) => {
+                w.u8(1);
+                w.bytes(b);
+            }
+        }
+        match &d.after {
+            None => w.u8(0),
+            Some(Snapshot::Sealed(b)) => {
+                w.u8(1);
+                w.bytes(b);
+            }
+            Some(Snapshot::Committed(c)) => {
+                w.u8(2);
+                w.raw(c);
             }
         }
         w.raw(&self.prev_hash);
@@ -286,14 +335,20 @@ impl ChangeEvent {
             at: pos,
             tag: (code % 256) as u8,
         })?;
-        let mut opt = |field| -> Result<Option<Vec<u8>>, DecodeError> {
-            if r.flag()? {
-                Ok(Some(r.bytes(field, SEALED_RECORD_BYTES_MAX)?.to_vec()))
-            } else {
-                Ok(None)
-            }
+        let before = if r.flag()? {
+            Some(r.bytes("before", SEALED_RECORD_BYTES_MAX)?.to_vec())
+        } else {
+            None
         };
-        let (before, after) = (opt("before")?, opt("after")?);
+        let at_after = r.pos();
+        let after = match r.u8()? {
+            0 => None,
+            1 => Some(Snapshot::Sealed(
+                r.bytes("after", SEALED_RECORD_BYTES_MAX)?.to_vec(),
+            )),
+            2 => Some(Snapshot::Committed(r.array()?)),
+            tag => return Err(DecodeError::BadTag { at: at_after, tag }),
+        };
         let prev_hash = r.array()?;
         let prev_voter_hash = r.array()?;
         r.finish()?;
@@ -338,10 +393,9 @@ impl EventDraft {
         if let Some(a) = &self.approver {
             short("approver", a, STAFF_ID_BYTES_MAX)?;
         }
-        for (field, b) in [("before", &self.before), ("after", &self.after)] {
-            if b.as_ref()
-                .is_some_and(|b| b.len() > SEALED_RECORD_BYTES_MAX)
-            {
+        let after = self.after.as_ref().and_then(Snapshot::bytes);
+        for (field, b) in [("before", self.before.as_deref()), ("after", after)] {
+            if b.is_some_and(|b| b.len() > SEALED_RECORD_BYTES_MAX) {
                 return Err(InvalidField::TooLong {
                     field,
                     max: SEALED_RECORD_BYTES_MAX,
@@ -532,7 +586,7 @@ impl EventDraft {
             at,
             reason: ReasonCode::Remove(allowed.reason()),
             before: Some(before),
-            after: Some(after),
+            after: Some(Snapshot::Sealed(after)),
         }
     }
 }

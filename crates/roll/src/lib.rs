@@ -26,8 +26,8 @@ pub mod synth;
 mod wire;
 
 pub use audit::{
-    AuditChain, ChainChecked, ChainError, ChangeEvent, ChangeKind, EventDraft, ReasonCode, Tip,
-    verify_chain,
+    AuditChain, ChainChecked, ChainError, ChangeEvent, ChangeKind, EventDraft, ReasonCode,
+    Snapshot, Tip, verify_chain,
 };
 pub use crypto::{BlindIndex, DataKey, FieldCipher, IndexPurpose, MasterKey, WrappedKey};
 pub use digest::{RollDigest, RootBuilder};
@@ -76,6 +76,8 @@ pub mod limits {
     pub const BLIND_INDEX_BYTES: usize = 8;
     /// Bytes in a staff id.
     pub const STAFF_ID_BYTES_MAX: usize = 64;
+    /// Bytes in an access purpose (the "why" of a PII read, inside the access log's chain).
+    pub const ACCESS_PURPOSE_BYTES_MAX: usize = 200;
     /// Bytes in a roll id.
     pub const ROLL_ID_BYTES_MAX: usize = 128;
     /// Bytes in a roll-digest text.

@@ -195,17 +195,18 @@ impl LookupQuery {
         )
     }
 
-    fn matches(&self, r: &crate::VoterRecord) -> bool {
+    fn matches(&self, r: &crate::sealed::ClearFields, dob: crate::Date) -> bool {
         use crate::crypto::{normalize_name, normalize_zip};
         normalize_name(&r.name.last) == self.last
             && normalize_name(&r.name.first) == self.first
-            && r.sensitive.dob == self.dob
+            && dob == self.dob
             && normalize_zip(&r.residence.zip) == self.zip
     }
 }
 
-/// Answers a lookup from the records whose blind index matched: opens each (at most
-/// [`LOOKUP_CANDIDATES_MAX`]), confirms the match on the plaintext (the index is truncated, so
+/// Answers a lookup from the records whose blind index matched: opens the date of birth of
+/// each (at most [`LOOKUP_CANDIDATES_MAX`]; no other sealed field is needed), confirms the
+/// match on the plaintext (the index is truncated, so
 /// a match is only a candidate), and answers for the best status found (active before
 /// inactive). `polling_place` maps a precinct to its polling place. A candidate that fails to
 /// open is skipped: the caller logs it, the voter sees "not registered" rather than an error
@@ -219,8 +220,11 @@ pub fn answer(
     let best = candidates
         .iter()
         .take(LOOKUP_CANDIDATES_MAX)
-        .filter_map(|c| c.open(cipher).ok())
-        .filter(|r| query.matches(r) && PublicStatus::of(r.status) != PublicStatus::NotRegistered)
+        .filter_map(|c| c.open_dob(cipher).ok().map(|dob| (&c.clear, dob)))
+        .filter(|(r, dob)| {
+            query.matches(r, *dob) && PublicStatus::of(r.status) != PublicStatus::NotRegistered
+        })
+        .map(|(r, _)| r)
         .min_by_key(|r| PublicStatus::of(r.status) != PublicStatus::Active);
     match best {
         Some(r) => LookupAnswer::found(r.status, &r.precinct, &polling_place(&r.precinct))

@@ -189,17 +189,23 @@ fn open_string(
 }
 
 impl SealedRecord {
-    /// Opens the sealed fields and returns the validated plaintext record.
-    pub fn open(&self, cipher: &FieldCipher) -> Result<VoterRecord, CryptoError> {
-        let p = &self.clear;
-        let id = p.voter_id.as_str();
+    /// Opens the date of birth only (what a public lookup confirms a match with).
+    pub fn open_dob(&self, cipher: &FieldCipher) -> Result<Date, CryptoError> {
+        let id = self.clear.voter_id.as_str();
         let dob = cipher.open(id, SealedField::Dob, &self.dob)?;
         let dob: [u8; 4] = dob
             .as_slice()
             .try_into()
             .map_err(|_| CryptoError::Malformed)?;
+        Ok(Date::from_wire(dob, "dob")?)
+    }
+
+    /// Opens the sealed fields and returns the validated plaintext record.
+    pub fn open(&self, cipher: &FieldCipher) -> Result<VoterRecord, CryptoError> {
+        let p = &self.clear;
+        let id = p.voter_id.as_str();
         let sensitive = Sensitive {
-            dob: Date::from_wire(dob, "dob")?,
+            dob: self.open_dob(cipher)?,
             dl_number: open_string(cipher, id, SealedField::DlNumber, &self.dl_number)?,
             ssn4: open_string(cipher, id, SealedField::Ssn4, &self.ssn4)?,
             phone: open_string(cipher, id, SealedField::Phone, &self.phone)?,

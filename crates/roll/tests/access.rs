@@ -20,7 +20,8 @@ fn log() -> Vec<AccessEvent> {
     .enumerate()
     {
         let ok = authorize(&clerk, action).unwrap();
-        let ev = AccessEvent::record(tip, ok, &clerk.id, 1_000 + i as u64, voter);
+        let ev =
+            AccessEvent::record(tip, ok, &clerk.id, 1_000 + i as u64, voter, "case 17").unwrap();
         tip = Tip {
             len: tip.len + 1,
             head: ev.hash(),
@@ -39,11 +40,15 @@ fn access_log_chain() {
         assert_eq!(&AccessEvent::decode(&ev.encode()).unwrap(), ev);
     }
     let hex: String = evs[0].encode().iter().map(|b| format!("{b:02x}")).collect();
-    expect!["5552414501000000000000000000000007636c65726b2d3100000000000003e802010000000256310000000000000000000000000000000000000000000000000000000000000000"].assert_eq(&hex);
+    expect!["5552414502000000000000000000000007636c65726b2d3100000000000003e8020100000002563100000007636173652031370000000000000000000000000000000000000000000000000000000000000000"].assert_eq(&hex);
     let mut edited = evs.clone();
     edited[0].voter_id = Some("V2".into());
     expect!["access log broken at position 1 (deleted, inserted, reordered or edited)"]
         .assert_eq(&verify_access_log(&edited).unwrap_err().to_string());
+    let mut repurposed = evs.clone();
+    repurposed[1].purpose = "curiosity".into();
+    expect!["access log broken at position 2 (deleted, inserted, reordered or edited)"]
+        .assert_eq(&verify_access_log(&repurposed).unwrap_err().to_string());
     let mut deleted = evs.clone();
     deleted.remove(1);
     assert!(verify_access_log(&deleted).is_err());

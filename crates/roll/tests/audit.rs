@@ -15,7 +15,7 @@ fn draft(voter: &str, at: u64, reason: ReasonCode) -> EventDraft {
         reason,
         before: (reason.kind() != ChangeKind::Addition)
             .then(|| format!("before {voter} {at}").into_bytes()),
-        after: Some(format!("after {voter} {at}").into_bytes()),
+        after: Some(Snapshot::Sealed(format!("after {voter} {at}").into_bytes())),
     }
 }
 

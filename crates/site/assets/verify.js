@@ -7,10 +7,19 @@
 //     section 2.1.3.2), with the leaf hash computed from the entry bytes themselves;
 //  3. the entry's manifest hashes to the manifest hash on the page, and the payload at
 //     blobs/sha256/<hex> hashes to the manifest's payload-sha256 (and has its size);
-//  4. it shows who signed the release (the manifest's signature lines).
+//  4. it shows who signed the release (the manifest's signature lines);
+//  5. when the page names the trust policy in force (data-policy-index: the policy needs
+//     witness cosignatures), that policy entry is read from the same checkpoint's tree
+//     (inclusion, manifest kind trust-policy, payload hash and size), its C2SP tlog-policy
+//     witness, group and quorum lines are parsed, and every cosignature on log/checkpoint by
+//     a policy witness is checked (C2SP tlog-cosignature: Ed25519 over
+//     "cosignature/v1\ntime <T>\n" + the checkpoint body). A cosignature that does not verify
+//     is FAILED; valid ones below the quorum are "awaiting witnesses"; the quorum met is
+//     verified.
 //
 // Officials' signatures are checked against the trust policy by `urne verify`; this script
-// shows their names. No framework and no fetches outside this site. The summary page also
+// shows their names. The page says which policy entry is in force: a host pointing it at an
+// older policy entry is caught by `urne verify`, which replays the whole log. No framework and no fetches outside this site. The summary page also
 // updates itself when a release arrives: SSE at api/v1/events when the server has it, else
 // by polling log/checkpoint (static hosts).
 (function () {
@@ -79,6 +88,71 @@
     return { name: m[1], id: id, key: key };
   }
 
+  // C2SP tlog-cosignature verifier key: name+hash+base64(0x04 || public key).
+  async function parseCosignerVkey(vkey) {
+    var m = /^([^+]+)\+([0-9a-f]{8})\+(.+)$/.exec(vkey);
+    if (!m) fail('malformed witness key in the trust policy');
+    var raw = b64(m[3]);
+    if (raw.length !== 33 || raw[0] !== 4) fail('witness key is not a cosignature/v1 key');
+    var id = (await sha256(cat(enc.encode(m[1] + '\n'), raw))).slice(0, 4);
+    if (hex(id) !== m[2]) fail('witness key hash does not match');
+    var key = await crypto.subtle.importKey('raw', raw.slice(1), { name: 'Ed25519' }, false, ['verify']);
+    return { name: m[1], id: id, key: key };
+  }
+
+  // The C2SP tlog-policy lines of a urne-trust-policy/v1 payload: witnesses, groups, quorum.
+  async function parsePolicy(text) {
+    var lines = text.split('\n');
+    if (lines[0] !== 'urne-trust-policy/v1') fail('trust policy entry has no urne-trust-policy/v1 payload');
+    var p = { witnesses: {}, groups: {}, order: [], quorum: null };
+    for (var i = 1; i < lines.length; i++) {
+      var f = lines[i].split(' ');
+      if (f[0] === 'witness') {
+        if (f.length < 3) fail('trust policy line ' + (i + 1) + ' is malformed');
+        p.witnesses[f[1]] = await parseCosignerVkey(f[2]);
+      } else if (f[0] === 'group') {
+        if (f.length < 4) fail('trust policy line ' + (i + 1) + ' is malformed');
+        var members = f.slice(3), k = f[2];
+        k = k === 'all' ? members.length : k === 'any' ? 1 : Number(k);
+        if (!(k >= 1 && k <= members.length)) fail('trust policy line ' + (i + 1) + ': bad threshold');
+        p.groups[f[1]] = { k: k, members: members };
+      } else if (f[0] === 'quorum') {
+        p.quorum = f[1];
+      }
+    }
+    if (!p.quorum) fail('trust policy has no quorum line');
+    return p;
+  }
+
+  // tlog-policy: a witness counts if it cosigned; a group if k of its members count.
+  function witnessed(p, name, ok, depth) {
+    if (depth > 64) return false;
+    if (p.witnesses[name]) return ok.indexOf(name) >= 0;
+    var g = p.groups[name];
+    if (!g) return false;
+    return g.members.filter(function (m) { return witnessed(p, m, ok, depth + 1); }).length >= g.k;
+  }
+
+  // Every cosignature by a policy witness must verify; returns the names that cosigned and
+  // whether they meet the quorum.
+  async function checkCosignatures(p, note) {
+    var ok = [];
+    for (var name in p.witnesses) {
+      var w = p.witnesses[name];
+      var sig = note.sigs.filter(function (g) { return g.name === w.name && same(g.raw.slice(0, 4), w.id); })[0];
+      if (!sig) continue;
+      if (sig.raw.length !== 76) fail('cosignature by witness ' + name + ' has the wrong length');
+      var t = 0;
+      for (var i = 4; i < 12; i++) t = t * 256 + sig.raw[i];
+      var msg = enc.encode('cosignature/v1\ntime ' + t + '\n' + note.text);
+      if (!await crypto.subtle.verify({ name: 'Ed25519' }, w.key, sig.raw.slice(12), msg)) {
+        fail('cosignature by witness ' + name + ' does not verify');
+      }
+      ok.push(name);
+    }
+    return { names: ok, met: p.quorum === 'none' || witnessed(p, p.quorum, ok, 0) };
+  }
+
   async function verifyCheckpoint(bytes, vk, origin) {
     var note = parseNote(bytes);
     var sig = note.sigs.filter(function (g) {
@@ -93,7 +167,7 @@
     if (!/^(0|[1-9][0-9]*)$/.test(lines[1])) fail('checkpoint size is malformed');
     var root = b64(lines[2]);
     if (root.length !== 32) fail('checkpoint root is malformed');
-    return { size: Number(lines[1]), root: root };
+    return { size: Number(lines[1]), root: root, note: note };
   }
 
   // tlog-tiles index path: 1234067 -> x001/x234/067.
@@ -181,15 +255,32 @@
     return f;
   }
 
+  // The log entry at index, proven included in the checkpoint's tree.
+  async function includedEntry(root, tiles, cp, index) {
+    var entry = await entryAt(root, index, cp.size);
+    var path = await tiles.path(index, 0, cp.size);
+    await checkInclusion(index, cp.size, await leafHash(entry), path, cp.root);
+    return entry;
+  }
+
+  // The witness policy of the trust-policy entry at index (its payload verified by hash).
+  async function policyAt(root, tiles, cp, index) {
+    var note = parseNote(await includedEntry(root, tiles, cp, index));
+    var m = manifestFields(note.text);
+    if (m.kind !== 'trust-policy') fail('log entry ' + index + ' is not a trust policy');
+    var payload = await get(root + 'blobs/sha256/' + m['payload-sha256']);
+    if (hex(await sha256(payload)) !== m['payload-sha256']) fail('trust policy does not hash to the signed value');
+    if (String(payload.length) !== m['payload-size']) fail('trust policy size differs from the signed value');
+    return parsePolicy(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  }
+
   async function verify(panel) {
     var d = panel.dataset, root = d.root, index = Number(d.logIndex);
     if (!window.crypto || !crypto.subtle) fail('this browser has no WebCrypto here (needs HTTPS)');
     var vk = await parseVkey(d.vkey);
     var cp = await verifyCheckpoint(await get(root + 'log/checkpoint', true), vk, d.origin);
     var tiles = new Tiles(root, cp.size);
-    var entry = await entryAt(root, index, cp.size);
-    var path = await tiles.path(index, 0, cp.size);
-    await checkInclusion(index, cp.size, await leafHash(entry), path, cp.root);
+    var entry = await includedEntry(root, tiles, cp, index);
     var note = parseNote(entry);
     if (hex(await sha256(enc.encode(note.text))) !== d.manifest) fail('log entry is not the release this page shows');
     var m = manifestFields(note.text);
@@ -200,8 +291,14 @@
     if (String(payload.length) !== m['payload-size']) fail('payload size differs from the signed value');
     var names = note.sigs.map(function (s) { return s.name; });
     if (!names.length) fail('release has no signatures');
-    return d.tSigned.replace('{names}', names.join(', ')) + ' ' +
+    var text = d.tSigned.replace('{names}', names.join(', ')) + ' ' +
       d.tLog.replace('{index}', String(index)).replace('{size}', String(cp.size)).replace('{origin}', vk.name);
+    if (d.policyIndex === undefined) return { text: text, awaiting: false };
+    var policy = await policyAt(root, tiles, cp, Number(d.policyIndex));
+    var co = await checkCosignatures(policy, cp.note);
+    if (!co.met) return { text: text, awaiting: true };
+    if (co.names.length) text += ' ' + d.tWitnessed.replace('{names}', co.names.join(', '));
+    return { text: text, awaiting: false };
   }
 
   async function run() {
@@ -212,8 +309,13 @@
     out.textContent = panel.dataset.tRunning;
     try {
       var what = await verify(panel);
-      out.className = 'verify-status ok';
-      out.textContent = panel.dataset.tOk + ': ' + what;
+      if (what.awaiting) {
+        out.className = 'verify-status awaiting';
+        out.textContent = panel.dataset.tAwaiting + ': ' + what.text;
+      } else {
+        out.className = 'verify-status ok';
+        out.textContent = panel.dataset.tOk + ': ' + what.text;
+      }
     } catch (e) {
       out.className = 'verify-status fail';
       out.textContent = panel.dataset.tFail + ': ' + (e && e.message ? e.message : String(e));
@@ -233,7 +335,9 @@
       var m = doc.querySelector('main'), v = doc.getElementById('verify');
       if (!m || !v) return;
       var cur = document.getElementById('verify');
-      if (v.dataset.logIndex === cur.dataset.logIndex) return;
+      var was = main.querySelector('[data-witness]'), now = m.querySelector('[data-witness]');
+      var witnessChanged = (was && was.dataset.witness) !== (now && now.dataset.witness);
+      if (v.dataset.logIndex === cur.dataset.logIndex && !witnessChanged) return;
       main.innerHTML = m.innerHTML;
       cur.replaceWith(document.importNode(v, true));
       var note = document.createElement('p');
@@ -242,12 +346,13 @@
       main.prepend(note);
       run();
     }
+    // The whole note: new cosignatures on the same size change it too.
     function poll() {
       setInterval(async function () {
         try {
-          var lines = new TextDecoder().decode(await get(root + 'log/checkpoint', true)).split('\n');
-          if (size !== null && lines[1] !== size) await refresh();
-          size = lines[1];
+          var text = new TextDecoder().decode(await get(root + 'log/checkpoint', true));
+          if (size !== null && text !== size) await refresh();
+          size = text;
         } catch (e) { /* a missed poll is retried */ }
       }, 15000);
     }
@@ -256,6 +361,8 @@
     es.addEventListener('release', function (e) {
       try { if (JSON.parse(e.data).election === election) refresh(); } catch (x) { /* ignore */ }
     });
+    // A newer checkpoint met the witness quorum: "awaiting witnesses" may be over.
+    es.addEventListener('witnessed', function () { refresh(); });
     es.onerror = function () { if (es.readyState === EventSource.CLOSED) poll(); };
   }
 

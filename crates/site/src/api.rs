@@ -94,6 +94,18 @@ fn contest_summary(s: &Snapshot, cv: &ContestView<'_>) -> Value {
 }
 
 /// `summary.json` of one release (also the election's latest summary).
+/// The latest `summary.json` also says whether the release awaits witnesses when the trust
+/// policy needs cosignatures (the immutable per-release copies do not: that changes after
+/// they are written).
+pub fn witnesses(w: &crate::Witnesses<'_>, r: &ReleaseRef<'_>) -> Value {
+    let witnessed = r.log_index < w.size;
+    json!({
+        "status": if witnessed { "witnessed" } else { "awaiting" },
+        "witnessed_size": w.size,
+        "cosigners": if witnessed { w.cosigners } else { &[] },
+    })
+}
+
 pub fn summary(view: &View<'_>, id: &str, id_seg: &str, r: &ReleaseRef<'_>) -> Value {
     let s = view.s;
     json!({

@@ -51,6 +51,8 @@ pub struct Frame<'a> {
     pub live: bool,
     pub log_origin: &'a str,
     pub log_vkey: &'a str,
+    /// Where `verify.js` finds the witness policy (only when the policy needs cosignatures).
+    pub witnesses: Option<crate::Witnesses<'a>>,
 }
 
 pub fn page(tr: &Tr, loc: &Loc<'_>, frame: &Frame<'_>, main: &str) -> Vec<u8> {
@@ -134,7 +136,8 @@ fn verify_panel(o: &mut String, tr: &Tr, root: &str, r: &ReleaseRef<'_>, frame: 
          data-root=\"{root}\" data-log-index=\"{}\" data-manifest=\"{}\" data-payload=\"{}\" \
          data-vkey=\"{}\" data-origin=\"{}\" data-election=\"{}\" \
          data-t-ok=\"{}\" data-t-fail=\"{}\" data-t-running=\"{}\" data-t-signed=\"{}\" \
-         data-t-log=\"{}\" data-t-live=\"{}\">\n<h2 id=\"verify-h\">{}</h2>\n",
+         data-t-log=\"{}\" data-t-live=\"{}\" data-t-awaiting=\"{}\" data-t-witnessed=\"{}\"{}>\n\
+         <h2 id=\"verify-h\">{}</h2>\n",
         r.log_index,
         r.manifest_hex,
         r.payload_hex,
@@ -154,6 +157,12 @@ fn verify_panel(o: &mut String, tr: &Tr, root: &str, r: &ReleaseRef<'_>, frame: 
             ]
         )),
         escape(&tr.t("live-updated")),
+        escape(&tr.t("verify-awaiting")),
+        escape(&tr.fmt("verify-witnessed", &[("names", "{names}")])),
+        frame.witnesses.map_or(String::new(), |w| format!(
+            " data-policy-index=\"{}\"",
+            w.policy_log_index
+        )),
         escape(&tr.t("verification")),
     );
     let _ = writeln!(

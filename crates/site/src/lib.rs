@@ -39,7 +39,9 @@
 //! * Live push (served by `urne serve`, not part of the tree): `GET /api/v1/events` is a
 //!   Server-Sent Events stream. Event `checkpoint`, data = the new tree size as decimal text;
 //!   event `release`, data = JSON `{"election":"<id>","log_index":N,"manifest_hash":"<hex>"}`
-//!   (`election` is null for releases without one). Pages must also work without it: with no
+//!   (`election` is null for releases without one); event `witnessed`, data = the tree size
+//!   of the newest checkpoint the witness quorum cosigned (releases below it are no longer
+//!   "awaiting witnesses"). Pages must also work without it: with no
 //!   JavaScript by reload, on a static host by polling `log/checkpoint`.
 //! * A release bundle on an official's workstation is a directory: `manifest` (the
 //!   `urne-release/v1` text officials sign), `payload` (its bytes) and `signatures` (zero or
@@ -83,6 +85,22 @@ pub struct Site<'a> {
     pub log_vkey: &'a str,
     /// Elections, each with its results releases in log order (oldest first).
     pub elections: Vec<ElectionReleases<'a>>,
+    /// The witness state, when the trust policy in force needs witness cosignatures (`None`:
+    /// it needs none, and pages say nothing about witnesses).
+    pub witnesses: Option<Witnesses<'a>>,
+}
+
+/// What the witnesses have cosigned, for the "awaiting witnesses" notices.
+#[derive(Debug, Clone, Copy)]
+pub struct Witnesses<'a> {
+    /// The largest tree size whose checkpoint the policy's witness quorum cosigned (0: none).
+    /// A release at log index `size` or later is "awaiting witnesses".
+    pub size: u64,
+    /// Policy names of the witnesses that cosigned that checkpoint.
+    pub cosigners: &'a [String],
+    /// Log index of the trust-policy entry in force, from which `verify.js` reads the witness
+    /// keys and quorum.
+    pub policy_log_index: u64,
 }
 
 /// The results releases of one election.
@@ -250,8 +268,16 @@ fn render_election(
     }
     // API: latest files, then one immutable summary per release.
     let api_base = format!("api/v1/elections/{seg}");
-    let summary = api::bytes(&api::summary(&view, e.id, seg, latest));
-    tree.insert(format!("{api_base}/summary.json"), summary);
+    let summary = api::summary(&view, e.id, seg, latest);
+    let mut latest_summary = summary.clone();
+    if let (Some(w), serde_json::Value::Object(m)) = (&site.witnesses, &mut latest_summary) {
+        m.insert("witnesses".into(), api::witnesses(w, latest));
+    }
+    tree.insert(
+        format!("{api_base}/summary.json"),
+        api::bytes(&latest_summary),
+    );
+    let summary = api::bytes(&summary);
     for cv in &view.contests {
         let v = api::contest(&view, cv, e.id, seg, latest);
         tree.insert(api::contest_path(seg, &cv.c.id), api::bytes(&v));
@@ -266,7 +292,7 @@ fn render_election(
     );
     for (p, r) in e.releases.iter().zip(refs) {
         let bytes = if std::ptr::eq(r, latest) {
-            tree[&format!("{api_base}/summary.json")].clone()
+            summary.clone()
         } else {
             let v = view::View::new(p.snapshot, r.status);
             api::bytes(&api::summary(&v, e.id, seg, r))
@@ -335,6 +361,42 @@ pub fn path_segment(id: &str) -> String {
         out.push('~');
     }
     out
+}
+
+/// The site title ([`Site::title`]) a page rendered by [`render`] shows in its header, or
+/// `None` if `page` is not such a page. The title is not signed, so a verifier that does not
+/// know it reads it back from a served page (`index.html`) before re-rendering the tree.
+pub fn site_title(page: &[u8]) -> Option<String> {
+    const START: &str = "<p class=\"site\"><a href=\"";
+    let page = std::str::from_utf8(page).ok()?;
+    let at = page.find(START)? + START.len();
+    let rest = &page[at..];
+    let text = &rest[rest.find("\">")? + 2..];
+    let text = &text[..text.find("</a></p>")?];
+    unescape(text)
+}
+
+/// The inverse of [`escape`]; `None` for an `&` that `escape` does not write.
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let (entity, c) = [
+            ("&amp;", '&'),
+            ("&lt;", '<'),
+            ("&gt;", '>'),
+            ("&quot;", '"'),
+            ("&#39;", '\''),
+        ]
+        .into_iter()
+        .find(|(e, _)| rest.starts_with(e))?;
+        out.push(c);
+        rest = &rest[entity.len()..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.

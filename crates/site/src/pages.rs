@@ -65,6 +65,7 @@ impl Ctx<'_> {
             live,
             log_origin: self.site.log_origin,
             log_vkey: self.site.log_vkey,
+            witnesses: self.site.witnesses,
         }
     }
 
@@ -193,6 +194,9 @@ fn overview(cx: &Ctx<'_>, rel: &str) -> String {
         escape(&tr.t("turnout")),
         escape(&turnout_text(tr, cx.view.turnout)),
     );
+    if let Some(w) = cx.site.witnesses {
+        o.push_str(&witness_notice(tr, &w, cx.latest.log_index));
+    }
     let b = cx.base();
     let _ = writeln!(
         o,
@@ -209,6 +213,23 @@ fn overview(cx: &Ctx<'_>, rel: &str) -> String {
         escape(cx.unit_name(&s.election.scope_unit)),
     );
     o
+}
+
+/// "Awaiting witnesses" until the witness quorum cosigned a checkpoint that includes the
+/// release at `log_index`, then who cosigned it. `data-witness` lets the live update see it
+/// change.
+fn witness_notice(tr: &Tr, w: &crate::Witnesses<'_>, log_index: u64) -> String {
+    if log_index < w.size {
+        format!(
+            "<p class=\"witness witness-ok\" data-witness=\"witnessed\">{}</p>\n",
+            escape(&tr.fmt("witness-cosigned", &[("names", &w.cosigners.join(", "))]))
+        )
+    } else {
+        format!(
+            "<p class=\"witness witness-awaiting\" data-witness=\"awaiting\">{}</p>\n",
+            escape(&tr.t("witness-awaiting"))
+        )
+    }
 }
 
 fn reporting_text(tr: &Tr, r: Reporting) -> String {
@@ -972,6 +993,7 @@ pub fn index(
         live: false,
         log_origin: site.log_origin,
         log_vkey: site.log_vkey,
+        witnesses: None,
     };
     tree.insert(loc.path(), page(tr, &loc, &frame, &o));
 }

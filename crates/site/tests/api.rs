@@ -48,3 +48,62 @@ fn latest_summary_is_the_latest_release_copy() {
     assert_eq!(first["release"]["log_index"], 1);
     assert_eq!(first["reporting"]["units_reporting"], 1);
 }
+
+/// With a trust policy that needs witnesses, the latest summary also says whether its release
+/// awaits them (and validates); the immutable copy stays the same.
+#[test]
+fn latest_summary_says_awaiting_witnesses_until_the_quorum() {
+    let f = common::night();
+    let base = "api/v1/elections/2026-11-03-general";
+    let latest = *f.log_indices.last().unwrap();
+    let cosigners = vec!["w1".to_owned(), "w2".to_owned()];
+    let with = |size| {
+        render(&urne_site::Site {
+            witnesses: Some(urne_site::Witnesses {
+                size,
+                cosigners: &cosigners,
+                policy_log_index: 0,
+            }),
+            ..common::site(&f)
+        })
+        .unwrap()
+    };
+    let plain = render(&common::site(&f)).unwrap();
+    for (size, want) in [
+        (
+            latest,
+            r#"{"cosigners":[],"status":"awaiting","witnessed_size":3}"#,
+        ),
+        (
+            latest + 1,
+            r#"{"cosigners":["w1","w2"],"status":"witnessed","witnessed_size":4}"#,
+        ),
+    ] {
+        let tree = with(size);
+        assert_eq!(check_tree(&tree), 12);
+        let doc: Value = serde_json::from_slice(&tree[&format!("{base}/summary.json")]).unwrap();
+        assert_eq!(doc["witnesses"].to_string(), want);
+        let copy = format!("{base}/releases/{latest}/summary.json");
+        assert_eq!(tree[&copy], plain[&copy]);
+        let page =
+            String::from_utf8(tree["elections/2026-11-03-general/index.html"].clone()).unwrap();
+        let marker = if size > latest {
+            "witnessed"
+        } else {
+            "awaiting"
+        };
+        assert!(
+            page.contains(&format!("data-witness=\"{marker}\"")),
+            "{page}"
+        );
+    }
+    // Only the six summary pages and the latest summary.json depend on the witnessed state.
+    let (a, b) = (with(latest), with(latest + 1));
+    let changed: Vec<&String> = a.keys().filter(|p| a[*p] != b[*p]).collect();
+    assert_eq!(changed.len(), 7, "{changed:?}");
+    assert!(
+        changed.iter().all(|p| *p == &format!("{base}/summary.json")
+            || p.ends_with("elections/2026-11-03-general/index.html")),
+        "{changed:?}"
+    );
+}

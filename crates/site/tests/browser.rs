@@ -1,7 +1,9 @@
 //! verify.js in a real browser: a log built with tlog's `TreeBuilder`, the rendered tree and
 //! the log files served from a directory on a loopback port, headless chromium loading the
 //! summary page. It must show "verified" with the signers, and "FAILED" with the reason
-//! once a payload byte, the checkpoint signature or a tile is tampered with.
+//! once a payload byte, the checkpoint signature or a tile is tampered with. With a trust
+//! policy that needs 2 of 3 witnesses: "verified" with the quorum's cosignatures, "awaiting
+//! witnesses" below it, "FAILED" for a forged cosignature.
 //!
 //! Without chromium this test prints SKIPPED (and fails when `CI` is set).
 
@@ -175,4 +177,105 @@ async fn verify_js_in_chromium() {
 
     // And back to verified once everything is restored.
     assert!(status(&dump_dom(&browser, &url).await).starts_with("verified: "));
+}
+
+/// A trust policy needing 2 of 3 witnesses: verify.js reads it from the log (entry 0) and
+/// checks the checkpoint's cosignatures against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_js_requires_the_witness_quorum() {
+    use urne_tlog::cosignature::CosignatureSigner;
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "verify_js_requires_the_witness_quorum: chromium is missing (CI is set)"
+        );
+        eprintln!(
+            "SKIPPED verify_js_requires_the_witness_quorum: no chromium on PATH (apt-get install chromium)"
+        );
+        return;
+    };
+    let witnesses: Vec<CosignatureSigner> = (1..=3u8)
+        .map(|i| CosignatureSigner::from_seed(&format!("w{i}.example"), [i; 32]).unwrap())
+        .collect();
+    let mut lines = String::new();
+    for (i, w) in witnesses.iter().enumerate() {
+        lines.push_str(&format!("witness w{} {}\n", i + 1, w.verifier().vkey()));
+    }
+    lines.push_str("group g 2 w1 w2 w3\nquorum g\n");
+    let f = common::night_with(&lines);
+    let cosigners = vec!["w1".to_owned(), "w2".to_owned()];
+    let site = urne_site::Site {
+        witnesses: Some(urne_site::Witnesses {
+            size: 4,
+            cosigners: &cosigners,
+            policy_log_index: 0,
+        }),
+        ..common::site(&f)
+    };
+    let tree = urne_site::render(&site).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), tree.into_iter().chain(f.files.iter().cloned()));
+    let app = Router::new()
+        .fallback(serve)
+        .with_state(Arc::new(dir.path().to_path_buf()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("http://{addr}/elections/{}/index.html", common::ELECTION);
+
+    // The log-signed checkpoint with cosignatures by the witnesses `by` (index into witnesses).
+    let cp_path = dir.path().join("log/checkpoint");
+    let bare = std::fs::read(&cp_path).unwrap();
+    let cosigned = |by: &[usize]| {
+        let mut note = urne_tlog::note::Note::parse(&bare).unwrap();
+        let cp = urne_tlog::Checkpoint::parse(note.text()).unwrap();
+        for &i in by {
+            let sig = witnesses[i].sign(&cp, 1_800_000_000 + i as u64).unwrap();
+            note.add_signature(sig).unwrap();
+        }
+        note.to_text()
+    };
+    let signed = "Signed by registrar, deputy, observer. Log entry 3 of 4, log key results.example-county.gov/log.";
+
+    // Quorum met (w1 and w3 of the group's 2 of 3).
+    std::fs::write(&cp_path, cosigned(&[0, 2])).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        format!("verified: {signed} Cosigned by the witnesses w1, w3.")
+    );
+    // One cosignature: below the quorum.
+    std::fs::write(&cp_path, cosigned(&[1])).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        format!("awaiting witnesses: {signed}")
+    );
+    // None at all: the same.
+    std::fs::write(&cp_path, &bare).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        format!("awaiting witnesses: {signed}")
+    );
+    // A forged cosignature by w2 beside a valid one by w1: FAILED, even though two lines are
+    // there.
+    let good = cosigned(&[0, 1]);
+    let line_at = good.find("\u{2014} w2.example ").unwrap();
+    let line_end = line_at + good[line_at..].find('\n').unwrap();
+    let sig_at = line_at + good[line_at..line_end].rfind(' ').unwrap() + 30;
+    let mut forged = good.clone().into_bytes();
+    forged[sig_at] = if forged[sig_at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&cp_path, &forged).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        "FAILED: cosignature by witness w2 does not verify"
+    );
+    // The summary page says what the server knew when it rendered.
+    let page = std::fs::read_to_string(
+        dir.path()
+            .join(format!("elections/{}/index.html", common::ELECTION)),
+    )
+    .unwrap();
+    assert!(
+        page.contains("the log checkpoint that includes this release is cosigned by w1, w2."),
+        "{page}"
+    );
 }

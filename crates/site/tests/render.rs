@@ -243,3 +243,27 @@ fn every_language_has_every_string_translated() {
         assert!(same <= 8, "{lang:?}: {same} strings identical to English");
     }
 }
+
+/// `urne verify` reads the unsigned site title back from a served page: every page carries it
+/// and it survives any characters `escape` rewrites.
+#[test]
+fn the_site_title_reads_back_from_every_page() {
+    let f = common::night();
+    for title in ["Election results", "Bureau <d'élections> & \"Co\""] {
+        let mut site = common::site(&f);
+        site.title = title;
+        let tree = render(&site).unwrap();
+        for (path, bytes) in tree.iter().filter(|(p, _)| p.ends_with(".html")) {
+            assert_eq!(
+                urne_site::site_title(bytes).as_deref(),
+                Some(title),
+                "{path}"
+            );
+        }
+    }
+    assert_eq!(urne_site::site_title(b"<html>no header</html>"), None);
+    assert_eq!(
+        urne_site::site_title(b"<p class=\"site\"><a href=\"x\">a &bogus; b</a></p>"),
+        None
+    );
+}

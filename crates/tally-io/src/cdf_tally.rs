@@ -284,8 +284,8 @@ fn fill_counts(
                     .sum()
             };
             contest.counts.push(VoteCount {
-                unit: unit.clone(),
-                choice: choice.id.clone(),
+                unit: unit.into(),
+                choice: choice.id.as_str().into(),
                 kind: CountType::Total,
                 round: None,
                 votes,
@@ -297,7 +297,7 @@ fn fill_counts(
             .filter(|(u, _)| unit == scope || *u == unit)
             .fold((0, 0), |s, (_, o)| (s.0 + o.0, s.1 + o.1));
         contest.other_counts.push(OtherCount {
-            unit: unit.clone(),
+            unit: unit.into(),
             kind: CountType::Total,
             overvotes: Some(over),
             undervotes: Some(under),
@@ -308,8 +308,8 @@ fn fill_counts(
         for (r, votes) in rounds.into_iter().enumerate() {
             for (choice, v) in votes {
                 contest.counts.push(VoteCount {
-                    unit: scope.to_owned(),
-                    choice,
+                    unit: scope.into(),
+                    choice: choice.into(),
                     kind: CountType::Total,
                     round: Some(r as u32 + 1),
                     votes: v,

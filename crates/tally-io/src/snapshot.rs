@@ -275,8 +275,8 @@ fn counts_of(
                     continue;
                 };
                 let count = |round| VoteCount {
-                    unit: unit.clone(),
-                    choice: format!("{prefix}{}", config.contest.names[c as usize]),
+                    unit: unit.into(),
+                    choice: format!("{prefix}{}", config.contest.names[c as usize]).into(),
                     kind: CountType::Total,
                     round,
                     votes,
@@ -288,7 +288,7 @@ fn counts_of(
             }
         }
         other.push(OtherCount {
-            unit: unit.clone(),
+            unit: unit.into(),
             kind: CountType::Total,
             overvotes: whole(first.status(Status::InvalidatedByOvervote)),
             undervotes: whole(first.status(Status::DidNotRankAnyCandidates)),

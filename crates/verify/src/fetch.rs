@@ -55,7 +55,16 @@ pub trait Fetch: Send + Sync + fmt::Debug {
 
     /// Where the tree is, for messages.
     fn describe(&self) -> String;
+
+    /// Every file's relative path, where the source can list them (a directory); `None`
+    /// over HTTP.
+    fn list(&self) -> Result<Option<Vec<String>>, FetchError> {
+        Ok(None)
+    }
 }
+
+/// Files one directory listing returns at most.
+pub const LIST_FILES_MAX: usize = 10_000_000;
 
 /// A public tree at an `http://` or `https://` URL, or in a local directory.
 #[derive(Debug)]
@@ -89,6 +98,13 @@ impl Fetch for Source {
         match self {
             Source::Http(s) => s.describe(),
             Source::Dir(s) => s.describe(),
+        }
+    }
+
+    fn list(&self) -> Result<Option<Vec<String>>, FetchError> {
+        match self {
+            Source::Http(s) => s.list(),
+            Source::Dir(s) => s.list(),
         }
     }
 }
@@ -206,6 +222,35 @@ impl Fetch for DirSource {
 
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn list(&self) -> Result<Option<Vec<String>>, FetchError> {
+        let mut out = Vec::new();
+        let mut stack = vec![(self.root.clone(), String::new())];
+        while let Some((dir, prefix)) = stack.pop() {
+            let io = |e: std::io::Error| FetchError::Io {
+                path: dir.display().to_string(),
+                why: e.to_string(),
+            };
+            for entry in std::fs::read_dir(&dir).map_err(io)? {
+                let entry = entry.map_err(io)?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let rel = format!("{prefix}{name}");
+                if entry.file_type().map_err(io)?.is_dir() {
+                    stack.push((entry.path(), format!("{rel}/")));
+                } else {
+                    if out.len() == LIST_FILES_MAX {
+                        return Err(FetchError::TooLarge {
+                            path: self.root.display().to_string(),
+                            limit: LIST_FILES_MAX as u64,
+                        });
+                    }
+                    out.push(rel);
+                }
+            }
+        }
+        out.sort();
+        Ok(Some(out))
     }
 }
 

@@ -3,7 +3,8 @@
 //! [`FixtureLog`] signs a genesis trust policy and results releases with fixed official keys,
 //! sequences them with the pure [`Edge`] (the same step `urne_log` uses), and writes tiles,
 //! bundles, payload blobs and the signed checkpoint under a directory, exactly as
-//! `urne export` lays them out. It can also misbehave on purpose: fork at any size, roll back,
+//! `urne export` lays them out, with the pages, API files and downloads `urne_site::render`
+//! makes from its snapshot releases (title [`TITLE`]). It can also misbehave on purpose: fork at any size, roll back,
 //! tamper with a blob. Nothing here is used by the verifier itself.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,8 @@ use crate::follow::blob_path;
 pub const ELECTION: &str = "2026-11-03-general";
 /// The fixture's results media type.
 pub const RESULTS_TYPE: &str = "application/vnd.urne.results";
+/// The site title of the rendered pages.
+pub const TITLE: &str = "Fixture County Elections";
 /// First release time.
 pub const T0: u64 = 1_793_750_400;
 
@@ -48,6 +51,8 @@ pub struct FixtureLog {
     payloads: Vec<Vec<u8>>,
     correction: Option<String>,
     snapshot_next: bool,
+    /// Accepted releases whose payload is a results snapshot, with their log index.
+    snapshots: Vec<(u64, urne_release::Release, urne_results::ValidSnapshot)>,
 }
 
 impl FixtureLog {
@@ -74,6 +79,7 @@ impl FixtureLog {
             payloads: Vec::new(),
             correction: None,
             snapshot_next: false,
+            snapshots: Vec::new(),
         };
         let payload = policy.encode().into_bytes();
         let genesis = me.release(Kind::TrustPolicy, Status::Official, payload);
@@ -153,9 +159,46 @@ impl FixtureLog {
         note
     }
 
-    /// Writes `log/checkpoint` (log signature only).
+    /// Writes the rendered pages, API files and downloads, then `log/checkpoint` (log
+    /// signature only).
     pub fn write_checkpoint(&self) {
+        self.write_site();
         self.write_note(&self.signed_checkpoint());
+    }
+
+    /// Writes the tree `urne_site::render` makes from the snapshot releases so far.
+    pub fn write_site(&self) {
+        let vkey = self.log.verifier().vkey();
+        let releases = self
+            .snapshots
+            .iter()
+            .map(
+                |(log_index, release, snapshot)| urne_site::PublishedRelease {
+                    log_index: *log_index,
+                    release,
+                    snapshot,
+                },
+            )
+            .collect::<Vec<_>>();
+        let elections = if releases.is_empty() {
+            Vec::new()
+        } else {
+            vec![urne_site::ElectionReleases {
+                id: ELECTION,
+                releases,
+            }]
+        };
+        let tree = urne_site::render(&urne_site::Site {
+            title: TITLE,
+            log_origin: self.log.name(),
+            log_vkey: &vkey,
+            witnesses: None,
+            elections,
+        })
+        .expect("fixture site renders");
+        for (path, bytes) in &tree {
+            self.put(path, bytes);
+        }
     }
 
     /// Writes `note` as `log/checkpoint` (e.g. with cosignatures).
@@ -176,6 +219,7 @@ impl FixtureLog {
             payloads: Vec::new(),
             correction: None,
             snapshot_next: false,
+            snapshots: Vec::new(),
         };
         let mut batch = Vec::new();
         for (entry, payload) in self.entries.iter().zip(&self.payloads).take(keep as usize) {
@@ -248,7 +292,13 @@ impl FixtureLog {
             &DangerSkipDecreaseCheck,
         )
         .expect("fixture release accepted");
-        self.state = accepted.into_parts().1;
+        let index = self.state.entries();
+        let (release, state) = accepted.into_parts();
+        self.state = state;
+        if release.manifest().payload.media_type.as_str() == urne_results::canonical::MEDIA_TYPE {
+            let snapshot = urne_results::canonical::decode(payload).expect("fixture snapshot");
+            self.snapshots.push((index, release, snapshot));
+        }
     }
 
     /// Sequences a batch and writes its tiles, bundles and payload blobs.

@@ -56,6 +56,20 @@ pub struct Options {
     pub log_key: Option<Ed25519Verifier>,
     /// Refuse to advance to a checkpoint without the policy's witness quorum.
     pub require_quorum: bool,
+    /// Keep every results release with its decoded snapshot ([`Follower::results`]), so the
+    /// public tree can be re-rendered from them (`urne verify`; a mirror does not need it).
+    pub keep_releases: bool,
+}
+
+/// A verified results release and the snapshot its payload decodes to.
+#[derive(Debug)]
+pub struct VerifiedResults {
+    /// Index of its entry in the log.
+    pub log_index: u64,
+    /// The release as the chain accepted it.
+    pub release: urne_release::Release,
+    /// Its payload, decoded strictly.
+    pub snapshot: Arc<ValidSnapshot>,
 }
 
 /// A log-signed checkpoint accepted earlier.
@@ -178,6 +192,8 @@ pub struct Follower {
     blobs_seen: HashSet<Sha256Hash>,
     /// The latest decoded results snapshot per election (the decrease check's "previous").
     snapshots: HashMap<Option<String>, Arc<ValidSnapshot>>,
+    /// Every results release with a decoded snapshot, in log order (with `keep_releases`).
+    results: Vec<Arc<VerifiedResults>>,
     last: Option<Seen>,
 }
 
@@ -194,8 +210,15 @@ impl Follower {
             chain,
             blobs_seen: HashSet::new(),
             snapshots: HashMap::new(),
+            results: Vec::new(),
             last,
         }
+    }
+
+    /// Every verified results release whose payload decoded, in log order; empty unless
+    /// [`Options::keep_releases`] is set.
+    pub fn results(&self) -> &[Arc<VerifiedResults>] {
+        &self.results
     }
 
     /// The last accepted checkpoint.
@@ -493,9 +516,17 @@ impl Follower {
             (Some(p), Some(n)) => diff(p, n).decreases().next().is_some(),
             _ => false,
         };
-        self.chain
+        let release = self
+            .chain
             .push(entry, Payload::Bytes(&bytes), &check)
             .map_err(refused)?;
+        if let (true, Some(s)) = (self.options.keep_releases, &snapshot) {
+            self.results.push(Arc::new(VerifiedResults {
+                log_index: index,
+                release: release.clone(),
+                snapshot: s.clone(),
+            }));
+        }
         if is_results {
             match snapshot {
                 Some(s) => self.snapshots.insert(stream, s),

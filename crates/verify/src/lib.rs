@@ -7,6 +7,8 @@
 //!   [`urne_release::Chain`] with its payload hash, the witnesses' cosignatures and quorum.
 //! * [`evidence`]: the self-contained split-view evidence format and its offline check.
 //! * [`state`]: the verifier's state file (the last accepted checkpoint, the pinned genesis).
+//! * [`site`]: the pages, API files and downloads re-rendered from the verified releases with
+//!   [`urne_site::render`] and compared byte for byte with what is served.
 //! * [`mirror`]: a mirror that follows a primary with a [`Follower`], stores only what
 //!   verified, and serves the identical public tree.
 //!
@@ -30,9 +32,11 @@ pub mod fetch;
 pub mod fixture;
 pub mod follow;
 pub mod mirror;
+pub mod site;
 pub mod state;
 
 pub use evidence::{Evidence, EvidenceError, ForkProof, Verdict};
 pub use fetch::{DirSource, Fetch, FetchError, HttpSource, Source};
-pub use follow::{Advance, Failure, Follower, Options, Seen};
+pub use follow::{Advance, Failure, Follower, Options, Seen, VerifiedResults};
+pub use site::{SiteCheck, check_site};
 pub use state::{StateFileError, VerifyState};

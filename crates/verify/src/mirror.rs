@@ -100,6 +100,11 @@ impl Mirror {
         })
     }
 
+    /// The verified store (what [`router`] serves).
+    pub fn blobs(&self) -> &Arc<DirBlobs> {
+        &self.blobs
+    }
+
     /// What the mirror last did.
     pub fn status(&self) -> Status {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
@@ -247,8 +252,56 @@ async fn file(State(mirror): State<Arc<Mirror>>, UrlPath(path): UrlPath<String>)
     serve_key(&mirror, &path).await
 }
 
-async fn serve_key(mirror: &Mirror, key: &str) -> Response {
-    match mirror.blobs.get(key).await {
+/// Reads a stored file; a partial tile or bundle the mirror never stored (the primary wrote
+/// it at a size the mirror did not poll at) is cut from a wider one it verified.
+pub async fn read_key(
+    mirror: &Mirror,
+    key: &str,
+) -> Result<Option<Vec<u8>>, urne_store::BlobError> {
+    if let Some(bytes) = mirror.blobs.get(key).await? {
+        return Ok(Some(bytes));
+    }
+    partial_from_wider(mirror.blobs.as_ref(), key).await
+}
+
+/// C2SP tlog-tiles: a partial tile of width `w` is the first `w` hashes of any wider version of
+/// the same tile, and a partial entry bundle the first `w` entries of a wider bundle. So every
+/// partial tile of a verified tree is derived from verified bytes, byte-identical to the one
+/// the primary wrote at that size.
+async fn partial_from_wider(
+    blobs: &DirBlobs,
+    key: &str,
+) -> Result<Option<Vec<u8>>, urne_store::BlobError> {
+    let Some(path) = key.strip_prefix("log/") else {
+        return Ok(None);
+    };
+    if let Ok(id) = urne_tlog::TileId::parse(path) {
+        for width in (id.width + 1..=urne_tlog::TILE_WIDTH).rev() {
+            let wider = urne_tlog::TileId { width, ..id };
+            if let Some(bytes) = blobs.get(&format!("log/{}", wider.path())).await? {
+                return Ok(bytes.get(..id.byte_len()).map(<[u8]>::to_vec));
+            }
+        }
+    } else if let Ok(id) = urne_tlog::BundleId::parse(path) {
+        for width in (id.width + 1..=urne_tlog::TILE_WIDTH).rev() {
+            let wider = urne_tlog::BundleId { width, ..id };
+            if let Some(bytes) = blobs.get(&format!("log/{}", wider.path())).await? {
+                let Ok(entries) = urne_tlog::tile::decode_bundle(&bytes) else {
+                    return Ok(None);
+                };
+                let Some(cut) = entries.get(..id.width as usize) else {
+                    return Ok(None);
+                };
+                return Ok(urne_tlog::tile::encode_bundle(cut).ok());
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Answers a GET of `key` from the mirror's verified store (see [`read_key`]).
+pub async fn serve_key(mirror: &Mirror, key: &str) -> Response {
+    match read_key(mirror, key).await {
         Ok(Some(bytes)) => {
             let (kind, cache) = headers_for(key);
             (

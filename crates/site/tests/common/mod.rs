@@ -74,7 +74,7 @@ pub fn county(step: u64, status: ReportStatus) -> Snapshot {
                 (CountType::AbsenteeMail, mail),
             ] {
                 mayor.push(VoteCount {
-                    unit: p.to_string(),
+                    unit: p.to_string().into(),
                     choice: choice.into(),
                     kind,
                     round: None,
@@ -84,7 +84,7 @@ pub fn county(step: u64, status: ReportStatus) -> Snapshot {
         }
         for (choice, v) in [("yes", 600 + 10 * i), ("no", 350)] {
             measure.push(VoteCount {
-                unit: p.to_string(),
+                unit: p.to_string().into(),
                 choice: choice.into(),
                 kind: CountType::Total,
                 round: None,
@@ -213,6 +213,11 @@ fn sign(m: &Manifest, by: &[&str]) -> Vec<u8> {
 }
 
 pub fn build(steps: Vec<Step>) -> Fixture {
+    build_with(steps, "quorum none")
+}
+
+/// [`build`] with these C2SP tlog-policy lines (witnesses and quorum) in the trust policy.
+pub fn build_with(steps: Vec<Step>, witness_policy: &str) -> Fixture {
     let log_key = Ed25519Signer::from_seed(ORIGIN, [42u8; 32]).unwrap();
     let mut state = LogState::new();
     let mut entries = Vec::new();
@@ -220,7 +225,7 @@ pub fn build(steps: Vec<Step>) -> Fixture {
     let policy = TrustPolicy::new(
         OFFICIALS.iter().map(|n| key(n).verifier()).collect(),
         2,
-        "quorum none",
+        witness_policy,
     )
     .unwrap()
     .encode();
@@ -316,6 +321,11 @@ pub fn build(steps: Vec<Step>) -> Fixture {
 
 /// Three releases of the county: first precinct, all three, and a correction that lowers one.
 pub fn night() -> Fixture {
+    night_with("quorum none")
+}
+
+/// [`night`] with these witness policy lines in the trust policy.
+pub fn night_with(witness_policy: &str) -> Fixture {
     let first = valid(county(1, ReportStatus::UnofficialPartial));
     let all = valid(county(3, ReportStatus::UnofficialComplete));
     let mut corrected = county(3, ReportStatus::UnofficialComplete);
@@ -328,26 +338,29 @@ pub fn night() -> Fixture {
             }
         }
     }
-    build(vec![
-        Step {
-            snapshot: first,
-            status: Status::Unofficial,
-            correction: None,
-            signers: vec!["registrar", "deputy"],
-        },
-        Step {
-            snapshot: all,
-            status: Status::Unofficial,
-            correction: None,
-            signers: vec!["deputy", "observer"],
-        },
-        Step {
-            snapshot: valid(corrected),
-            status: Status::Official,
-            correction: Some("Precinct 2 mail ballots for Chen Wei were counted twice."),
-            signers: vec!["registrar", "deputy", "observer"],
-        },
-    ])
+    build_with(
+        vec![
+            Step {
+                snapshot: first,
+                status: Status::Unofficial,
+                correction: None,
+                signers: vec!["registrar", "deputy"],
+            },
+            Step {
+                snapshot: all,
+                status: Status::Unofficial,
+                correction: None,
+                signers: vec!["deputy", "observer"],
+            },
+            Step {
+                snapshot: valid(corrected),
+                status: Status::Official,
+                correction: Some("Precinct 2 mail ballots for Chen Wei were counted twice."),
+                signers: vec!["registrar", "deputy", "observer"],
+            },
+        ],
+        witness_policy,
+    )
 }
 
 pub fn site(f: &Fixture) -> Site<'_> {
@@ -369,6 +382,7 @@ pub fn site(f: &Fixture) -> Site<'_> {
                 })
                 .collect(),
         }],
+        witnesses: None,
     }
 }
 
