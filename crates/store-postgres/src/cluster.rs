@@ -91,7 +91,13 @@ impl LeaderLock {
 
     /// Lets go of the lock (closes its connection).
     pub async fn release(mut self) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(mut conn) = self.conn.take() {
+            // Unlock before closing: a closed session's locks are freed only when its server
+            // process exits, after `close` returns, so another process could still find the
+            // lock held. Every lock this session took is released at once.
+            let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
+                .execute(&mut conn)
+                .await;
             let _ = conn.close().await;
         }
     }
