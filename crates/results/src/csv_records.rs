@@ -23,7 +23,8 @@ pub(crate) fn for_each_record<B>(
     let mut pos = if bom { 3 } else { 0 };
     let mut newlines = 0u64;
     let mut fields: Vec<&str> = Vec::new();
-    let mut slow = Slow::default();
+    // Built on first use: csv-core's reader takes ~0.3 M instructions to set up.
+    let mut slow: Option<Slow> = None;
     loop {
         // Between records every CR and LF is skipped (csv-core's `StartRecord` state).
         while let Some(&b) = bytes.get(pos) {
@@ -45,25 +46,135 @@ pub(crate) fn for_each_record<B>(
         } else {
             newlines + 1
         };
-        let nl = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
-        let end = if bytes[nl - 1] == b'\r' { nl - 1 } else { nl };
-        let seg = &bytes[pos..end];
-        if memchr::memchr2(b'"', b'\r', seg).is_none() {
-            fields.clear();
-            let mut start = pos;
-            for i in memchr::memchr_iter(b',', seg) {
-                fields.push(&text[start..pos + i]);
-                start = pos + i + 1;
-            }
-            fields.push(&text[start..end]);
+        if let Some(nl) = split_line(text, pos, &mut fields) {
             f(line, &fields)?;
             pos = nl;
         } else {
+            let slow = slow.get_or_insert_with(Slow::default);
             let consumed = slow.record(&bytes[pos..]);
             newlines += memchr::memchr_iter(b'\n', &bytes[pos..pos + consumed]).count() as u64;
             pos += consumed;
             f(line, &slow.fields())?;
         }
+    }
+}
+
+/// Splits the line starting at `pos` (not at a line end) into `fields` if it is plain: no `"`
+/// other than around a whole field that holds no `"` or line end, and no CR but one just before
+/// its LF (a CR alone ends a record for csv-core). Returns where the line's LF is (or the end of
+/// the text); `None` if the record needs csv-core.
+#[inline]
+fn split_line<'t>(text: &'t str, pos: usize, fields: &mut Vec<&'t str>) -> Option<usize> {
+    let bytes = text.as_bytes();
+    fields.clear();
+    let mut start = pos;
+    let mut seps = Seps::new(bytes, pos);
+    loop {
+        let Some(i) = seps.next() else {
+            // The last line, without a line end.
+            fields.push(&text[start..]);
+            return Some(bytes.len());
+        };
+        match bytes[i] {
+            b',' => {
+                fields.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\n' => {
+                let end = if i > start && bytes[i - 1] == b'\r' {
+                    i - 1
+                } else {
+                    i
+                };
+                fields.push(&text[start..end]);
+                return Some(i);
+            }
+            b'"' => {
+                // A quote opening the field: its closing quote must come before any line end,
+                // and the field must end right after it.
+                if i != start {
+                    return None;
+                }
+                let close = i + 1 + memchr::memchr2(b'"', b'\n', &bytes[i + 1..])?;
+                if bytes[close] != b'"' {
+                    return None;
+                }
+                fields.push(&text[i + 1..close]);
+                let after = close + 1;
+                match bytes.get(after) {
+                    None => return Some(bytes.len()),
+                    Some(b',') => {
+                        start = after + 1;
+                        seps = Seps::new(bytes, start);
+                    }
+                    Some(b'\n') => return Some(after),
+                    Some(b'\r') if bytes.get(after + 1) == Some(&b'\n') => return Some(after + 1),
+                    Some(_) => return None,
+                }
+            }
+            b'\r' if bytes.get(i + 1) != Some(&b'\n') => return None,
+            // Another byte below `-` (a space, the CR of a CRLF, ...): not a separator.
+            _ => {}
+        }
+    }
+}
+
+/// Candidate positions of `,`, LF and `"` from some position on (every ASCII byte below `-`,
+/// a superset the caller sorts out), found eight bytes at a time (SWAR: all bytes of a `u64`
+/// compared at once, with no borrows between bytes).
+struct Seps<'a> {
+    bytes: &'a [u8],
+    /// Where the current word starts.
+    at: usize,
+    /// One high bit per byte of the current word that is a candidate, not yet returned.
+    mask: u64,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+impl<'a> Seps<'a> {
+    #[inline]
+    fn new(bytes: &'a [u8], from: usize) -> Self {
+        let mut s = Seps {
+            bytes,
+            at: from,
+            mask: 0,
+        };
+        s.load();
+        s
+    }
+
+    #[inline(always)]
+    fn load(&mut self) {
+        let w = match self.bytes.get(self.at..self.at + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0xff; 8])),
+            None => {
+                // The last bytes, padded with bytes that are no candidates.
+                let mut w = [0xff; 8];
+                let tail = self.bytes.get(self.at..).unwrap_or(&[]);
+                w[..tail.len()].copy_from_slice(tail);
+                u64::from_le_bytes(w)
+            }
+        };
+        // Per byte: the high bit of `(w | HI) - LO * b'-'` is set iff its low seven bits are at
+        // least `-` (no borrow crosses bytes: each is at least 0x80 before subtracting).
+        let at_least = (w | HI).wrapping_sub(LO * u64::from(b'-'));
+        self.mask = !at_least & !w & HI;
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.at += 8;
+            if self.at >= self.bytes.len() {
+                return None;
+            }
+            self.load();
+        }
+        let i = self.at + (self.mask.trailing_zeros() / 8) as usize;
+        self.mask &= self.mask - 1;
+        Some(i)
     }
 }
 
@@ -202,6 +313,12 @@ mod tests {
             "\u{feff}a,b\n\u{feff}c\n",
             "\u{feff}\"a\",b\n\u{feff}\"c\"\n",
             "\u{feff}\n\"a\"",
+            "\"a\",b\n\"c\"\r\n\"d\"",
+            "\"a\"x,b\n\"a\"\r,b\n\"a\"\"b\",c\n",
+            "a,\"b\n\"\"\n\"\",\"\"\n\"a\nb\",c\n",
+            "x,\"a,b\",\"c\"\r\ny, \"z\"\n",
+            "a,b\rc,d\r\ne\r",
+            "long line with spaces, and more!,(x),#1\r\nsecond-line,\t,\u{7f}\n",
         ] {
             assert_eq!(ours(text), reference(text), "{text:?}");
         }

@@ -19,7 +19,7 @@ use crate::model::{
     Choice, Contest, ContestKind, CountType, Election, ElectionKind, Id, OtherCount, Party,
     ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
-use crate::validate::{Imported, Limits, validate};
+use crate::validate::{Imported, Layout, Limits, validate_sorted};
 
 /// One CSV file: its name (for messages) and its bytes.
 #[derive(Debug)]
@@ -120,7 +120,18 @@ struct Header {
     party: Option<usize>,
     candidate: usize,
     total: Option<usize>,
+    /// The count columns in order: (position, slot in the row's vote types; `None`: the total).
+    counts: Vec<(usize, Option<usize>)>,
 }
+
+/// The vote types a row can give besides its total, in count-type order.
+const ROW_TYPES: [CountType; 5] = [
+    CountType::ElectionDay,
+    CountType::Early,
+    CountType::AbsenteeMail,
+    CountType::Provisional,
+    CountType::Uocava,
+];
 
 fn header(record: &[&str], p: &mut Problems, w: &mut Vec<Warning>, src: &str) -> Header {
     let mut h = Header::default();
@@ -177,11 +188,41 @@ fn header(record: &[&str], p: &mut Problems, w: &mut Vec<Warning>, src: &str) ->
         );
     }
     [h.county, h.precinct, h.office, h.candidate] = found.map(|x| x.unwrap_or(0));
+    h.counts = h
+        .cols
+        .iter()
+        .enumerate()
+        .filter_map(|(i, col)| match col {
+            Col::Total => Some((i, None)),
+            Col::Type(t) => Some((i, ROW_TYPES.iter().position(|x| x == t))),
+            _ => None,
+        })
+        .collect();
     h
 }
 
 /// Parses a count: digits, optionally with US thousands separators (`1,159`, reported).
+#[inline]
 fn parse_count(s: &str) -> Result<(u64, bool), ProblemKind> {
+    // The usual count: 1 to 19 ASCII digits (never overflows u64).
+    let b = s.as_bytes();
+    if !b.is_empty() && b.len() <= 19 {
+        let mut v = 0u64;
+        let mut ok = true;
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            ok &= d <= 9;
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+        }
+        if ok {
+            return Ok((v, false));
+        }
+    }
+    parse_count_slow(s)
+}
+
+#[cold]
+fn parse_count_slow(s: &str) -> Result<(u64, bool), ProblemKind> {
     let t = s.trim();
     if let Ok(v) = t.parse::<u64>() {
         return Ok((v, false));
@@ -255,13 +296,72 @@ struct ContestAcc {
     choices: Vec<Choice>,
     choice_ids: Ids,
     choice_id_list: Vec<String>,
-    /// (unit index, choice index) of every choice row so far: a second row for the same pair
-    /// is a duplicate. One entry per row rather than per count: every row has a total.
-    rows: HashSet<(u32, u32)>,
-    /// (unit index, choice index, kind, votes), in file order; sorted in [`finish`].
-    counts: Vec<(u32, u32, CountType, u64)>,
+    /// Per choice, the units that already have a row for it: a second row is a duplicate.
+    seen: Vec<UnitSet>,
+    /// Per choice, the party as the file spelled it (the name is in `choices`).
+    choice_party: Vec<String>,
+    /// The choice of the previous choice row, and per choice the one that followed it last:
+    /// files repeat the same order of candidates unit after unit (or list one candidate's rows
+    /// together), so most rows find their choice by comparing two strings, without hashing.
+    last_choice: Option<u32>,
+    next_choice: Vec<u32>,
+    /// (unit index, choice index) of every accepted choice row, in file order; sorted in
+    /// [`finish`].
+    row_keys: Vec<(u32, u32)>,
+    /// Where each accepted row's counts start in `votes`; they end where the next row's start.
+    row_starts: Vec<u32>,
+    /// (kind, votes) of every accepted row, each row's in count-type order (the total first).
+    votes: Vec<(CountType, u64)>,
     /// (unit index, kind) -> (over, under).
     other: BTreeMap<(usize, CountType), (Option<u64>, Option<u64>)>,
+}
+
+/// A set of unit indices: a bitmap while that stays small next to the rows it holds,
+/// otherwise a hash set (so that no input makes it large).
+#[derive(Debug)]
+enum UnitSet {
+    Bits { words: Vec<u64>, len: usize },
+    Hashed(HashSet<u32>),
+}
+
+impl Default for UnitSet {
+    fn default() -> Self {
+        UnitSet::Bits {
+            words: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl UnitSet {
+    /// Adds `u`; false if it was there already.
+    fn insert(&mut self, u: u32) -> bool {
+        match self {
+            UnitSet::Bits { words, len } => {
+                let (w, bit) = ((u / 64) as usize, 1u64 << (u % 64));
+                if w >= words.len() {
+                    if w >= 64 + 16 * *len {
+                        let mut set: HashSet<u32> = HashSet::default();
+                        for (i, &word) in words.iter().enumerate() {
+                            set.extend((0..64).filter(|b| word >> b & 1 == 1).map(|b| {
+                                // `i < words.len()`, far below 2^26.
+                                (i as u32) * 64 + b
+                            }));
+                        }
+                        set.insert(u);
+                        *self = UnitSet::Hashed(set);
+                        return true;
+                    }
+                    words.resize(w + 1, 0);
+                }
+                let new = words[w] & bit == 0;
+                words[w] |= bit;
+                *len += usize::from(new);
+                new
+            }
+            UnitSet::Hashed(set) => set.insert(u),
+        }
+    }
 }
 
 /// The previous row's unit and contest: consecutive rows nearly always share them, so most
@@ -322,12 +422,14 @@ enum Line {
 
 /// `str::trim`, with a shortcut for the usual field that starts and ends with a printable ASCII
 /// character (every whitespace character is either ASCII at or below b' ' or not ASCII).
+#[inline]
 fn trim(s: &str) -> &str {
-    let printable = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x7f);
-    if printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
-        s
-    } else {
-        s.trim()
+    let printable = |b: u8| b > b' ' && b < 0x7f;
+    match s.as_bytes() {
+        [] => s,
+        [first, .., last] if printable(*first) && printable(*last) => s,
+        [only] if printable(*only) => s,
+        _ => s.trim(),
     }
 }
 
@@ -399,8 +501,14 @@ pub fn import_openelections_csv<R: Read>(
         )?;
     }
     let set_name = "OpenElections CSV set";
-    let snapshot = finish(acc, options, &mut warnings);
-    let snapshot = validate(set_name, snapshot, &options.limits, &mut warnings)?;
+    let (snapshot, layouts) = finish(acc, options, &mut warnings);
+    let snapshot = validate_sorted(
+        set_name,
+        snapshot,
+        Some(layouts),
+        &options.limits,
+        &mut warnings,
+    )?;
     Ok(Imported { snapshot, warnings })
 }
 
@@ -622,20 +730,10 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     }
     // Counts first: a bad row must change nothing.
     let mut total: Option<u64> = None;
-    let mut types: [(CountType, u64, bool); 5] = [
-        (CountType::ElectionDay, 0, false),
-        (CountType::Early, 0, false),
-        (CountType::AbsenteeMail, 0, false),
-        (CountType::Provisional, 0, false),
-        (CountType::Uocava, 0, false),
-    ];
-    for (i, col) in h.cols.iter().enumerate() {
+    let mut types: [(u64, bool); 5] = [(0, false); 5];
+    for &(i, slot) in &h.counts {
         let raw = field(i);
-        let (is_total, slot) = match col {
-            Col::Total => (true, None),
-            Col::Type(t) => (false, types.iter().position(|x| x.0 == *t)),
-            _ => continue,
-        };
+        let is_total = slot.is_none();
         if raw.is_empty() && !is_total {
             continue; // A vote type this row does not report.
         }
@@ -650,7 +748,7 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 v
             }
             Err(k) => {
-                let name = match col {
+                let name = match h.cols[i] {
                     Col::Total => "votes".to_owned(),
                     Col::Type(t) => t.as_str().to_owned(),
                     _ => String::new(),
@@ -659,21 +757,24 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 return;
             }
         };
-        if is_total {
-            total = Some(v);
-        } else if let Some(s) = slot {
-            let Some(x) = types[s].1.checked_add(v) else {
-                p.push(at("votes"), ProblemKind::Overflow);
-                return;
-            };
-            types[s] = (types[s].0, x, true);
+        match slot {
+            None => total = Some(v),
+            Some(s) => {
+                let Some(x) = types[s].0.checked_add(v) else {
+                    p.push(at("votes"), ProblemKind::Overflow);
+                    return;
+                };
+                types[s] = (x, true);
+            }
         }
     }
     let mut given = [(CountType::Total, 0u64); 5];
     let mut n_given = 0;
-    for t in types.iter().filter(|t| t.2) {
-        given[n_given] = (t.0, t.1);
-        n_given += 1;
+    for (&kind, t) in ROW_TYPES.iter().zip(&types) {
+        if t.1 {
+            given[n_given] = (kind, t.0);
+            n_given += 1;
+        }
     }
     let given = &given[..n_given];
     let type_sum = given.iter().try_fold(0u64, |a, t| a.checked_add(t.1));
@@ -722,50 +823,52 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
         ..
     } = acc;
     let c = &mut contests[ci].1;
-    let kind_line = line_kind(candidate);
     let mut entries = [(CountType::Total, total); 6];
     entries[1..=given.len()].copy_from_slice(given);
     let entries = &entries[..=given.len()];
+    let is_choice = |i: u32| {
+        let i = i as usize;
+        c.choices[i].name == candidate && c.choice_party[i] == party
+    };
+    let predicted = c.last_choice.and_then(|last| {
+        let next = c.next_choice[last as usize];
+        if next != u32::MAX && is_choice(next) {
+            Some(next)
+        } else if is_choice(last) {
+            Some(last)
+        } else {
+            None
+        }
+    });
+    let kind_line = match predicted {
+        // The same text as a choice's: a choice line.
+        Some(_) => Line::Choice { write_in: false },
+        None => line_kind(candidate),
+    };
     match kind_line {
         Line::Choice { write_in } => {
-            key.clear();
-            key.push_str(candidate);
-            key.push('\u{1f}');
-            key.push_str(party);
-            let label = || {
-                if party.is_empty() {
-                    format!("{contest_id}.{}", slug(candidate))
-                } else {
-                    format!("{contest_id}.{}", slug(&format!("{candidate} {party}")))
-                }
-            };
-            let (chi, new) = c.choice_ids.get(key, label, &mut c.choice_id_list);
-            if new {
-                let party_id = if party.is_empty() {
-                    None
-                } else {
-                    let (pi, new) =
-                        party_ids.get(party, || format!("party-{}", slug(party)), party_id_list);
-                    if new {
-                        parties.push(Party {
-                            id: party_id_list[pi].clone(),
-                            name: party.to_owned(),
-                            abbreviation: None,
-                        });
-                    }
-                    Some(party_id_list[pi].clone())
-                };
-                c.choices.push(Choice {
-                    id: c.choice_id_list[chi].clone(),
-                    name: candidate.to_owned(),
-                    party: party_id,
+            let chi = match predicted {
+                Some(i) => i as usize,
+                None => choice_index(
+                    c,
+                    contest_id,
+                    candidate,
+                    party,
                     write_in,
-                });
+                    parties,
+                    party_ids,
+                    party_id_list,
+                    key,
+                ),
+            };
+            if let Some(last) = c.last_choice {
+                c.next_choice[last as usize] = chi as u32;
             }
+            c.last_choice = Some(chi as u32);
             // Indices fit in u32: units and choices are far below the limits that refuse
             // bigger imports, and ids are created one per row at most.
             let (u, ch) = (unit as u32, chi as u32);
-            if !c.rows.insert((u, ch)) {
+            if !c.seen[chi].insert(u) {
                 p.push(
                     Location::Line { line, column: None },
                     ProblemKind::DuplicateCount(format!(
@@ -774,8 +877,9 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 );
                 return;
             }
-            c.counts
-                .extend(entries.iter().map(|&(kind, v)| (u, ch, kind, v)));
+            c.row_keys.push((u, ch));
+            c.row_starts.push(c.votes.len() as u32);
+            c.votes.extend_from_slice(entries);
         }
         Line::Over | Line::Under => {
             // Check every slot before writing any: a refused row changes nothing.
@@ -804,6 +908,59 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
             }
         }
     }
+}
+
+/// The choice for `candidate` and `party` in contest `c`, created (with its party) if new.
+#[allow(clippy::too_many_arguments)]
+fn choice_index(
+    c: &mut ContestAcc,
+    contest_id: &str,
+    candidate: &str,
+    party: &str,
+    write_in: bool,
+    parties: &mut Vec<Party>,
+    party_ids: &mut Ids,
+    party_id_list: &mut Vec<String>,
+    key: &mut String,
+) -> usize {
+    key.clear();
+    key.push_str(candidate);
+    key.push('\u{1f}');
+    key.push_str(party);
+    let label = || {
+        if party.is_empty() {
+            format!("{contest_id}.{}", slug(candidate))
+        } else {
+            format!("{contest_id}.{}", slug(&format!("{candidate} {party}")))
+        }
+    };
+    let (chi, new) = c.choice_ids.get(key, label, &mut c.choice_id_list);
+    if new {
+        let party_id = if party.is_empty() {
+            None
+        } else {
+            let (pi, new) =
+                party_ids.get(party, || format!("party-{}", slug(party)), party_id_list);
+            if new {
+                parties.push(Party {
+                    id: party_id_list[pi].clone(),
+                    name: party.to_owned(),
+                    abbreviation: None,
+                });
+            }
+            Some(party_id_list[pi].clone())
+        };
+        c.choices.push(Choice {
+            id: c.choice_id_list[chi].clone(),
+            name: candidate.to_owned(),
+            party: party_id,
+            write_in,
+        });
+        c.choice_party.push(party.to_owned());
+        c.seen.push(UnitSet::default());
+        c.next_choice.push(u32::MAX);
+    }
+    chi
 }
 
 fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
@@ -901,73 +1058,122 @@ fn unit_lookup(acc: &mut Acc, county: &str, precinct: &str) -> usize {
 
 /// Position of each id in sorted order, so counts can be emitted already in canonical order
 /// (sorting integers here is much cheaper than sorting by strings later).
-fn ranks(ids: &[String]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..ids.len()).collect();
-    order.sort_unstable_by(|&a, &b| ids[a].cmp(&ids[b]));
+fn ranks(ids: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..ids.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| ids[a as usize].cmp(&ids[b as usize]));
     let mut rank = vec![0; ids.len()];
     for (r, i) in order.into_iter().enumerate() {
-        rank[i] = r;
+        rank[i as usize] = r as u32;
     }
     rank
 }
 
-/// Positions of `counts` in canonical order: by unit id, choice id, count type. Sorting one
-/// packed integer per count is several times cheaper than sorting tuples (or strings).
-fn count_order(
-    counts: &[(u32, u32, CountType, u64)],
-    unit_rank: &[usize],
-    choice_rank: &[usize],
-) -> Vec<usize> {
-    // 24 bits of unit rank, 32 of choice rank, 8 of count type; bigger imports (refused later
-    // by the limits anyway) take the slower tuple sort.
-    if unit_rank.len() < 1 << 24 && choice_rank.len() < 1 << 32 && counts.len() < u32::MAX as usize
-    {
-        let mut keyed: Vec<(u64, u32)> = counts
-            .iter()
-            .enumerate()
-            .map(|(i, &(u, ch, kind, _))| {
-                let key = ((unit_rank[u as usize] as u64) << 40)
-                    | ((choice_rank[ch as usize] as u64) << 8)
-                    | u64::from(kind as u8);
-                (key, i as u32)
-            })
-            .collect();
-        keyed.sort_unstable();
-        keyed.into_iter().map(|(_, i)| i as usize).collect()
-    } else {
-        let mut order: Vec<usize> = (0..counts.len()).collect();
-        order.sort_unstable_by_key(|&i| {
-            let (u, ch, kind, _) = counts[i];
-            (unit_rank[u as usize], choice_rank[ch as usize], kind)
-        });
-        order
+/// Sorts rows keyed by unit rank (high 32 bits) and choice rank. Rows come mostly grouped by
+/// unit already: a stable counting sort by unit (unless the units are already in order), then
+/// a sort of each unit's few rows, costs a fraction of a general sort.
+fn sort_rows(
+    keyed: &mut Vec<(u64, u32)>,
+    units: usize,
+    (starts, tmp): &mut (Vec<u32>, Vec<(u64, u32)>),
+) {
+    let unit = |k: u64| (k >> 32) as usize;
+    if !keyed.is_sorted_by_key(|e| unit(e.0)) {
+        if keyed.len() < units / 4 {
+            // Few rows for many units: the counting sort's pass over all units would dominate.
+            keyed.sort_unstable();
+            return;
+        }
+        starts.clear();
+        starts.resize(units + 1, 0);
+        for &(k, _) in keyed.iter() {
+            starts[unit(k) + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        tmp.clear();
+        tmp.resize(keyed.len(), (0, 0));
+        for &e in keyed.iter() {
+            let at = &mut starts[unit(e.0)];
+            tmp[*at as usize] = e;
+            *at += 1;
+        }
+        std::mem::swap(keyed, tmp);
+    }
+    for run in keyed.chunk_by_mut(|a, b| unit(a.0) == unit(b.0)) {
+        run.sort_unstable();
     }
 }
 
-fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapshot {
-    let mut contests = Vec::with_capacity(acc.contests.len());
+/// `items` moved into the order `rank` gives them (`rank` a permutation of their positions).
+fn in_rank_order<T>(items: Vec<T>, rank: &[u32]) -> Vec<T> {
+    let mut keyed: Vec<(u32, T)> = rank.iter().copied().zip(items).collect();
+    keyed.sort_unstable_by_key(|x| x.0);
+    keyed.into_iter().map(|x| x.1).collect()
+}
+
+/// The snapshot in canonical order (units, parties, contests, choices sorted by id, counts by
+/// unit, choice and count type) and each contest's count layout, both built from the
+/// importer's indices: sorting one integer key per row is far cheaper than sorting counts by
+/// their id strings.
+fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snapshot, Vec<Layout>) {
     let unit_rank = ranks(&acc.unit_id_list);
     let unit_ids: Vec<Id> = acc.unit_id_list.iter().map(Id::from).collect();
+    let contest_rank = ranks(&acc.contest_id_list);
+    let mut contests = Vec::with_capacity(acc.contests.len());
+    let mut layouts = Vec::with_capacity(acc.contests.len());
+    let mut keyed: Vec<(u64, u32)> = Vec::new();
+    let mut scratch = (Vec::new(), Vec::new());
     for (ci, (name, c)) in acc.contests.into_iter().enumerate() {
         let id = acc.contest_id_list[ci].clone();
         warn_variants(&id, &c.choices, warnings);
         let choice_rank = ranks(&c.choice_id_list);
-        let order = count_order(&c.counts, &unit_rank, &choice_rank);
         let choice_ids: Vec<Id> = c.choice_id_list.iter().map(Id::from).collect();
-        let counts = order
-            .into_iter()
-            .map(|i| {
-                let (u, ch, kind, votes) = c.counts[i];
-                VoteCount {
-                    unit: unit_ids[u as usize].clone(),
-                    choice: choice_ids[ch as usize].clone(),
+        keyed.clear();
+        keyed.extend(c.row_keys.iter().enumerate().map(|(r, &(u, ch))| {
+            let key =
+                (u64::from(unit_rank[u as usize]) << 32) | u64::from(choice_rank[ch as usize]);
+            (key, r as u32)
+        }));
+        sort_rows(&mut keyed, unit_rank.len(), &mut scratch);
+        let mut counts = Vec::with_capacity(c.votes.len());
+        let mut units = Vec::new();
+        let mut unit_of = Vec::new();
+        let mut choice_of = Vec::with_capacity(c.votes.len());
+        let mut prev_unit = u32::MAX;
+        for &(key, r) in &keyed {
+            let (u, ch) = c.row_keys[r as usize];
+            let start = c.row_starts[r as usize] as usize;
+            let end = c
+                .row_starts
+                .get(r as usize + 1)
+                .map_or(c.votes.len(), |&e| e as usize);
+            let rank = (key >> 32) as u32;
+            if rank != prev_unit {
+                if let Some(last) = units.last_mut() {
+                    let last: &mut std::ops::Range<usize> = last;
+                    last.end = counts.len();
+                }
+                units.push(counts.len()..counts.len());
+                unit_of.push(rank);
+                prev_unit = rank;
+            }
+            let (unit, choice) = (&unit_ids[u as usize], &choice_ids[ch as usize]);
+            for &(kind, votes) in &c.votes[start..end] {
+                counts.push(VoteCount {
+                    unit: unit.clone(),
+                    choice: choice.clone(),
                     kind,
                     round: None,
                     votes,
-                }
-            })
-            .collect();
-        let other_counts = c
+                });
+                choice_of.push(key as u32);
+            }
+        }
+        if let Some(last) = units.last_mut() {
+            last.end = counts.len();
+        }
+        let mut other_counts: Vec<OtherCount> = c
             .other
             .into_iter()
             .map(|((u, kind), (overvotes, undervotes))| OtherCount {
@@ -977,6 +1183,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
                 undervotes,
             })
             .collect();
+        other_counts.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         contests.push(Contest {
             id,
             name,
@@ -984,12 +1191,23 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
             district: STATE_UNIT_ID.to_owned(),
             votes_allowed: None,
             variation: None,
-            choices: c.choices,
+            choices: in_rank_order(c.choices, &choice_rank),
             counts,
             other_counts,
         });
+        layouts.push(Layout {
+            units,
+            unit_of,
+            choice_of,
+        });
     }
-    Snapshot {
+    let mut units = in_rank_order(acc.units, &unit_rank);
+    for u in &mut units {
+        u.children.sort_unstable();
+    }
+    let mut parties = acc.parties;
+    parties.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    let snapshot = Snapshot {
         election: Election {
             name: options.election_name.clone(),
             kind: options.election_kind,
@@ -998,10 +1216,11 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
             scope_unit: STATE_UNIT_ID.to_owned(),
         },
         status: options.status,
-        parties: acc.parties,
-        units: acc.units,
-        contests,
-    }
+        parties,
+        units,
+        contests: in_rank_order(contests, &contest_rank),
+    };
+    (snapshot, in_rank_order(layouts, &contest_rank))
 }
 
 fn warn_variants(contest: &str, choices: &[Choice], warnings: &mut Vec<Warning>) {

@@ -3,7 +3,7 @@
 //! [`validate`] is the only way to get a [`ValidSnapshot`]; exporters, the canonical encoder and
 //! the diff take that token, so nothing downstream sees results that were not checked.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use foldhash::HashMap;
@@ -87,12 +87,50 @@ pub fn validate(
     warnings: &mut Vec<Warning>,
 ) -> Result<ValidSnapshot, ImportError> {
     snapshot.normalize();
+    validate_sorted(source_name, snapshot, None, limits, warnings)
+}
+
+/// [`validate`] for a snapshot an importer built already in canonical order, optionally with
+/// the layout of each contest's counts (computed from the importer's indices rather than by
+/// comparing id strings). Debug builds check both claims.
+pub(crate) fn validate_sorted(
+    source_name: &str,
+    snapshot: Snapshot,
+    layouts: Option<Vec<Layout>>,
+    limits: &Limits,
+    warnings: &mut Vec<Warning>,
+) -> Result<ValidSnapshot, ImportError> {
+    if cfg!(debug_assertions) {
+        let mut sorted = snapshot.clone();
+        sorted.normalize();
+        assert!(
+            sorted == snapshot,
+            "validate_sorted: not in canonical order"
+        );
+    }
     let mut problems = Problems::default();
     check_limits(&snapshot, limits, &mut problems);
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
     let index = UnitIndex::new(&snapshot);
-    let layouts: Vec<Layout> = snapshot.contests.iter().map(Layout::new).collect();
+    let layouts: Vec<Layout> = match layouts {
+        Some(given) => {
+            if cfg!(debug_assertions) {
+                let computed: Vec<Layout> = snapshot
+                    .contests
+                    .iter()
+                    .map(|c| Layout::new(c, &index))
+                    .collect();
+                assert!(computed == given, "validate_sorted: wrong layouts");
+            }
+            given
+        }
+        None => snapshot
+            .contests
+            .iter()
+            .map(|c| Layout::new(c, &index))
+            .collect(),
+    };
     check_ids(&snapshot, &layouts, &mut problems);
     check_references(&snapshot, &index, &layouts, &mut problems);
     check_cycles(&snapshot, &index, &mut problems);
@@ -105,11 +143,11 @@ pub fn validate(
             choice_of: Some(&layout.choice_of),
         };
         check_breakdowns(contest, layout, &mut problems, warnings);
-        check_ballots(&snapshot, &index, &c, layout, &mut problems, warnings);
+        check_ballots(&snapshot, &c, layout, &mut problems, warnings);
         check_aggregates(&snapshot, &index, &c, layout, &mut problems);
     }
     problems.into_result(source_name)?;
-    warn_units_without_votes(&snapshot, &layouts, warnings);
+    warn_units_without_votes(&snapshot, &index, &layouts, warnings);
     Ok(ValidSnapshot { snapshot })
 }
 
@@ -344,14 +382,17 @@ impl Resolved<'_> {
 /// One pass over a contest's sorted counts: where each unit's counts start and end, and the
 /// position of each count's choice in [`Contest::choices`] (`u32::MAX`: unknown). The checks
 /// then compare integers instead of re-comparing id strings.
-struct Layout {
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
     /// Ranges of counts with the same unit, in order; none empty.
-    units: Vec<Range<usize>>,
-    choice_of: Vec<u32>,
+    pub(crate) units: Vec<Range<usize>>,
+    /// The position in [`Snapshot::units`] of each range's unit (`u32::MAX`: unknown).
+    pub(crate) unit_of: Vec<u32>,
+    pub(crate) choice_of: Vec<u32>,
 }
 
 impl Layout {
-    fn new(contest: &Contest) -> Layout {
+    fn new(contest: &Contest, index: &UnitIndex<'_>) -> Layout {
         let counts = &contest.counts;
         let choices = &contest.choices;
         let mut units = Vec::new();
@@ -376,7 +417,19 @@ impl Layout {
         if !counts.is_empty() {
             units.push(start..counts.len());
         }
-        Layout { units, choice_of }
+        let unit_of = units
+            .iter()
+            .map(|r| {
+                index
+                    .get(&counts[r.start].unit)
+                    .map_or(u32::MAX, |u| u as u32)
+            })
+            .collect();
+        Layout {
+            units,
+            unit_of,
+            choice_of,
+        }
     }
 }
 
@@ -422,9 +475,9 @@ fn check_references(
             }
         }
         // Counts are sorted by unit: look each unit up once.
-        for range in &layout.units {
+        for (range, &u) in layout.units.iter().zip(&layout.unit_of) {
             let group = &c.counts[range.clone()];
-            if !unit(&group[0].unit) {
+            if u == u32::MAX {
                 let vc = &group[0];
                 unknown(
                     format!("contest {:?}, {}", c.id, count_label(vc)),
@@ -584,18 +637,17 @@ fn unit_range(contest: &Contest, unit: &str) -> Range<usize> {
 
 fn check_ballots(
     s: &Snapshot,
-    index: &UnitIndex<'_>,
     c: &Resolved<'_>,
     layout: &Layout,
     problems: &mut Problems,
     warnings: &mut Vec<Warning>,
 ) {
     let contest = c.contest;
-    for range in &layout.units {
+    for (range, &u) in layout.units.iter().zip(&layout.unit_of) {
         let range = range.clone();
         let group = &contest.counts[range.clone()];
         let unit = &group[0].unit;
-        let Some(ballots) = index.get(unit).and_then(|u| s.units[u].facts.ballots_cast) else {
+        let Some(ballots) = s.units.get(u as usize).and_then(|u| u.facts.ballots_cast) else {
             continue;
         };
         // Write-in lines are left out: exports commonly give the write-in total and the names
@@ -741,15 +793,15 @@ fn check_aggregates(
     problems: &mut Problems,
 ) {
     let contest = c.contest;
-    let mut seen = HashSet::new();
-    for range in &layout.units {
+    // Counts are sorted by unit: each range is a different unit.
+    for (range, &u) in layout.units.iter().zip(&layout.unit_of) {
         let range = range.clone();
         let group = &contest.counts[range.clone()];
         let unit_id = group[0].unit.as_str();
-        let Some(unit) = index.get(unit_id).map(|u| &s.units[u]) else {
+        let Some(unit) = s.units.get(u as usize) else {
             continue;
         };
-        if unit.children.is_empty() || !seen.insert(unit_id) {
+        if unit.children.is_empty() {
             continue;
         }
         let groups = match child_groups(s, index, c, &unit.children, 0) {
@@ -783,37 +835,46 @@ fn check_aggregates(
     }
 }
 
-fn warn_units_without_votes(s: &Snapshot, layouts: &[Layout], warnings: &mut Vec<Warning>) {
-    let mut with_votes: HashSet<&str> = HashSet::new();
-    for (c, layout) in s.contests.iter().zip(layouts) {
-        for range in &layout.units {
-            with_votes.insert(&c.counts[range.start].unit);
+fn warn_units_without_votes(
+    s: &Snapshot,
+    index: &UnitIndex<'_>,
+    layouts: &[Layout],
+    warnings: &mut Vec<Warning>,
+) {
+    // By position in `s.units`; every count's unit is known by now.
+    let mut covered = vec![false; s.units.len()];
+    let mut any = false;
+    for layout in layouts {
+        for &u in &layout.unit_of {
+            if let Some(c) = covered.get_mut(u as usize) {
+                *c = true;
+                any = true;
+            }
         }
     }
-    if with_votes.is_empty() {
+    if !any {
         return; // A pre-election report: no unit has votes yet, nothing to flag.
     }
     // A unit with no votes of its own is fine if it is made of units that have some.
-    let mut covered: HashSet<&str> = with_votes.clone();
     let mut changed = true;
     while changed {
         changed = false;
-        for u in &s.units {
-            if !covered.contains(u.id.as_str())
-                && u.children.iter().any(|c| covered.contains(c.as_str()))
+        for (i, u) in s.units.iter().enumerate() {
+            if !covered[i]
+                && u.children
+                    .iter()
+                    .any(|c| index.get(c).is_some_and(|j| covered[j]))
             {
-                covered.insert(&u.id);
+                covered[i] = true;
                 changed = true;
             }
         }
     }
-    for u in &s.units {
-        if !covered.contains(u.id.as_str()) {
-            warnings.push(Warning {
-                kind: WarningKind::UnitWithoutVotes,
-                location: Location::Model(format!("unit {:?}", u.id)),
-                detail: format!("{} {:?} has no votes in any contest", u.kind, u.name),
-            });
-        }
+    for (u, _) in s.units.iter().zip(&covered).filter(|(_, c)| !**c) {
+        warnings.push(Warning {
+            kind: WarningKind::UnitWithoutVotes,
+            location: Location::Model(format!("unit {:?}", u.id)),
+            detail: format!("{} {:?} has no votes in any contest", u.kind, u.name),
+        });
     }
 }
