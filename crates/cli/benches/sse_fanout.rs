@@ -9,7 +9,14 @@
 //! Settings (environment): `SSE_BENCH_N` (comma list, default `1000,10000`),
 //! `SSE_BENCH_PORT` (default 27100), `SSE_BENCH_SOURCES` (loopback source addresses
 //! `127.0.0.2…`, default 16), `SSE_BENCH_SERVER_CPUS` (a `taskset -c` list for the server),
-//! `SSE_BENCH_CSV` (the OpenElections file released; default the demo's Appling County slice).
+//! `SSE_BENCH_CSV` (the OpenElections file released; default the demo's Appling County slice),
+//! `SSE_BENCH_PATHS` (comma list of `light`, `axum`; default both).
+//!
+//! Paths: `light` subscribers open a connection and send the events request first, which
+//! `urne serve` answers on its light path (`urne::live`); `axum` subscribers first fetch
+//! `log/checkpoint` on the connection and then send the events request on the same kept-alive
+//! connection, which goes through hyper and axum's `Sse` as every subscriber did before the
+//! light path: the same-run baseline.
 //!
 //! For each N: a fresh `urne serve` child process (this build's binary) on one data directory
 //! (policy and a first release published once, through the officials' CLI); N subscribers, each
@@ -54,6 +61,14 @@ fn main() -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     let port: u16 = env_or("SSE_BENCH_PORT", "27100").parse()?;
     let sources: u8 = env_or("SSE_BENCH_SOURCES", "16").parse()?;
+    let paths: Vec<Route> = env_or("SSE_BENCH_PATHS", "light,axum")
+        .split(',')
+        .map(|p| match p.trim() {
+            "light" => Ok(Route::Light),
+            "axum" => Ok(Route::Axum),
+            other => bail!("SSE_BENCH_PATHS: light or axum, not {other:?}"),
+        })
+        .collect::<anyhow::Result<_>>()?;
     ensure!((1..=250).contains(&sources), "SSE_BENCH_SOURCES: 1 to 250");
     let nofile = raise_nofile()?;
     let need = ns.iter().max().copied().unwrap_or(0) as u64 + 100;
@@ -81,11 +96,12 @@ fn main() -> anyhow::Result<()> {
         csv.display()
     );
     println!(
-        "{:>7} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "N", "held", "rss KB/sub", "after evt", "POST ack", "p50", "p99", "max", "spread"
+        "{:>6} {:>7} {:>9} {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "path", "N", "held", "rss KB/sub", "after evt", "POST ack", "p50", "p99", "max", "spread"
     );
     let mut previous: Option<PathBuf> = None;
-    for (round, &n) in ns.iter().enumerate() {
+    let rounds = ns.iter().flat_map(|&n| paths.iter().map(move |&p| (n, p)));
+    for (round, (n, path)) in rounds.enumerate() {
         let mut server = Server::start(&data, port)?;
         if round == 0 {
             officials.publish(&officials.policy, &url)?;
@@ -96,12 +112,13 @@ fn main() -> anyhow::Result<()> {
         // The next release, signed before any subscriber connects.
         let next =
             officials.release(&csv, scratch.path(), round as u64 + 1, previous.as_deref())?;
-        let result = runtime.block_on(fan_out(&url, port, sources, n, server.pid(), &next));
+        let result = runtime.block_on(fan_out(&url, port, sources, n, path, server.pid(), &next));
         server.stop();
         let r = result?;
         previous = Some(next);
         println!(
-            "{:>7} {:>9} {:>11.2} {:>10.2} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "{:>6} {:>7} {:>9} {:>11.2} {:>10.2} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            path.name(),
             n,
             r.held,
             r.rss_per_sub_kb,
@@ -126,6 +143,22 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How a subscriber reaches the event stream (see the module docs).
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Light,
+    Axum,
+}
+
+impl Route {
+    fn name(self) -> &'static str {
+        match self {
+            Route::Light => "light",
+            Route::Axum => "axum",
+        }
+    }
+}
+
 struct Outcome {
     held: usize,
     first_error: String,
@@ -143,11 +176,12 @@ async fn fan_out(
     port: u16,
     sources: u8,
     n: usize,
+    path: Route,
     server_pid: u32,
     release: &Path,
 ) -> anyhow::Result<Outcome> {
     // One warm-up request, so the baseline RSS includes a served page and a parsed request.
-    let _ = get_events_once(port).await;
+    let _ = get_events_once(port, path).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = vm_rss_kb(server_pid)?;
     let (connected_tx, mut connected_rx) = mpsc::unbounded_channel::<Result<(), String>>();
@@ -164,7 +198,7 @@ async fn fan_out(
         );
         tokio::spawn(async move {
             let permit = connecting.acquire_owned().await.expect("never closed");
-            let body = match subscribe(source, port).await {
+            let body = match subscribe(source, port, path).await {
                 Ok(body) => {
                     drop(permit);
                     let _ = connected.send(Ok(()));
@@ -249,7 +283,7 @@ async fn fan_out(
 type Body = hyper::body::Incoming;
 
 /// Opens one event stream from `source` and returns its body once the 200 headers arrived.
-async fn subscribe(source: Ipv4Addr, port: u16) -> anyhow::Result<Body> {
+async fn subscribe(source: Ipv4Addr, port: u16, path: Route) -> anyhow::Result<Body> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(SocketAddr::V4(SocketAddrV4::new(source, 0)))?;
     let stream = socket
@@ -259,6 +293,18 @@ async fn subscribe(source: Ipv4Addr, port: u16) -> anyhow::Result<Body> {
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(connection);
+    if let Route::Axum = path {
+        // A first request on the connection: the events request that follows goes to axum.
+        let request = hyper::Request::get("/log/checkpoint")
+            .header(hyper::header::HOST, format!("127.0.0.1:{port}"))
+            .body(Empty::<Bytes>::new())?;
+        let response = sender.send_request(request).await?;
+        ensure!(
+            response.status() == hyper::StatusCode::OK,
+            "GET /log/checkpoint"
+        );
+        response.into_body().collect().await?;
+    }
     let request = hyper::Request::get("/api/v1/events")
         .header(hyper::header::HOST, format!("127.0.0.1:{port}"))
         .header(hyper::header::ACCEPT, "text/event-stream")
@@ -301,8 +347,8 @@ async fn wait_for_release(
     let _ = close.changed().await;
 }
 
-async fn get_events_once(port: u16) -> anyhow::Result<()> {
-    let body = subscribe(Ipv4Addr::LOCALHOST, port).await?;
+async fn get_events_once(port: u16, path: Route) -> anyhow::Result<()> {
+    let body = subscribe(Ipv4Addr::LOCALHOST, port, path).await?;
     drop(body);
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod cluster;
 pub mod demo;
 pub mod keyfile;
+pub mod live;
 pub mod mirror_cmd;
 pub mod officials;
 pub mod publish;

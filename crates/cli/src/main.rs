@@ -12,6 +12,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use axum::serve::ListenerExt as _;
 use clap::{Parser, Subcommand};
 use urne::{DataDir, bundle::Bundle, officials, open_data_dir, read_vkey, serve};
 use urne_release::Status;
@@ -739,7 +740,10 @@ async fn run_serve(
     // Not a graceful shutdown: live event streams never end on their own. Releases in flight
     // are either acknowledged (durable) or not; nothing acknowledged is lost. Peer addresses
     // feed the roll's per-client rate limit.
+    // Live event subscribers are answered on a light path (`urne::live`); every other
+    // connection goes to axum as it is.
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let listener = urne::live::Listener::new(listener, publisher.clone())?.tap_io(|_| {});
     tokio::select! {
         served = axum::serve(listener, service) => served?,
         _ = tokio::signal::ctrl_c() => {}
