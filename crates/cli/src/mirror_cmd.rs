@@ -4,9 +4,15 @@
 //! verified (partial tiles of sizes the mirror never polled at are cut from wider verified
 //! ones). The pages, API and downloads are never copied from the primary: after each verified
 //! advance the mirror replays its own verified log and renders them with `urne_site::render`,
-//! exactly as `urne serve` does (same code: `publish::History`), with the witnessed state taken
-//! from the cosigned checkpoint it verified. It then fetches a few of the primary's rendered
-//! files and says whether they match (`--title` must be the primary's for that).
+//! exactly as `urne serve` does (same code: `publish::History`). The witnessed state is the
+//! same input the primary renders with: [`witnessing::read_witnessed`] of the newest verified
+//! checkpoint note that met the quorum (`urne_verify::mirror::WITNESSED_KEY`, the primary's
+//! key too), so while the primary awaits witnesses the mirror, which follows the same
+//! checkpoint, says "awaiting witnesses" on the same pages. It then fetches a few of the
+//! primary's rendered files and says whether they match (`--title` must be the primary's for
+//! that).
+//!
+//! [`witnessing::read_witnessed`]: crate::witnessing::read_witnessed
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,6 +56,8 @@ pub struct MirrorArgs {
 pub struct Rendered {
     /// The verified checkpoint note the tree was rendered for.
     pub checkpoint: Vec<u8>,
+    /// The witnessed checkpoint note it was rendered with (`None`: none met the quorum yet).
+    pub witnessed: Option<Vec<u8>>,
     /// The tree and its ETags.
     pub tree: Arc<crate::publish::PublicTree>,
     /// Whether the primary's copies of the compared files were byte-identical (`None`: the
@@ -66,14 +74,19 @@ pub struct MirrorSite {
 }
 
 impl MirrorSite {
-    /// Renders the pages again if the verified checkpoint changed. Returns whether it did.
+    /// Renders the pages again if the verified checkpoint or the witnessed one changed.
+    /// Returns whether it did.
     pub async fn refresh(&self) -> anyhow::Result<bool> {
         let blobs = self.mirror.blobs().clone();
         let Some(note) = blobs.get(urne_verify::follow::CHECKPOINT_PATH).await? else {
             return Ok(false);
         };
-        if self.rendered.read().expect("lock").checkpoint == note {
-            return Ok(false);
+        let witnessed_note = blobs.get(mirror::WITNESSED_KEY).await?;
+        {
+            let r = self.rendered.read().expect("lock");
+            if r.checkpoint == note && r.witnessed == witnessed_note {
+                return Ok(false);
+            }
         }
         let follower = self.mirror.follower();
         let key = follower
@@ -88,7 +101,7 @@ impl MirrorSite {
         };
         let history = crate::publish::History::replay(blobs.as_ref(), size).await?;
         let witnessed = crate::witnessing::witnessed_view(
-            Some(&note),
+            witnessed_note.as_deref(),
             &key,
             history.witness_policy(),
             history.size(),
@@ -97,6 +110,7 @@ impl MirrorSite {
         let tree = Arc::new(crate::publish::PublicTree::new(files, size));
         *self.rendered.write().expect("lock") = Rendered {
             checkpoint: note,
+            witnessed: witnessed_note,
             tree,
             primary_matches: None,
         };
@@ -184,7 +198,9 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<()> {
     let options = Options {
         pin,
         log_key: log_key.clone(),
-        require_quorum: true,
+        // Follow what the primary serves, witnessed or not: the pages say which (as the
+        // primary's do), and a fork is refused against the last verified state either way.
+        require_quorum: false,
         keep_releases: false,
     };
     let data = args.data.clone();

@@ -34,8 +34,9 @@ use urne_witness::client::{Cosigner, Outcome, ProofSource};
 pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Blob key of the latest cosigned checkpoint note (operator-private, not under `log/`).
 pub const COSIGNED_KEY: &str = "witnessing/checkpoint";
-/// Blob key of the latest checkpoint note that met the witness quorum.
-pub const WITNESSED_KEY: &str = "witnessing/witnessed";
+/// Blob key of the latest checkpoint note that met the witness quorum (a mirror keeps the
+/// newest one it verified under the same key, so both render the same witnessed state).
+pub const WITNESSED_KEY: &str = urne_verify::mirror::WITNESSED_KEY;
 
 /// The latest witnessing round.
 #[derive(Clone, Debug, Default)]

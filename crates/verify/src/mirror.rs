@@ -2,8 +2,14 @@
 //!
 //! The mirror keeps a [`Follower`] (the verifier core) and its own [`DirBlobs`] under
 //! `DATA/public`. Every poll it advances the follower against the primary; only when the whole
-//! advance verified (checkpoint, witness quorum, consistency, every tile, bundle, entry and
-//! payload) does it write the new payloads, tiles and bundles, and then the checkpoint last.
+//! advance verified (checkpoint, every cosignature by a policy witness, consistency, every
+//! tile, bundle, entry and payload) does it write the new payloads, tiles and bundles, and then
+//! the checkpoint last.
+//!
+//! Like the primary, the mirror follows a checkpoint that is still below the witness quorum
+//! (its pages then say "awaiting witnesses", as the primary's do), and keeps the newest
+//! verified checkpoint note that met the quorum at [`WITNESSED_KEY`]: the same key and meaning
+//! as the primary's (`urne::witnessing`), so both render the same witnessed state.
 //! A primary that lies (a fork, a rollback, a tampered blob) or goes dark changes nothing: the
 //! mirror keeps serving its last verified state, and for a fork or rollback writes an evidence
 //! file under `DATA/evidence/`.
@@ -28,6 +34,10 @@ use urne_store::{Blobs, DirBlobs};
 
 use crate::fetch::{DirSource, Fetch};
 use crate::follow::{Advance, CHECKPOINT_PATH, Failure, Follower, Options};
+
+/// Blob key (outside `log/`, never served) of the newest verified checkpoint note whose
+/// cosignatures met the trust policy's witness quorum.
+pub const WITNESSED_KEY: &str = "witnessing/witnessed";
 
 /// What the mirror last did, for its status line and tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -137,6 +147,12 @@ impl Mirror {
                     rt.block_on(self.store(&advance))
                         .map_err(|e| e.to_string())?;
                 }
+                if advance.quorum_met {
+                    // After the checkpoint it is for; checked every poll, so a crash between
+                    // the two writes is repaired by the next one.
+                    rt.block_on(self.record_witnessed(&advance.note))
+                        .map_err(|e| e.to_string())?;
+                }
                 if let Ok(mut f) = self.follower.lock() {
                     *f = next;
                 }
@@ -181,6 +197,25 @@ impl Mirror {
         let path = dir.join(format!("{}.txt", &digest[..16]));
         crate::state::write_atomic(&path, &bytes).ok()?;
         Some(path)
+    }
+
+    /// Stores `note` (verified, quorum met) as the witnessed checkpoint unless it already is.
+    async fn record_witnessed(&self, note: &[u8]) -> Result<(), MirrorError> {
+        let write = |e: urne_store::BlobError| MirrorError::Write {
+            key: WITNESSED_KEY.into(),
+            why: e.to_string(),
+        };
+        if self
+            .blobs
+            .get(WITNESSED_KEY)
+            .await
+            .map_err(write)?
+            .as_deref()
+            != Some(note)
+        {
+            self.blobs.put(WITNESSED_KEY, note).await.map_err(write)?;
+        }
+        Ok(())
     }
 
     /// Writes an advance: payloads, then bundles and tiles, then the checkpoint last.

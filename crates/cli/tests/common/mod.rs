@@ -1,10 +1,12 @@
-//! What the tests that run `urne serve` as a real process share: the binary, a server process
-//! on a loopback port, officials, and release bundles of the demo county.
+//! What the tests that run `urne` as real processes share: the binary, a server process on a
+//! loopback port, witnesses and mirrors, officials, and release bundles of the demo county.
 #![allow(dead_code)] // each test binary uses part of it
 
 use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use urne::bundle::Bundle;
 use urne::demo;
@@ -73,8 +75,11 @@ impl Serve {
             let out = child.wait_with_output().unwrap();
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         };
-        // Keep draining standard output so the server never blocks on it.
+        // Keep draining standard output and error so the server never blocks on them.
         std::thread::spawn(move || for _ in lines {});
+        if let Some(mut err) = child.stderr.take() {
+            std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        }
         Ok(Serve {
             child,
             url,
@@ -191,4 +196,89 @@ pub fn walk(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// How long a test waits for processes to converge before it fails.
+pub const WAIT_MAX: Duration = Duration::from_secs(30);
+
+/// Polls `ok` every 50 ms until it holds; panics naming `what` after [`WAIT_MAX`].
+pub fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < WAIT_MAX, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process killed (SIGKILL) when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback address no one listens on (yet).
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// `urne witness` at `addr` for the log `log_vkey` (a key or a file holding it), its key and
+/// state in `dir`: the process and its cosigner verifier key.
+pub fn start_witness(dir: &Path, name: &str, addr: SocketAddr, log_vkey: &str) -> (Proc, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args(["witness", "--data", s(dir), "--name", name])
+        .args(["--listen", &addr.to_string(), "--log", log_vkey])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start urne witness");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let vkey = loop {
+        let line = lines.next().expect("witness output").unwrap();
+        if let Some(k) = line.strip_prefix("witness key: ") {
+            break k.to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), vkey)
+}
+
+/// `urne mirror SOURCE` into `data`, serving at `addr` with the test title, polling every
+/// 100 ms. Its standard error (the refusals it logs) goes to `data/mirror.log`.
+pub fn start_mirror(data: &Path, source: &str, addr: SocketAddr) -> Proc {
+    std::fs::create_dir_all(data).unwrap();
+    let log = std::fs::File::create(data.join("mirror.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_urne"))
+        .args([
+            "mirror",
+            source,
+            "--data",
+            s(data),
+            "--listen",
+            &addr.to_string(),
+        ])
+        .args(["--interval-ms", "100", "--title", TITLE])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start urne mirror");
+    Proc(child)
+}
+
+/// Gives the data directory `to` the log key of `from`: a second server signing as the same
+/// log (the way an operator with the key can fork it).
+pub fn share_log_key(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for file in ["log.key", "log.vkey"] {
+        // `copy` keeps the key file's 0600 mode.
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
 }
