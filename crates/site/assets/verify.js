@@ -15,11 +15,16 @@
 //     a policy witness is checked (C2SP tlog-cosignature: Ed25519 over
 //     "cosignature/v1\ntime <T>\n" + the checkpoint body). A cosignature that does not verify
 //     is FAILED; valid ones below the quorum are "awaiting witnesses"; the quorum met is
-//     verified.
+//     verified;
+//  6. the named policy entry is the one in force: every log entry after it is read from the
+//     entry bundles and proven to be in the signed tree (the root is recomputed from their
+//     leaf hashes and the tiles to their left), and none before the release is another
+//     trust policy (a page naming a superseded policy is FAILED); a rotation sequenced after
+//     the release (a page rendered before it) is the policy the cosignatures are checked
+//     against.
 //
 // Officials' signatures are checked against the trust policy by `urne verify`; this script
-// shows their names. The page says which policy entry is in force: a host pointing it at an
-// older policy entry is caught by `urne verify`, which replays the whole log. No framework and no fetches outside this site. The summary page also
+// shows their names. No framework and no fetches outside this site. The summary page also
 // updates itself when a release arrives: SSE at api/v1/events when the server has it, else
 // by polling log/checkpoint (static hosts).
 (function () {
@@ -232,17 +237,61 @@
     if (sn !== 0 || !same(r, root)) fail('inclusion proof does not match the signed root');
   }
 
-  async function entryAt(root, index, size) {
-    var b = Math.floor(index / WIDTH), w = Math.min(WIDTH, size - b * WIDTH);
+  // The entries of the bundle at index b in a tree of size (tlog-tiles: uint16 length, bytes).
+  async function bundleAt(root, b, size) {
+    var w = Math.min(WIDTH, size - b * WIDTH);
     var path = 'log/tile/entries/' + indexPath(b) + widthSuffix(w);
-    var bundle = await get(root + path), at = 0, want = index % WIDTH;
-    for (var i = 0; i <= want; i++) {
+    var bundle = await get(root + path), at = 0, out = [];
+    while (at < bundle.length) {
       if (at + 2 > bundle.length) fail(path + ' is truncated');
       var len = (bundle[at] << 8) | bundle[at + 1];
       if (at + 2 + len > bundle.length) fail(path + ' is truncated');
-      if (i === want) return bundle.slice(at + 2, at + 2 + len);
+      out.push(bundle.slice(at + 2, at + 2 + len));
       at += 2 + len;
     }
+    if (out.length !== w) fail(path + ' holds ' + out.length + ' entries, not ' + w);
+    return out;
+  }
+
+  async function entryAt(root, index, size) {
+    return (await bundleAt(root, Math.floor(index / WIDTH), size))[index % WIDTH];
+  }
+
+  // The log entries [from, cp.size), proven to be the signed tree's: RFC 9162 MTH recomputed
+  // with their leaf hashes and, left of from, the tiles' hashes, equal to the signed root.
+  async function entriesFrom(root, tiles, cp, from) {
+    var entries = [];
+    for (var b = Math.floor(from / WIDTH); b * WIDTH < cp.size; b++) {
+      var got = await bundleAt(root, b, cp.size);
+      for (var i = 0; i < got.length; i++) if (b * WIDTH + i >= from) entries.push(got[i]);
+    }
+    var leaves = await Promise.all(entries.map(leafHash));
+    async function mth(lo, hi) {
+      if (hi <= from) return tiles.mth(lo, hi);
+      if (hi - lo === 1) return leaves[lo - from];
+      var k = largestPow2Below(hi - lo);
+      var both = await Promise.all([mth(lo, lo + k), mth(lo + k, hi)]);
+      return nodeHash(both[0], both[1]);
+    }
+    if (!same(await mth(0, cp.size), cp.root)) fail('log entries ' + from + ' to ' + (cp.size - 1) + ' do not match the signed root');
+    return entries;
+  }
+
+  function isPolicyEntry(entry) {
+    try { return manifestFields(parseNote(entry).text).kind === 'trust-policy'; } catch (e) { return false; }
+  }
+
+  // The trust policy in force for the checkpoint: the page's entry unless a later one
+  // replaced it. A replacement before the release shown means the page names a superseded
+  // policy.
+  async function policyInForce(root, tiles, cp, named, release) {
+    if (!(Number.isInteger(named) && named >= 0 && named < cp.size)) fail('the page names no trust policy entry of the log');
+    var later = await entriesFrom(root, tiles, cp, named + 1), last = named;
+    for (var i = 0; i < later.length; i++) if (isPolicyEntry(later[i])) last = named + 1 + i;
+    if (last !== named && last < release) {
+      fail('the page names trust policy entry ' + named + ', replaced by entry ' + last + ' before this release');
+    }
+    return policyAt(root, tiles, cp, last);
   }
 
   function manifestFields(text) {
@@ -294,7 +343,7 @@
     var text = d.tSigned.replace('{names}', names.join(', ')) + ' ' +
       d.tLog.replace('{index}', String(index)).replace('{size}', String(cp.size)).replace('{origin}', vk.name);
     if (d.policyIndex === undefined) return { text: text, awaiting: false };
-    var policy = await policyAt(root, tiles, cp, Number(d.policyIndex));
+    var policy = await policyInForce(root, tiles, cp, Number(d.policyIndex), index);
     var co = await checkCosignatures(policy, cp.note);
     if (!co.met) return { text: text, awaiting: true };
     if (co.names.length) text += ' ' + d.tWitnessed.replace('{names}', co.names.join(', '));

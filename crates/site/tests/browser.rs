@@ -3,7 +3,9 @@
 //! summary page. It must show "verified" with the signers, and "FAILED" with the reason
 //! once a payload byte, the checkpoint signature or a tile is tampered with. With a trust
 //! policy that needs 2 of 3 witnesses: "verified" with the quorum's cosignatures, "awaiting
-//! witnesses" below it, "FAILED" for a forged cosignature.
+//! witnesses" below it, "FAILED" for a forged cosignature. With the policy rotated before the
+//! latest release: "verified" when the page names the rotation, "FAILED" when it names the
+//! superseded genesis policy.
 //!
 //! Without chromium this test prints SKIPPED (and fails when `CI` is set).
 
@@ -277,5 +279,79 @@ async fn verify_js_requires_the_witness_quorum() {
     assert!(
         page.contains("the log checkpoint that includes this release is cosigned by w1, w2."),
         "{page}"
+    );
+}
+
+/// The trust policy rotated (entry 2) between the first release (entry 1) and the latest (entry
+/// 4): verify.js proves the entries after the named policy from the bundles and tiles, so a
+/// page naming the superseded genesis policy fails, and the rotation verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_js_refuses_a_superseded_trust_policy() {
+    use urne_tlog::cosignature::CosignatureSigner;
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "verify_js_refuses_a_superseded_trust_policy: chromium is missing (CI is set)"
+        );
+        eprintln!(
+            "SKIPPED verify_js_refuses_a_superseded_trust_policy: no chromium on PATH (apt-get install chromium)"
+        );
+        return;
+    };
+    let witness = CosignatureSigner::from_seed("w1.example", [1; 32]).unwrap();
+    let lines = format!("witness w1 {}\nquorum w1\n", witness.verifier().vkey());
+    let f = common::night_rotating(&lines, Some(1));
+    assert_eq!(f.log_indices, [1, 3, 4]);
+    let cosigners = vec!["w1".to_owned()];
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), f.files.iter().cloned());
+    // The checkpoint cosigned by the witness: the quorum of either policy entry.
+    let cp_path = dir.path().join("log/checkpoint");
+    let mut note = urne_tlog::note::Note::parse(&std::fs::read(&cp_path).unwrap()).unwrap();
+    let cp = urne_tlog::Checkpoint::parse(note.text()).unwrap();
+    assert_eq!(cp.size, 5);
+    note.add_signature(witness.sign(&cp, 1_800_000_000).unwrap())
+        .unwrap();
+    std::fs::write(&cp_path, note.to_text()).unwrap();
+    let app = Router::new()
+        .fallback(serve)
+        .with_state(Arc::new(dir.path().to_path_buf()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("http://{addr}/elections/{}/index.html", common::ELECTION);
+    let render = |policy_log_index: u64| {
+        let site = urne_site::Site {
+            witnesses: Some(urne_site::Witnesses {
+                size: 5,
+                cosigners: &cosigners,
+                policy_log_index,
+            }),
+            ..common::site(&f)
+        };
+        write_tree(dir.path(), urne_site::render(&site).unwrap());
+    };
+
+    render(2);
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        "verified: Signed by registrar, deputy, observer. Log entry 4 of 5, log key results.example-county.gov/log. Cosigned by the witnesses w1."
+    );
+    render(0);
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        "FAILED: the page names trust policy entry 0, replaced by entry 2 before this release"
+    );
+    // A host that alters the entries after the named policy (to hide a rotation) is caught by
+    // the recomputed root.
+    render(2);
+    let bundle_path = dir.path().join("log/tile/entries/000.p/5");
+    let mut bundle = std::fs::read(&bundle_path).unwrap();
+    let at: usize = f.entries[..3].iter().map(|e| 2 + e.len()).sum::<usize>() + 2 + 20;
+    bundle[at] ^= 1;
+    std::fs::write(&bundle_path, &bundle).unwrap();
+    assert_eq!(
+        status(&dump_dom(&browser, &url).await),
+        "FAILED: log entries 3 to 4 do not match the signed root"
     );
 }

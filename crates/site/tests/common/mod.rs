@@ -218,6 +218,16 @@ pub fn build(steps: Vec<Step>) -> Fixture {
 
 /// [`build`] with these C2SP tlog-policy lines (witnesses and quorum) in the trust policy.
 pub fn build_with(steps: Vec<Step>, witness_policy: &str) -> Fixture {
+    build_rotating(steps, witness_policy, None)
+}
+
+/// [`build_with`], and with `rotate_before: Some(i)` a rotation of the trust policy (the same
+/// officials and witness lines, signed by all) sequenced just before step `i`.
+pub fn build_rotating(
+    steps: Vec<Step>,
+    witness_policy: &str,
+    rotate_before: Option<usize>,
+) -> Fixture {
     let log_key = Ed25519Signer::from_seed(ORIGIN, [42u8; 32]).unwrap();
     let mut state = LogState::new();
     let mut entries = Vec::new();
@@ -255,9 +265,31 @@ pub fn build_with(steps: Vec<Step>, witness_policy: &str) -> Fixture {
     let mut releases = Vec::new();
     let mut snapshots = Vec::new();
     let mut log_indices = Vec::new();
+    let genesis_policy = files[0].1.clone();
     for (i, step) in steps.into_iter().enumerate() {
-        let payload = urne_results::canonical::encode(&step.snapshot);
         let ts = T0 + 3600 * 20 + 900 * i as u64;
+        if rotate_before == Some(i) {
+            let m = manifest(
+                &state,
+                Kind::TrustPolicy,
+                Status::Official,
+                &genesis_policy,
+                POLICY_MEDIA_TYPE,
+                ts - 1,
+            );
+            let entry = sign(&m, &OFFICIALS);
+            state = check_release(
+                &state,
+                &entry,
+                Payload::Bytes(&genesis_policy),
+                &DangerSkipDecreaseCheck,
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_parts()
+            .1;
+            entries.push(entry);
+        }
+        let payload = urne_results::canonical::encode(&step.snapshot);
         let mut m = manifest(
             &state,
             Kind::Results,
@@ -326,6 +358,12 @@ pub fn night() -> Fixture {
 
 /// [`night`] with these witness policy lines in the trust policy.
 pub fn night_with(witness_policy: &str) -> Fixture {
+    night_rotating(witness_policy, None)
+}
+
+/// [`night_with`], the trust policy rotated before release `rotate_before` (0-based) when
+/// given.
+pub fn night_rotating(witness_policy: &str, rotate_before: Option<usize>) -> Fixture {
     let first = valid(county(1, ReportStatus::UnofficialPartial));
     let all = valid(county(3, ReportStatus::UnofficialComplete));
     let mut corrected = county(3, ReportStatus::UnofficialComplete);
@@ -338,7 +376,7 @@ pub fn night_with(witness_policy: &str) -> Fixture {
             }
         }
     }
-    build_with(
+    build_rotating(
         vec![
             Step {
                 snapshot: first,
@@ -360,6 +398,7 @@ pub fn night_with(witness_policy: &str) -> Fixture {
             },
         ],
         witness_policy,
+        rotate_before,
     )
 }
 
