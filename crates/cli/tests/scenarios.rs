@@ -293,7 +293,7 @@ fn reachable(base: &str) -> BTreeMap<String, Vec<u8>> {
     }
     let bundle = out[&format!("log/tile/entries/000.p/{size}")].clone();
     for entry in urne_tlog::tile::decode_bundle(&bundle).unwrap() {
-        let note = Note::parse(&entry).unwrap();
+        let note = Note::parse(entry).unwrap();
         let m = urne_release::manifest::Manifest::parse(note.text().as_bytes()).unwrap();
         let path = urne_verify::follow::blob_path(&m.payload.sha256);
         out.insert(path.clone(), fetch(base, &path).unwrap());
