@@ -19,11 +19,12 @@
 //!    the witness back, the primary asks again and all say witnessed;
 //! 3. a tampered blob: the mirrors refuse it and keep the last verified state, `urne verify`
 //!    exits 1 naming the entry; untampered, the mirrors catch up;
-//! 4. equivocation: after the witnesses cosigned the primary's history, the second primary's
-//!    fork is shown to a witness, which refuses it with 422 (C2SP tlog-witness: the proof does
-//!    not extend what it cosigned); shown to the mirrors, they refuse it, keep serving the old
-//!    state and write evidence that `urne verify --evidence` proves a fork with; `urne verify`
-//!    exits 3;
+//! 4. equivocation: fork A (the primary, grown by one release) is cosigned by w1 and w2; fork
+//!    B (the second primary, grown by two other releases) gets no cosignature although it asks
+//!    the witnesses itself, and shown to w2 by the test it is refused with 422 (C2SP
+//!    tlog-witness: its consistency proof does not extend what w2 cosigned); shown to the
+//!    mirrors, they refuse it, keep serving the old state and write evidence that
+//!    `urne verify --evidence` proves a fork with; `urne verify` exits 3;
 //! 5. a rollback: the host serves an older checkpoint; `urne verify` exits 3 with evidence
 //!    (a rollback observation), the mirrors keep their state.
 
@@ -562,6 +563,10 @@ fn election_night() {
         other => panic!("w2 did not refuse the fork: {other:?}"),
     }
     assert!(!report.quorum_met);
+    // Its own requests (every round, every witness of the policy) got it nothing either.
+    let fork_served = checkpoint(&b.url);
+    assert_eq!(size_of(&fork_served), 8);
+    assert_eq!(cosigners(&fork_served), Vec::<String>::new());
     // The host shows fork B to the readers: the mirrors refuse it, keep serving the old state
     // and write evidence; the verifier raises the alarm.
     host.set(|l| l.upstream = b.url.clone());
