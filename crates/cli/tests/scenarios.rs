@@ -13,7 +13,8 @@
 //!
 //! Phases, each asserting the exact outcome:
 //! 1. a normal night: every witness cosigns, both mirrors serve the primary's tree byte for
-//!    byte (pages, API, checkpoint, tiles, bundles, payloads), `urne verify` accepts a mirror;
+//!    byte (pages, API, checkpoint, tiles, bundles, payloads), `urne verify` accepts a mirror,
+//!    and the second mirror, also a witness (`--witness-name`), cosigns the checkpoint;
 //! 2. witnesses down: one down, the quorum (2 of 3) is still met; two down, the primary and
 //!    both mirrors say "awaiting witnesses" with identical trees and `urne verify` exits 4;
 //!    the witness back, the primary asks again and all say witnessed;
@@ -22,8 +23,8 @@
 //! 4. equivocation: fork A (the primary, grown by one release) is cosigned by w1 and w2; fork
 //!    B (the second primary, grown by two other releases) gets no cosignature although it asks
 //!    the witnesses itself, and shown to w2 by the test it is refused with 422 (C2SP
-//!    tlog-witness: its consistency proof does not extend what w2 cosigned); shown to the
-//!    mirrors, they refuse it, keep serving the old state and write evidence that
+//!    tlog-witness: its consistency proof does not extend what w2 cosigned), and so is it by
+//!    the witnessing mirror; shown to the mirrors as their primary, they refuse it, keep serving the old state and write evidence that
 //!    `urne verify --evidence` proves a fork with; `urne verify` exits 3;
 //! 5. a rollback: the host serves an older checkpoint; `urne verify` exits 3 with evidence
 //!    (a rollback observation), the mirrors keep their state.
@@ -425,10 +426,38 @@ fn election_night() {
     let (m1, m2) = (free_addr(), free_addr());
     let (m1_data, m2_data) = (w.join("m1"), w.join("m2"));
     let _mirrors = [
-        start_mirror(&m1_data, &host.url, m1),
-        start_mirror(&m2_data, &host.url, m2),
+        start_mirror(&m1_data, &host.url, m1, &[]),
+        start_mirror(
+            &m2_data,
+            &host.url,
+            m2,
+            &["--witness-name", "m2.example", "--log-vkey", s(&log_vkey)],
+        ),
     ];
     let (m1, m2) = (format!("http://{m1}"), format!("http://{m2}"));
+    // The second mirror is a witness too; the test shows it checkpoints (a policy of it alone).
+    let key_file = m2_data.join("witness.key");
+    wait_until("the mirror's witness key", || key_file.exists());
+    let mirror_witness = urne_tlog::cosignature::CosignatureSigner::from_private_key(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+    )
+    .unwrap()
+    .verifier()
+    .vkey();
+    let mirror_witness = Cosigner::with_timeout(
+        &urne_tlog::policy::Policy::parse(&format!(
+            "witness m2.example {mirror_witness} {m2}\nquorum m2.example\n"
+        ))
+        .unwrap(),
+        Duration::from_secs(5),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let primary_proofs = DirProofs(a_data.join("public"));
+    let mirror_cosigns = |note: &[u8]| {
+        let report =
+            rt.block_on(mirror_witness.cosign(&Note::parse(note).unwrap(), &primary_proofs));
+        assert!(report.quorum_met, "{:?}", report.outcomes);
+    };
 
     // Phase 1: a normal night. Every witness cosigns; both mirrors serve the primary's tree.
     let r1 = officials.release("r1", 2, Some(&r0));
@@ -447,6 +476,7 @@ fn election_night() {
         out.contains("cosigned by [w1.example, w2.example, w3.example]; quorum \"witnesses\": met"),
         "{out}"
     );
+    mirror_cosigns(&checkpoint(&a.url));
 
     // Phase 2: w3 down: the other two still make the quorum.
     witnesses[2] = None;
@@ -539,6 +569,7 @@ fn election_night() {
     same_tree(&a.url, &m2);
     let (code, out) = verify(&[&host.url, "--state", s(&state), "--log-only"]);
     assert_eq!(code, 0, "{out}");
+    mirror_cosigns(&good);
     // ... fork B grows differently, and shown to w2 it is refused: 422, its consistency proof
     // does not extend the checkpoint w2 cosigned.
     let f5 = officials.release("f5", 7, Some(&r4));
@@ -551,18 +582,18 @@ fn election_night() {
         lines[1]
     ))
     .unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let report = rt.block_on(
-        Cosigner::with_timeout(&w2_only, Duration::from_secs(5))
-            .cosign(&fork_note, &DirProofs(b_data.join("public"))),
-    );
-    match &report.outcomes[..] {
-        [(name, Outcome::Refused { status, .. })] => {
-            assert_eq!((name.as_str(), *status), ("w2.example", 422));
+    let fork_proofs = DirProofs(b_data.join("public"));
+    let w2_only = Cosigner::with_timeout(&w2_only, Duration::from_secs(5));
+    for (witness, name) in [(&w2_only, "w2.example"), (&mirror_witness, "m2.example")] {
+        let report = rt.block_on(witness.cosign(&fork_note, &fork_proofs));
+        match &report.outcomes[..] {
+            [(got, Outcome::Refused { status, .. })] => {
+                assert_eq!((got.as_str(), *status), (name, 422));
+            }
+            other => panic!("{name} did not refuse the fork: {other:?}"),
         }
-        other => panic!("w2 did not refuse the fork: {other:?}"),
+        assert!(!report.quorum_met);
     }
-    assert!(!report.quorum_met);
     // Its own requests (every round, every witness of the policy) got it nothing either.
     let fork_served = checkpoint(&b.url);
     assert_eq!(size_of(&fork_served), 8);

@@ -251,20 +251,18 @@ pub fn start_witness(dir: &Path, name: &str, addr: SocketAddr, log_vkey: &str) -
 }
 
 /// `urne mirror SOURCE` into `data`, serving at `addr` with the test title, polling every
-/// 100 ms. Its standard error (the refusals it logs) goes to `data/mirror.log`.
-pub fn start_mirror(data: &Path, source: &str, addr: SocketAddr) -> Proc {
+/// 100 ms, with `more` arguments (e.g. `--witness-name`). Its standard error (the refusals it
+/// logs) goes to `data/mirror.log`.
+pub fn start_mirror(data: &Path, source: &str, addr: SocketAddr, more: &[&str]) -> Proc {
     std::fs::create_dir_all(data).unwrap();
     let log = std::fs::File::create(data.join("mirror.log")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_urne"))
-        .args([
-            "mirror",
-            source,
-            "--data",
-            s(data),
-            "--listen",
-            &addr.to_string(),
-        ])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_urne"));
+    command
+        .args(["mirror", source, "--data", s(data)])
+        .args(["--listen", &addr.to_string()])
         .args(["--interval-ms", "100", "--title", TITLE])
+        .args(more);
+    let child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(log)
