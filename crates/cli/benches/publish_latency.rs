@@ -5,9 +5,12 @@
 //!
 //! Per case: the policy and a first release (half the precincts) are published; then the full
 //! release is timed from the POST until `GET /log/checkpoint` shows the new size and the
-//! election's summary page has a new ETag. Baselines from the same run: the same POST answered
-//! `already-published` (upload, decode, signature and stream checks, no sequencing or render),
-//! and `History::render` of the same log alone (the part that grows with the state).
+//! election's summary page, one contest page and one precinct page are served with new ETags
+//! (pages render on demand: the first GET of each renders it). Baseline from the same run: the
+//! whole tree rendered at once (`History::render`, what every new checkpoint cost before pages
+//! were rendered on demand, and what `urne export` still does). Also: preparing the state alone
+//! (`ServedTree::start`) and the process's resident memory (VmRSS) holding the served state,
+//! then holding the whole tree as the server used to (every file with its ETag).
 //!
 //! `cargo bench -p urne --bench publish_latency` (needs ../shared/data; prints SKIPPED
 //! without). `PUBLISH_BENCH_CASES=county` runs the county only.
@@ -76,11 +79,6 @@ fn get(url: &str) -> (u16, Option<String>) {
     let status = resp.status().as_u16();
     let _ = resp.body_mut().with_config().limit(1 << 30).read_to_vec();
     (status, tag)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 async fn case(name: &str, full: ValidSnapshot) {
@@ -162,65 +160,136 @@ async fn case(name: &str, full: ValidSnapshot) {
         let answer = post(bundle).await.unwrap();
         assert_eq!(answer.status, 200, "{}", answer.text);
     }
-    let page = format!("{url}/elections/{ELECTION}/index.html");
-    let (status, before) = {
-        let page = page.clone();
-        tokio::task::spawn_blocking(move || get(&page))
-            .await
-            .unwrap()
+    let snap = full.snapshot();
+    let contest = urne_site::path_segment(&snap.contests[0].id);
+    let unit = snap
+        .units
+        .iter()
+        .rev()
+        .find(|u| u.children.is_empty())
+        .map(|u| urne_site::path_segment(&u.id))
+        .unwrap();
+    let (n_units, n_contests) = (snap.units.len(), snap.contests.len());
+    drop(full);
+    let pages: Vec<String> = [
+        format!("elections/{ELECTION}/index.html"),
+        format!("elections/{ELECTION}/contests/{contest}.html"),
+        format!("elections/{ELECTION}/units/{unit}.html"),
+    ]
+    .into_iter()
+    .map(|p| format!("{url}/{p}"))
+    .collect();
+    let before: Vec<Option<String>> = {
+        let pages = pages.clone();
+        tokio::task::spawn_blocking(move || {
+            pages
+                .iter()
+                .map(|p| {
+                    let (status, tag) = get(p);
+                    assert_eq!(status, 200, "{p}");
+                    tag
+                })
+                .collect()
+        })
+        .await
+        .unwrap()
     };
-    assert_eq!(status, 200, "{page}");
+    let rss_r0 = rss_kb();
 
-    // Baseline 1: the same POST answered already-published.
-    let mut already = Vec::new();
-    for _ in 0..3 {
-        let t = Instant::now();
-        let answer = post(&r0).await.unwrap();
-        already.push(t.elapsed().as_secs_f64());
-        assert!(
-            answer.text.starts_with("already-published"),
-            "{}",
-            answer.text
-        );
-    }
-    // Measured: POST of the next release until checkpoint and page are served.
+    // Measured: POST of the next release until the checkpoint and the three pages are served.
     let t = Instant::now();
     let answer = post(&r1).await.unwrap();
     let acked = t.elapsed().as_secs_f64();
     assert_eq!(answer.status, 200, "{}", answer.text);
-    let (checkpoint_url, page2) = (format!("{url}/log/checkpoint"), page.clone());
-    let after = tokio::task::spawn_blocking(move || {
+    let checkpoint_url = format!("{url}/log/checkpoint");
+    let pages2 = pages.clone();
+    tokio::task::spawn_blocking(move || {
         loop {
-            let (_, _) = get(&checkpoint_url);
-            let (status, tag) = get(&page2);
-            if status == 200 && tag != before {
-                return tag;
+            let (status, body) = get_body(&checkpoint_url);
+            let size = String::from_utf8_lossy(&body)
+                .lines()
+                .nth(1)
+                .and_then(|l| l.parse::<u64>().ok());
+            if status == 200 && size == Some(3) {
+                break;
             }
+        }
+        for (p, old) in pages2.iter().zip(&before) {
+            let (status, tag) = get(p);
+            assert_eq!(status, 200, "{p}");
+            assert_ne!(&tag, old, "{p} is the new release's");
         }
     })
     .await
     .unwrap();
     let served = t.elapsed().as_secs_f64();
-    assert!(after.is_some());
-    // Baseline 2: rendering the same log alone.
+    let rss_served = rss_kb();
+
     let history = urne::publish::History::replay(dir.blobs.as_ref(), 3)
         .await
         .unwrap();
     let site = urne::site_config("Bench", &dir.signer);
+    // Preparing the state alone.
+    let t = Instant::now();
+    let prepared = urne::rendered::ServedTree::start(history.clone(), site.clone(), None, 1 << 20)
+        .await
+        .unwrap();
+    let prepare = t.elapsed().as_secs_f64();
+    drop(prepared);
+    // Baseline: the whole tree at once, held as the server used to hold it.
     let t = Instant::now();
     let tree = history.render(&site, None).unwrap();
     let render = t.elapsed().as_secs_f64();
-    let already = median(already);
+    let files = tree.len();
+    let bytes: usize = tree.values().map(Vec::len).sum();
+    let held: std::collections::HashMap<String, urne::serve::ServedFile> = tree
+        .into_iter()
+        .map(|(p, b)| {
+            let f = urne::serve::ServedFile::new(&p, b);
+            (p, f)
+        })
+        .collect();
+    let rss_whole = rss_kb();
+    drop(held);
     println!(
-        "{name}: {} units, {} files rendered | POST→200 {acked:.3} s | POST→checkpoint+page served {served:.3} s | baseline already-published POST {already:.3} s (ratio {:.1}x) | render alone {render:.3} s ({:.0}% of served)",
-        full.snapshot().units.len(),
-        tree.len(),
-        served / already,
-        100.0 * render / served,
+        "{name}: {n_units} units, {n_contests} contests; whole tree {files} files, {} MB\n  \
+         POST→200 {acked:.3} s | POST→checkpoint + summary + contest + unit page served {served:.3} s | \
+         prepare alone {prepare:.3} s\n  baseline, same run: whole-tree render {render:.3} s | \
+         ratio served/baseline {:.3} ({:.1}x faster)\n  VmRSS: after the first release served {} MB, \
+         after the new one served on demand {} MB, holding the whole tree as before {} MB",
+        bytes / 1_000_000,
+        served / render,
+        render / served,
+        rss_r0 / 1024,
+        rss_served / 1024,
+        rss_whole / 1024,
     );
     server.abort();
     publisher.close();
     log.shutdown().await;
+}
+
+/// This process's resident set (kB), from /proc (0 where there is none).
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn get_body(url: &str) -> (u16, Vec<u8>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent.get(url).call().unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_vec().unwrap_or_default();
+    (status, body)
 }
 
 fn main() {

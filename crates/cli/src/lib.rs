@@ -15,6 +15,7 @@ pub mod live;
 pub mod mirror_cmd;
 pub mod officials;
 pub mod publish;
+pub mod rendered;
 pub mod serve;
 pub mod verify_cmd;
 pub mod witnessing;
@@ -156,6 +157,7 @@ pub fn site_config(title: &str, signer: &Ed25519Signer) -> publish::SiteConfig {
         title: title.to_owned(),
         origin: signer.name().to_owned(),
         log_vkey: signer.verifier().vkey(),
+        render_cache_bytes: rendered::RENDER_CACHE_BYTES_DEFAULT,
     }
 }
 

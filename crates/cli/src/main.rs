@@ -71,6 +71,10 @@ enum Command {
         /// publishers to while this one sequences (default `http://` + the listen address).
         #[arg(long, env = "URNE_ADVERTISE")]
         advertise: Option<String>,
+        /// Bytes of rendered pages, API files and downloads kept in memory (each is rendered
+        /// on its first request; the least recently used go first).
+        #[arg(long, env = "URNE_RENDER_CACHE_BYTES", default_value_t = urne::rendered::RENDER_CACHE_BYTES_DEFAULT)]
+        render_cache_bytes: usize,
     },
     /// Write the whole public tree (pages, API, downloads, log/, blobs/) to DIR as static
     /// files, byte for byte what `urne serve` serves for the same log.
@@ -375,6 +379,7 @@ async fn main() -> anyhow::Result<()> {
             roll,
             demo_every,
             advertise,
+            render_cache_bytes,
         } => {
             run_serve(
                 &data,
@@ -383,6 +388,7 @@ async fn main() -> anyhow::Result<()> {
                 demo.then_some(Duration::from_secs(demo_every)),
                 &roll,
                 advertise,
+                render_cache_bytes,
             )
             .await
         }
@@ -650,6 +656,7 @@ async fn export(
         title: title.to_owned(),
         origin: vkey.name().to_owned(),
         log_vkey: vkey.vkey(),
+        render_cache_bytes: urne::rendered::RENDER_CACHE_BYTES_DEFAULT,
     };
     let blobs: Arc<dyn urne_store::Blobs> = match database_url {
         Some(url) => Arc::new(
@@ -672,6 +679,7 @@ async fn run_serve(
     demo: Option<Duration>,
     roll_args: &roll::ServeRoll,
     advertise: Option<String>,
+    render_cache_bytes: usize,
 ) -> anyhow::Result<()> {
     if let Some(n) = serve::raise_open_files_limit()
         && n < urne::publish::EVENT_SUBSCRIBERS_MAX as u64 + 1_000
@@ -689,7 +697,10 @@ async fn run_serve(
         // Several processes on one database: follow, and lead while holding the lock.
         Some(url) => {
             let dir = open_data_dir(&data.data, &data.origin, Some(url)).await?;
-            let site = urne::site_config(title, &dir.signer);
+            let site = urne::publish::SiteConfig {
+                render_cache_bytes,
+                ..urne::site_config(title, &dir.signer)
+            };
             let publisher = urne::publish::Publisher::open_follower(dir.blobs.clone(), site)
                 .await
                 .context("replaying the log")?;
@@ -704,7 +715,10 @@ async fn run_serve(
         }
         None => {
             let (dir, log, _) = open(data).await?;
-            let site = urne::site_config(title, &dir.signer);
+            let site = urne::publish::SiteConfig {
+                render_cache_bytes,
+                ..urne::site_config(title, &dir.signer)
+            };
             let publisher = urne::publish::Publisher::open(
                 dir.blobs.clone(),
                 log.handle(),

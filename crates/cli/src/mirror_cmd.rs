@@ -3,12 +3,12 @@
 //! The log (`log/`) and payloads (`blobs/`) are what `urne_verify::mirror` stored after they
 //! verified (partial tiles of sizes the mirror never polled at are cut from wider verified
 //! ones). The pages, API and downloads are never copied from the primary: after each verified
-//! advance the mirror replays its own verified log and renders them with `urne_site::render`,
-//! exactly as `urne serve` does (same code: `publish::History`). The witnessed state is the
-//! same input the primary renders with: [`witnessing::read_witnessed`] of the newest verified
-//! checkpoint note that met the quorum (`urne_verify::mirror::WITNESSED_KEY`, the primary's
-//! key too), so while the primary awaits witnesses the mirror, which follows the same
-//! checkpoint, says "awaiting witnesses" on the same pages. It then fetches a few of the
+//! advance the mirror replays its own verified log and renders them on demand exactly as
+//! `urne serve` does (same code: `publish::History` and `rendered::ServedTree`). The witnessed
+//! state is the same input the primary renders with: [`witnessing::read_witnessed`] of the
+//! newest verified checkpoint note that met the quorum (`urne_verify::mirror::WITNESSED_KEY`,
+//! the primary's key too), so while the primary awaits witnesses the mirror, which follows the
+//! same checkpoint, says "awaiting witnesses" on the same pages. It then fetches a few of the
 //! primary's rendered files and says whether they match (`--title` must be the primary's for
 //! that).
 //!
@@ -58,8 +58,11 @@ pub struct Rendered {
     pub checkpoint: Vec<u8>,
     /// The witnessed checkpoint note it was rendered with (`None`: none met the quorum yet).
     pub witnessed: Option<Vec<u8>>,
-    /// The tree and its ETags.
-    pub tree: Arc<crate::publish::PublicTree>,
+    /// The tree, rendered on demand (`None` before the first verified checkpoint).
+    pub tree: Option<Arc<crate::rendered::ServedTree>>,
+    /// The files compared with the primary's: `index.html`, `api/v1/elections.json` and each
+    /// election's latest `summary.json`.
+    pub compared: Vec<String>,
     /// Whether the primary's copies of the compared files were byte-identical (`None`: the
     /// primary had moved on or could not be read).
     pub primary_matches: Option<bool>,
@@ -98,6 +101,7 @@ impl MirrorSite {
             title: self.title.clone(),
             origin: key.name().to_owned(),
             log_vkey: key.vkey(),
+            render_cache_bytes: crate::rendered::RENDER_CACHE_BYTES_DEFAULT,
         };
         let history = crate::publish::History::replay(blobs.as_ref(), size).await?;
         let witnessed = crate::witnessing::witnessed_view(
@@ -106,43 +110,74 @@ impl MirrorSite {
             history.witness_policy(),
             history.size(),
         );
-        let files = history.render(&site, witnessed.as_ref())?;
-        let tree = Arc::new(crate::publish::PublicTree::new(files, size));
+        let mut compared = vec!["index.html".to_owned(), "api/v1/elections.json".to_owned()];
+        let elections: std::collections::BTreeSet<String> = history
+            .releases()
+            .iter()
+            .filter(|s| s.snapshot.is_some())
+            .filter_map(|s| s.release.manifest().election.as_ref())
+            .map(|e| urne_site::path_segment(e.as_str()))
+            .collect();
+        compared.extend(
+            elections
+                .into_iter()
+                .map(|seg| format!("api/v1/elections/{seg}/summary.json")),
+        );
+        let tree = crate::rendered::ServedTree::start(
+            history,
+            site.clone(),
+            witnessed,
+            site.render_cache_bytes,
+        )
+        .await?;
         *self.rendered.write().expect("lock") = Rendered {
             checkpoint: note,
             witnessed: witnessed_note,
-            tree,
+            tree: Some(Arc::new(tree)),
+            compared,
             primary_matches: None,
         };
         Ok(true)
     }
 
-    /// Compares the rendered `index.html`, `api/v1/elections.json` and each election's
-    /// `summary.json` with the primary's, when the primary still serves the same checkpoint.
-    /// Blocking.
-    pub fn compare_with(&self, primary: &dyn urne_verify::Fetch) -> Option<bool> {
-        const READ_MAX: u64 = 1 << 24;
-        let (checkpoint, tree) = {
+    /// The checkpoint and the [`Rendered::compared`] files of the rendered tree.
+    pub async fn compared_files(
+        &self,
+    ) -> anyhow::Result<(Vec<u8>, Vec<(String, Option<Vec<u8>>)>)> {
+        let (checkpoint, tree, paths) = {
             let r = self.rendered.read().expect("lock");
-            (r.checkpoint.clone(), r.tree.clone())
+            (r.checkpoint.clone(), r.tree.clone(), r.compared.clone())
         };
+        let mut files = Vec::new();
+        if let Some(tree) = tree {
+            for path in paths {
+                let file = tree.get(&path).await?;
+                files.push((path, file.map(|f| f.bytes().to_vec())));
+            }
+        }
+        Ok((checkpoint, files))
+    }
+
+    /// Compares the rendered `index.html`, `api/v1/elections.json` and each election's
+    /// `summary.json` (`ours`, from [`MirrorSite::compared_files`]) with the primary's, when
+    /// the primary still serves the same checkpoint. Blocking.
+    pub fn compare_with(
+        &self,
+        primary: &dyn urne_verify::Fetch,
+        ours: &(Vec<u8>, Vec<(String, Option<Vec<u8>>)>),
+    ) -> Option<bool> {
+        const READ_MAX: u64 = 1 << 24;
+        let (checkpoint, files) = ours;
         let theirs = primary
             .get(urne_verify::follow::CHECKPOINT_PATH, READ_MAX)
             .ok()??;
-        if theirs != checkpoint {
+        if &theirs != checkpoint {
             return None;
         }
-        let paths = tree.files.keys().filter(|p| {
-            *p == "index.html"
-                || *p == "api/v1/elections.json"
-                || (p.starts_with("api/v1/elections/")
-                    && p.ends_with("/summary.json")
-                    && !p.contains("/releases/"))
-        });
         let mut matches = true;
-        for path in paths {
+        for (path, ours) in files {
             let theirs = primary.get(path, READ_MAX).ok().flatten();
-            if theirs.as_deref() != tree.files.get(path).map(crate::serve::ServedFile::bytes) {
+            if theirs != *ours {
                 tracing::warn!(
                     %path,
                     "the primary's file differs from the render of the verified log (is --title the primary's?); serving the render"
@@ -179,9 +214,17 @@ async fn mirror_file(
         path.push_str("index.html");
     }
     let tree = site.rendered.read().expect("lock").tree.clone();
-    match tree.files.get(&path) {
-        Some(f) => crate::serve::tree_answer(&headers, f),
-        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    let file = match tree {
+        Some(tree) => tree.get(&path).await,
+        None => Ok(None),
+    };
+    match file {
+        Ok(Some(f)) => crate::serve::tree_answer(&headers, &f),
+        Ok(None) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, %path, "rendering");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+        }
     }
 }
 
@@ -265,11 +308,19 @@ async fn render_loop(
         tokio::time::sleep(interval).await;
         match site.refresh().await {
             Ok(true) => {
+                let ours = match site.compared_files().await {
+                    Ok(ours) => ours,
+                    Err(e) => {
+                        tracing::error!(error = %e, "rendering the verified tree");
+                        continue;
+                    }
+                };
                 let (s, p) = (site.clone(), primary.clone());
-                let matches = tokio::task::spawn_blocking(move || s.compare_with(p.as_ref()))
-                    .await
-                    .ok()
-                    .flatten();
+                let matches =
+                    tokio::task::spawn_blocking(move || s.compare_with(p.as_ref(), &ours))
+                        .await
+                        .ok()
+                        .flatten();
                 tracing::info!(?matches, "rendered the verified tree");
             }
             Ok(false) => {}

@@ -9,7 +9,9 @@
 //! - A release is acknowledged (HTTP 200) only after its payload blob and its log entry are
 //!   durable. A refused release changes nothing (no blob, no entry, same tree).
 //! - The public tree is a pure function of the log (`urne_site::render` over the replayed
-//!   releases): what `urne serve` serves, `urne export` writes, and a verifier can re-render.
+//!   releases): what `urne export` writes and a verifier re-renders; `urne serve` serves the
+//!   same files rendered on demand from the same replay ([`crate::rendered`]), one state at a
+//!   time, swapped whole after the log acknowledged it.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -27,6 +29,7 @@ use urne_site::Tree;
 use urne_store::Blobs;
 use urne_tlog::note::{Ed25519Verifier, Note};
 
+use crate::rendered::ServedTree;
 use crate::witnessing::{Witnessed, read_witnessed};
 
 /// Bytes in one release upload (entry + payload). A statewide precinct-level snapshot is
@@ -48,6 +51,9 @@ pub struct SiteConfig {
     pub title: String,
     pub origin: String,
     pub log_vkey: String,
+    /// Bytes of rendered files `urne serve` keeps per served state
+    /// ([`crate::rendered::RENDER_CACHE_BYTES_DEFAULT`]); not part of what is rendered.
+    pub render_cache_bytes: usize,
 }
 
 /// One sequenced release, with its decoded snapshot for `results` releases.
@@ -218,6 +224,16 @@ impl History {
         site: &SiteConfig,
         witnessed: Option<&Witnessed>,
     ) -> Result<Tree, urne_site::RenderError> {
+        urne_site::render(&self.site(site, witnessed))
+    }
+
+    /// What the public tree is rendered from: every results release with its snapshot, by
+    /// election, and the witnessed state.
+    pub fn site<'a>(
+        &'a self,
+        site: &'a SiteConfig,
+        witnessed: Option<&'a Witnessed>,
+    ) -> urne_site::Site<'a> {
         let mut elections: BTreeMap<&str, Vec<urne_site::PublishedRelease<'_>>> = BTreeMap::new();
         for s in &self.releases {
             let (Some(snapshot), Some(election)) = (&s.snapshot, &s.release.manifest().election)
@@ -233,7 +249,7 @@ impl History {
                     snapshot,
                 });
         }
-        urne_site::render(&urne_site::Site {
+        urne_site::Site {
             title: &site.title,
             log_origin: &site.origin,
             log_vkey: &site.log_vkey,
@@ -246,7 +262,7 @@ impl History {
                 .into_iter()
                 .map(|(id, releases)| urne_site::ElectionReleases { id, releases })
                 .collect(),
-        })
+        }
     }
 }
 
@@ -318,28 +334,6 @@ pub struct Acknowledged {
     pub already: bool,
 }
 
-/// The rendered tree as served (bytes shared by every response, ETags, gzip forms made on
-/// demand), swapped whole on each release.
-#[derive(Debug, Default)]
-pub struct PublicTree {
-    pub files: HashMap<String, crate::serve::ServedFile>,
-    /// The log size this tree was rendered at.
-    pub size: u64,
-}
-
-impl PublicTree {
-    pub fn new(files: Tree, size: u64) -> PublicTree {
-        let files = files
-            .into_iter()
-            .map(|(path, bytes)| {
-                let file = crate::serve::ServedFile::new(&path, bytes);
-                (path, file)
-            })
-            .collect();
-        PublicTree { files, size }
-    }
-}
-
 /// A strong ETag from the bytes (first 128 bits of SHA-256, hex).
 pub fn etag(bytes: &[u8]) -> String {
     format!("\"{}\"", &hex(&sha256(bytes))[..32])
@@ -396,10 +390,10 @@ struct Writer {
     stale: bool,
 }
 
-/// Accepts releases and holds the current public tree.
+/// Accepts releases and serves the current public tree (rendered on demand: [`ServedTree`]).
 pub struct Publisher {
     writer: Mutex<Writer>,
-    public: RwLock<Arc<PublicTree>>,
+    public: RwLock<Arc<ServedTree>>,
     events: broadcast::Sender<Event>,
     blobs: Arc<dyn Blobs>,
     /// `None` once [`Publisher::close`] ran (the log's sequencer may then stop), and while
@@ -474,10 +468,16 @@ impl Publisher {
             history.size(),
         )
         .await?;
-        let tree = history.render(&site, witnessed.as_ref())?;
+        let served = ServedTree::start(
+            history.clone(),
+            site.clone(),
+            witnessed.clone(),
+            site.render_cache_bytes,
+        )
+        .await?;
         let (events, _) = broadcast::channel(EVENT_QUEUE_MAX);
         let publisher = Arc::new_cyclic(|me| Publisher {
-            public: RwLock::new(Arc::new(PublicTree::new(tree, history.size()))),
+            public: RwLock::new(Arc::new(served)),
             writer: Mutex::new(Writer {
                 history,
                 witnessed,
@@ -529,24 +529,43 @@ impl Publisher {
 
     /// Serves what the log's public checkpoint holds if it is ahead of this publisher (a
     /// follower hearing of a new checkpoint, or a new leader after recovery): replays the new
-    /// entries, renders, swaps the tree and sends their live events. Returns the size served.
+    /// entries, prepares the new state, swaps it in and sends their live events. Returns the
+    /// size served.
     pub async fn catch_up(&self) -> Result<u64, PublishError> {
+        let w = self.writer.lock().await;
+        let replay_all = w.stale;
+        self.sync_with_log(w, replay_all).await
+    }
+
+    /// Brings the served state up to the log's public checkpoint, consuming the writer lock:
+    /// replays the whole log when `replay_all` (the history may disagree with the log after
+    /// an unacknowledged append), else only the entries past the history's size; then reads
+    /// the witnessed state, prepares and swaps the new state, and sends a `release` event for
+    /// each new release and a `checkpoint` event. Returns the size served.
+    async fn sync_with_log(
+        &self,
+        mut w: tokio::sync::MutexGuard<'_, Writer>,
+        replay_all: bool,
+    ) -> Result<u64, PublishError> {
         let unavailable = |e: &dyn std::fmt::Display| PublishError::Unavailable(e.to_string());
-        let mut w = self.writer.lock().await;
-        if w.stale {
-            self.reload(&mut w).await?;
-        }
         let size = public_size(self.blobs.as_ref(), &self.site)
             .await
             .map_err(|e| unavailable(&e))?;
         let old = w.history.size();
-        if size <= old {
-            return Ok(old);
-        }
-        let mut next = w.history.clone();
-        next.extend(self.blobs.as_ref(), size)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let next = if replay_all {
+            History::replay(self.blobs.as_ref(), size)
+                .await
+                .map_err(|e| unavailable(&e))?
+        } else {
+            if size <= old {
+                return Ok(old);
+            }
+            let mut next = w.history.clone();
+            next.extend(self.blobs.as_ref(), size)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            next
+        };
         let witnessed = read_witnessed(
             self.blobs.as_ref(),
             &self.log_verifier,
@@ -555,15 +574,21 @@ impl Publisher {
         )
         .await
         .map_err(|e| unavailable(&e))?;
-        let tree = next
-            .render(&self.site, witnessed.as_ref())
-            .map_err(|e| unavailable(&e))?;
-        *self.public.write().expect("tree lock poisoned") =
-            Arc::new(PublicTree::new(tree, next.size()));
+        let served = ServedTree::start(
+            next.clone(),
+            self.site.clone(),
+            witnessed.clone(),
+            self.site.render_cache_bytes,
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
+        *self.public.write().expect("tree lock poisoned") = Arc::new(served);
         w.history = next;
         w.witnessed = witnessed;
+        w.stale = false;
         self.follow_witnesses(w.history.state());
-        let events: Vec<Event> = w.history.releases()[old as usize..]
+        let new = w.history.releases().get(old as usize..).unwrap_or_default();
+        let events: Vec<Event> = new
             .iter()
             .map(|s| Event::Release {
                 election: s
@@ -577,10 +602,12 @@ impl Publisher {
             })
             .collect();
         drop(w);
-        for event in events {
-            let _ = self.events.send(event);
+        if !events.is_empty() || !replay_all {
+            for event in events {
+                let _ = self.events.send(event);
+            }
+            let _ = self.events.send(Event::Checkpoint(size));
         }
-        let _ = self.events.send(Event::Checkpoint(size));
         Ok(size)
     }
 
@@ -654,9 +681,14 @@ impl Publisher {
         if witnessed == w.witnessed {
             return Ok(());
         }
-        let tree = w.history.render(&self.site, witnessed.as_ref())?;
-        *self.public.write().expect("tree lock poisoned") =
-            Arc::new(PublicTree::new(tree, w.history.size()));
+        let served = ServedTree::start(
+            w.history.clone(),
+            self.site.clone(),
+            witnessed.clone(),
+            self.site.render_cache_bytes,
+        )
+        .await?;
+        *self.public.write().expect("tree lock poisoned") = Arc::new(served);
         let size = witnessed.as_ref().map_or(0, |x| x.size);
         w.witnessed = witnessed;
         drop(w);
@@ -687,8 +719,8 @@ impl Publisher {
         self.log.write().expect("log lock poisoned").take();
     }
 
-    /// The current public tree (cheap: an `Arc`).
-    pub fn tree(&self) -> Arc<PublicTree> {
+    /// The state served now (cheap: an `Arc`).
+    pub fn served(&self) -> Arc<ServedTree> {
         self.public.read().expect("tree lock poisoned").clone()
     }
 
@@ -722,7 +754,8 @@ impl Publisher {
         let snapshot = decode_results(entry, payload)?;
         let mut w = self.writer.lock().await;
         if w.stale {
-            self.reload(&mut w).await?;
+            self.sync_with_log(w, true).await?;
+            w = self.writer.lock().await;
         }
         let checked = {
             let check = w.history.decrease_check(snapshot.as_deref());
@@ -755,9 +788,14 @@ impl Publisher {
         )
         .await
         .map_err(|e| PublishError::Unavailable(format!("reading the witnessed state: {e}")))?;
-        let tree = next
-            .render(&self.site, witnessed.as_ref())
-            .map_err(PublishError::Render)?;
+        let served = ServedTree::start(
+            next.clone(),
+            self.site.clone(),
+            witnessed.clone(),
+            self.site.render_cache_bytes,
+        )
+        .await
+        .map_err(PublishError::Render)?;
         let key = blob_key(&release.manifest().payload.sha256);
         self.blobs
             .put(&key, payload)
@@ -782,8 +820,7 @@ impl Publisher {
         }
         w.history = next;
         w.witnessed = witnessed;
-        *self.public.write().expect("tree lock poisoned") =
-            Arc::new(PublicTree::new(tree, w.history.size()));
+        *self.public.write().expect("tree lock poisoned") = Arc::new(served);
         self.follow_witnesses(w.history.state());
         drop(w);
         let manifest_hash = *release.manifest_hash();
@@ -800,38 +837,6 @@ impl Publisher {
             manifest_hash,
             already: false,
         })
-    }
-
-    /// Rebuilds the history from the log's public checkpoint.
-    async fn reload(&self, w: &mut Writer) -> Result<(), PublishError> {
-        let verifier = urne_tlog::note::Ed25519Verifier::from_vkey(&self.site.log_vkey)
-            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
-        let unavailable = |e: &dyn std::fmt::Display| PublishError::Unavailable(e.to_string());
-        let checkpoint =
-            urne_log::verify::public_checkpoint(self.blobs.as_ref(), &self.site.origin, &verifier)
-                .await
-                .map_err(|e| unavailable(&e))?;
-        let history = History::replay(self.blobs.as_ref(), checkpoint.size)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let witnessed = read_witnessed(
-            self.blobs.as_ref(),
-            &self.log_verifier,
-            history.witness_policy(),
-            history.size(),
-        )
-        .await
-        .map_err(|e| unavailable(&e))?;
-        let tree = history
-            .render(&self.site, witnessed.as_ref())
-            .map_err(|e| unavailable(&e))?;
-        *self.public.write().expect("tree lock poisoned") =
-            Arc::new(PublicTree::new(tree, history.size()));
-        w.history = history;
-        w.witnessed = witnessed;
-        w.stale = false;
-        self.follow_witnesses(w.history.state());
-        Ok(())
     }
 }
 

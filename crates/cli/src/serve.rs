@@ -2,7 +2,7 @@
 //!
 //! | method | path | what |
 //! |---|---|---|
-//! | GET | `/`, any rendered path (`index.html`, `elections/…`, `api/v1/…`, `downloads/…`, `verify.js`) | the tree `urne_site::render` made from the log |
+//! | GET | `/`, any rendered path (`index.html`, `elections/…`, `api/v1/…`, `downloads/…`, `verify.js`) | the file `urne_site::render` makes there from the log, rendered on first request ([`crate::rendered`]) |
 //! | GET | `/log/checkpoint`, `/log/tile/…` | the C2SP tlog-tiles log |
 //! | GET | `/blobs/sha256/<hex>` | release payloads, content-addressed |
 //! | GET | `/api/v1/events` | Server-Sent Events: `checkpoint` and `release` |
@@ -12,7 +12,7 @@
 //! for blobs, tiles and release-addressed files; `no-cache` for `log/checkpoint`; short for the
 //! "latest" pages and API) and `Access-Control-Allow-Origin: *`. Text files of the rendered
 //! tree go gzip-encoded to clients that accept it (`Vary: Accept-Encoding`; the gzip form has
-//! its own ETag and is compressed once per tree, on first request).
+//! its own ETag and is compressed once per cached file, on first request).
 
 use std::{
     convert::Infallible,
@@ -186,7 +186,7 @@ async fn cors(request: Request, next: Next) -> Response {
 
 /// One file of the rendered tree as served: its bytes (shared by every response, never
 /// copied), its ETag, and, for text over [`GZIP_BYTES_MIN`], its gzip form, compressed on the
-/// first request that accepts it and kept for as long as this tree is served.
+/// first request that accepts it and kept for as long as the file is cached.
 #[derive(Debug)]
 pub struct ServedFile {
     bytes: Bytes,
@@ -440,11 +440,12 @@ async fn tree_file(State(p): State<AppState>, request: Request) -> Result<Respon
     } else {
         std::borrow::Cow::Borrowed(path)
     };
-    let tree = p.tree();
-    let Some(f) = tree.files.get(path.as_ref()) else {
-        return Err(HttpError::NotFound);
-    };
-    Ok(tree_answer(request.headers(), f))
+    let served = p.served();
+    match served.get(path.as_ref()).await {
+        Ok(Some(f)) => Ok(tree_answer(request.headers(), &f)),
+        Ok(None) => Err(HttpError::NotFound),
+        Err(e) => Err(HttpError::Internal(format!("{e:#}"))),
+    }
 }
 
 /// Release-addressed files (a path with a `releases/<n>` part naming one release) never

@@ -94,7 +94,9 @@ impl Server {
     async fn fingerprint(&self) -> (Vec<u8>, usize, usize) {
         let (_, _, checkpoint) = self.get("/log/checkpoint").await;
         let blobs = walk(&self.data.join("public/blobs")).len();
-        (checkpoint, blobs, self.publisher.tree().files.len())
+        // The served state itself: a refused release swaps in no other.
+        let served = std::sync::Arc::as_ptr(&self.publisher.served()) as usize;
+        (checkpoint, blobs, served)
     }
 }
 
@@ -533,10 +535,10 @@ async fn served_tree_equals_the_export_and_a_restart_rebuilds_it_from_the_log() 
     assert_eq!(body, exported);
 
     // Restart: the same tree from the log alone, and the stream continues where it was.
-    let before = server.publisher.tree();
+    let before = server.publisher.served().all().await.unwrap();
     server.stop().await;
     let server = Server::start(&data).await;
-    assert_eq!(server.publisher.tree().files, before.files);
+    assert_eq!(server.publisher.served().all().await.unwrap(), before);
     let r1_again = server.publish(&signed(&r1, &[&alice, &bob])).await;
     assert!(
         r1_again.text.starts_with("already-published log_index 2"),
@@ -719,11 +721,11 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     // served at once, from what was stored.
     stop.send(()).unwrap();
     witness_task.await.unwrap().unwrap();
-    let before = server.publisher.tree();
+    let before = server.publisher.served().all().await.unwrap();
     server.stop().await;
     let server = Server::start(&data).await;
     let (_, _, again) = server.get("/log/checkpoint").await;
     assert_eq!(again, served.as_bytes());
-    assert_eq!(server.publisher.tree().files, before.files);
+    assert_eq!(server.publisher.served().all().await.unwrap(), before);
     server.stop().await;
 }

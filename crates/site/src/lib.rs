@@ -1,7 +1,8 @@
 //! The public tree of an election office, rendered from verified releases.
 //!
 //! Pure: no files, network, environment or clock. `urne serve` serves exactly the bytes
-//! [`render`] returns, `urne export` writes them to a directory, and `urne verify` renders
+//! [`render`] returns (rendering each file on demand with [`render_path`]), `urne export`
+//! writes them to a directory, and `urne verify` renders
 //! them again from the releases it verified and compares byte for byte. So the output must be
 //! a function of the input alone (no timestamps of rendering, no hash-map order).
 //!
@@ -34,6 +35,11 @@
 //! Interface contract (the server and the verifier rely on it):
 //! * [`render`] takes a [`Site`] and returns a [`Tree`]: relative path (no leading `/`,
 //!   `/`-separated, no `..`) → bytes.
+//! * On demand: [`Prepared::new`] computes once what every file needs (the latest snapshot's
+//!   totals, release references, id ↔ path-segment maps); [`render_path`] then renders only
+//!   the [`Object`] a path belongs to. [`render`] is the composition of the same per-object
+//!   functions over [`Prepared::objects`], so `render_path(p) == render()[p]` for every path
+//!   and `None` for every other (tested on the fixture and on Georgia 2018 statewide).
 //! * Ids from snapshots are untrusted; paths made from them are sanitized with
 //!   [`path_segment`].
 //! * Live push (served by `urne serve`, not part of the tree): `GET /api/v1/events` is a
@@ -55,7 +61,8 @@ pub mod i18n;
 mod pages;
 mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use urne_release::{Release, Status};
 use urne_results::ValidSnapshot;
@@ -176,172 +183,563 @@ impl<'a> ReleaseRef<'a> {
     }
 }
 
-/// Renders the whole public tree (except `log/` and `blobs/`).
+/// Renders the whole public tree (except `log/` and `blobs/`): [`Prepared::new`], then every
+/// object of [`Prepared::objects`] through [`Prepared::render_object`], so each file is byte
+/// for byte what [`render_path`] gives for its path.
 ///
 /// The output is a function of the input alone: maps are ordered, no clock is read, and
 /// exporters get the release's own timestamp as their "generated" date.
 pub fn render(site: &Site<'_>) -> Result<Tree, RenderError> {
+    let prepared = Prepared::new(site)?;
     let mut tree = Tree::new();
-    let mut seen = BTreeSet::new();
-    for e in &site.elections {
-        if !seen.insert(path_segment(e.id)) {
-            return Err(RenderError::PathCollision(format!(
-                "elections/{}",
-                path_segment(e.id)
-            )));
-        }
-        if e.releases.is_empty() {
-            return Err(RenderError::NoReleases(e.id.to_owned()));
-        }
+    for object in prepared.objects() {
+        tree.append(&mut prepared.render_object(&object)?);
     }
-    // Elections in id order whatever order the caller gave them in.
-    let mut elections: Vec<&ElectionReleases<'_>> = site.elections.iter().collect();
-    elections.sort_by(|a, b| a.id.cmp(b.id));
-    let trs: Vec<i18n::Tr> = Lang::ALL.iter().map(|l| i18n::Tr::new(*l)).collect();
-    let mut index_items = Vec::new();
-    let mut api_items = Vec::new();
-    let mut latest_refs = Vec::new();
-    for e in &elections {
-        let refs: Vec<ReleaseRef<'_>> = e
-            .releases
-            .iter()
-            .map(|p| ReleaseRef::new(e.id, p))
-            .collect();
-        latest_refs.push(refs);
-    }
-    for (e, refs) in elections.iter().zip(&latest_refs) {
-        let seg = path_segment(e.id);
-        render_election(&mut tree, site, e, refs, &seg, &trs)?;
-        let last = e.releases.last().expect("checked non-empty");
-        let latest = refs.last().expect("checked non-empty");
-        index_items.push((seg.clone(), last.snapshot.election.name.clone(), latest));
-        api_items.push((seg, e.id, last.snapshot.snapshot(), latest));
-    }
-    for tr in &trs {
-        pages::index(&mut tree, site, tr, &index_items);
-    }
-    tree.insert(
-        "api/v1/elections.json".into(),
-        api::bytes(&api::elections(&api_items)),
-    );
-    tree.insert(
-        "api/v1/openapi.json".into(),
-        OPENAPI_JSON.as_bytes().to_vec(),
-    );
-    tree.insert("site.css".into(), SITE_CSS.as_bytes().to_vec());
-    tree.insert("verify.js".into(), VERIFY_JS.as_bytes().to_vec());
     Ok(tree)
 }
 
-fn render_election(
-    tree: &mut Tree,
-    site: &Site<'_>,
-    e: &ElectionReleases<'_>,
-    refs: &[ReleaseRef<'_>],
-    seg: &str,
-    trs: &[i18n::Tr],
-) -> Result<(), RenderError> {
-    let last = e.releases.last().expect("checked non-empty");
-    let latest = refs.last().expect("checked non-empty");
-    let view = view::View::new(last.snapshot, latest.status);
-    let diffs: Vec<Option<urne_results::diff::SnapshotDiff>> = e
-        .releases
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            (i > 0).then(|| urne_results::diff::diff(e.releases[i - 1].snapshot, p.snapshot))
-        })
-        .collect();
-    let downloads = downloads(tree, e.id, seg, last.snapshot, latest.timestamp)?;
-    for tr in trs {
-        let cx = pages::Ctx {
-            site,
-            tr,
-            id_seg: seg.to_owned(),
-            view: &view,
-            latest,
-            releases: refs,
-            diffs: &diffs,
-            downloads: &downloads,
-        };
-        pages::election(tree, &cx);
-    }
-    // API: latest files, then one immutable summary per release.
-    let api_base = format!("api/v1/elections/{seg}");
-    let summary = api::summary(&view, e.id, seg, latest);
-    let mut latest_summary = summary.clone();
-    if let (Some(w), serde_json::Value::Object(m)) = (&site.witnesses, &mut latest_summary) {
-        m.insert("witnesses".into(), api::witnesses(w, latest));
-    }
-    tree.insert(
-        format!("{api_base}/summary.json"),
-        api::bytes(&latest_summary),
-    );
-    let summary = api::bytes(&summary);
-    for cv in &view.contests {
-        let v = api::contest(&view, cv, e.id, seg, latest);
-        tree.insert(api::contest_path(seg, &cv.c.id), api::bytes(&v));
-    }
-    for u in &last.snapshot.units {
-        let v = api::unit(&view, u, e.id, seg, latest);
-        tree.insert(api::unit_path(seg, &u.id), api::bytes(&v));
-    }
-    tree.insert(
-        format!("{api_base}/releases.json"),
-        api::bytes(&api::releases(e.id, seg, refs, &diffs)),
-    );
-    for (p, r) in e.releases.iter().zip(refs) {
-        let bytes = if std::ptr::eq(r, latest) {
-            summary.clone()
-        } else {
-            let v = view::View::new(p.snapshot, r.status);
-            api::bytes(&api::summary(&v, e.id, seg, r))
-        };
-        tree.insert(
-            format!("{api_base}/releases/{}/summary.json", r.log_index),
-            bytes,
-        );
-    }
-    Ok(())
+/// Renders the one file at `path` (`None`: not a path of the tree [`render`] makes). Only the
+/// object the path belongs to is rendered (a page with its `~pN` continuations, one API file,
+/// one download).
+pub fn render_path(prepared: &Prepared<'_>, path: &str) -> Result<Option<Vec<u8>>, RenderError> {
+    let Some(object) = prepared.object(path) else {
+        return Ok(None);
+    };
+    Ok(prepared.render_object(&object)?.remove(path))
 }
 
-/// `downloads/<id>/…`: NIST JSON and XML, flat CSV, summary CSV of the latest release.
-/// Returns (path, label message id, size) for the downloads page.
-fn downloads(
-    tree: &mut Tree,
-    id: &str,
-    seg: &str,
-    s: &ValidSnapshot,
-    timestamp: u64,
-) -> Result<Vec<(String, &'static str, usize)>, RenderError> {
-    let generated = i18n::utc(timestamp).1;
-    let err = |format: &'static str| {
-        move |e: &dyn std::fmt::Display| RenderError::Export {
-            election: id.to_owned(),
-            format,
-            message: e.to_string(),
+thread_local! {
+    /// The translations, one set per thread: Fluent bundles and their caches are not `Sync`,
+    /// so a [`Prepared`] shared by rendering threads does not hold them.
+    static TRANSLATIONS: Vec<i18n::Tr> = Lang::ALL.iter().map(|l| i18n::Tr::new(*l)).collect();
+}
+
+/// One renderable unit of the tree: every file [`render`] makes belongs to exactly one, and
+/// rendering an object gives all of its files (a paginated page gives every `~pN` page).
+/// Indices are into [`Prepared`]'s elections (id order), the latest snapshot's contests and
+/// units, and the election's results releases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Object {
+    /// `<lang>/index.html`.
+    Index(Lang),
+    /// `api/v1/elections.json`.
+    ElectionsJson,
+    /// `api/v1/openapi.json`.
+    OpenApi,
+    /// `site.css`.
+    Css,
+    /// `verify.js`.
+    VerifyJs,
+    /// `<lang>/elections/<id>/index.html` and its continuations.
+    Summary(Lang, usize),
+    /// `<lang>/elections/<id>/contests/<c>.html`.
+    Contest(Lang, usize, usize),
+    /// `<lang>/elections/<id>/contests/<c>/<u>.html` (a sub-area with sub-areas of its own).
+    ContestIn(Lang, usize, usize, usize),
+    /// `<lang>/elections/<id>/units/<u>.html`.
+    Unit(Lang, usize, usize),
+    /// `<lang>/elections/<id>/releases.html`.
+    ReleasesPage(Lang, usize),
+    /// `<lang>/elections/<id>/downloads.html`.
+    DownloadsPage(Lang, usize),
+    /// `api/v1/elections/<id>/summary.json` (latest).
+    ApiSummary(usize),
+    /// `api/v1/elections/<id>/releases.json`.
+    ApiReleases(usize),
+    /// `api/v1/elections/<id>/contests/<c>.json`.
+    ApiContest(usize, usize),
+    /// `api/v1/elections/<id>/units/<u>.json`.
+    ApiUnit(usize, usize),
+    /// `api/v1/elections/<id>/releases/<log_index>/summary.json` of the election's `n`th
+    /// release (immutable).
+    ApiReleaseSummary(usize, usize),
+    /// `downloads/<id>/<file>`, the `n`th of [`DOWNLOADS`].
+    Download(usize, usize),
+}
+
+impl Object {
+    /// Whether the object is a page in some language (else it is language-neutral).
+    pub fn lang(&self) -> Option<Lang> {
+        match *self {
+            Object::Index(l)
+            | Object::Summary(l, _)
+            | Object::Contest(l, ..)
+            | Object::ContestIn(l, ..)
+            | Object::Unit(l, ..)
+            | Object::ReleasesPage(l, _)
+            | Object::DownloadsPage(l, _) => Some(l),
+            _ => None,
         }
-    };
-    let mut files = Vec::new();
-    let mut json = Vec::new();
-    urne_results::export_nist_json(s, &generated, &mut json).map_err(|e| err("nist-json")(&e))?;
-    files.push(("results.json", "download-nist-json", json));
-    let mut xml = Vec::new();
-    urne_results::export_nist_xml(s, &generated, &mut xml).map_err(|e| err("nist-xml")(&e))?;
-    files.push(("results.xml", "download-nist-xml", xml));
-    let mut csv = Vec::new();
-    urne_results::export_flat_csv(s, &mut csv).map_err(|e| err("flat-csv")(&e))?;
-    files.push(("results.csv", "download-flat-csv", csv));
-    let mut sum = Vec::new();
-    urne_results::export_summary_csv(s, &mut sum).map_err(|e| err("summary-csv")(&e))?;
-    files.push(("summary.csv", "download-summary-csv", sum));
-    let mut out = Vec::new();
-    for (name, label, bytes) in files {
-        let path = format!("downloads/{seg}/{name}");
-        out.push((path.clone(), label, bytes.len()));
-        tree.insert(path, bytes);
     }
-    Ok(out)
+}
+
+/// The downloads of an election: file name and the downloads page's label message.
+pub const DOWNLOADS: [(&str, &str); 4] = [
+    ("results.json", "download-nist-json"),
+    ("results.xml", "download-nist-xml"),
+    ("results.csv", "download-flat-csv"),
+    ("summary.csv", "download-summary-csv"),
+];
+
+/// What every file of the tree is rendered from, computed once per [`Site`]: the elections in
+/// id order, each with its release references, the latest snapshot's [`view::View`] (totals
+/// per contest and unit) and the path segments of its contests and units. What only a few
+/// files need is computed on their first render and kept: the release diffs (history page,
+/// `releases.json`) and the downloads' sizes (downloads page). `Sync`: rendering threads
+/// share one.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    site: &'a Site<'a>,
+    elections: Vec<PreparedElection<'a>>,
+    by_seg: HashMap<String, usize>,
+}
+
+#[derive(Debug)]
+struct PreparedElection<'a> {
+    e: &'a ElectionReleases<'a>,
+    seg: String,
+    refs: Vec<ReleaseRef<'a>>,
+    view: view::View<'a>,
+    contests: HashMap<String, usize>,
+    units: HashMap<String, usize>,
+    by_log_index: HashMap<u64, usize>,
+    diffs: OnceLock<Vec<Option<urne_results::diff::SnapshotDiff>>>,
+    download_sizes: OnceLock<Vec<(String, &'static str, usize)>>,
+}
+
+impl<'a> PreparedElection<'a> {
+    fn latest(&self) -> &ValidSnapshot {
+        self.e.releases.last().expect("checked non-empty").snapshot
+    }
+
+    fn diffs(&self) -> &[Option<urne_results::diff::SnapshotDiff>] {
+        self.diffs.get_or_init(|| {
+            let rs = &self.e.releases;
+            (0..rs.len())
+                .map(|i| {
+                    (i > 0).then(|| urne_results::diff::diff(rs[i - 1].snapshot, rs[i].snapshot))
+                })
+                .collect()
+        })
+    }
+}
+
+impl<'a> Prepared<'a> {
+    /// Checks the elections (distinct paths, each with a release) and computes what every
+    /// file needs. Costs one [`view::View`] of each election's latest snapshot.
+    pub fn new(site: &'a Site<'a>) -> Result<Prepared<'a>, RenderError> {
+        let mut by_seg = HashMap::new();
+        for e in &site.elections {
+            if by_seg.insert(path_segment(e.id), 0).is_some() {
+                return Err(RenderError::PathCollision(format!(
+                    "elections/{}",
+                    path_segment(e.id)
+                )));
+            }
+            if e.releases.is_empty() {
+                return Err(RenderError::NoReleases(e.id.to_owned()));
+            }
+        }
+        // Elections in id order whatever order the caller gave them in.
+        let mut order: Vec<&ElectionReleases<'_>> = site.elections.iter().collect();
+        order.sort_by(|a, b| a.id.cmp(b.id));
+        let mut elections = Vec::with_capacity(order.len());
+        for (i, e) in order.into_iter().enumerate() {
+            let seg = path_segment(e.id);
+            by_seg.insert(seg.clone(), i);
+            let refs: Vec<ReleaseRef<'_>> = e
+                .releases
+                .iter()
+                .map(|p| ReleaseRef::new(e.id, p))
+                .collect();
+            let last = e.releases.last().expect("checked non-empty");
+            let view = view::View::new(last.snapshot, refs.last().expect("non-empty").status);
+            let contests = view
+                .contests
+                .iter()
+                .enumerate()
+                .map(|(i, cv)| (path_segment(&cv.c.id), i))
+                .collect();
+            let units = last
+                .snapshot
+                .units
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (path_segment(&u.id), i))
+                .collect();
+            let by_log_index = refs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.log_index, i))
+                .collect();
+            elections.push(PreparedElection {
+                e,
+                seg,
+                refs,
+                view,
+                contests,
+                units,
+                by_log_index,
+                diffs: OnceLock::new(),
+                download_sizes: OnceLock::new(),
+            });
+        }
+        Ok(Prepared {
+            site,
+            elections,
+            by_seg,
+        })
+    }
+
+    /// Every object of the tree (their files together are [`render`]'s tree).
+    pub fn objects(&self) -> Vec<Object> {
+        let mut out = vec![
+            Object::ElectionsJson,
+            Object::OpenApi,
+            Object::Css,
+            Object::VerifyJs,
+        ];
+        for l in Lang::ALL {
+            out.push(Object::Index(l));
+        }
+        for (e, pe) in self.elections.iter().enumerate() {
+            let s = pe.latest();
+            for l in Lang::ALL {
+                out.push(Object::Summary(l, e));
+                for (c, cv) in pe.view.contests.iter().enumerate() {
+                    out.push(Object::Contest(l, e, c));
+                    for u in cv.units.keys() {
+                        if *u != cv.c.district.as_str() && pages::has_children_with_data(s, cv, u) {
+                            let ui = pe.units[&path_segment(u)];
+                            out.push(Object::ContestIn(l, e, c, ui));
+                        }
+                    }
+                }
+                for u in 0..s.units.len() {
+                    out.push(Object::Unit(l, e, u));
+                }
+                out.push(Object::ReleasesPage(l, e));
+                out.push(Object::DownloadsPage(l, e));
+            }
+            out.push(Object::ApiSummary(e));
+            out.push(Object::ApiReleases(e));
+            for c in 0..pe.view.contests.len() {
+                out.push(Object::ApiContest(e, c));
+            }
+            for u in 0..s.units.len() {
+                out.push(Object::ApiUnit(e, u));
+            }
+            for r in 0..pe.refs.len() {
+                out.push(Object::ApiReleaseSummary(e, r));
+            }
+            for d in 0..DOWNLOADS.len() {
+                out.push(Object::Download(e, d));
+            }
+        }
+        out
+    }
+
+    /// The object whose files include `path`, if the path has the shape of one (the file
+    /// itself may still not exist: a page number past the last). Ids are found by their
+    /// exact [`path_segment`], which is injective.
+    pub fn object(&self, path: &str) -> Option<Object> {
+        match path {
+            "api/v1/elections.json" => return Some(Object::ElectionsJson),
+            "api/v1/openapi.json" => return Some(Object::OpenApi),
+            "site.css" => return Some(Object::Css),
+            "verify.js" => return Some(Object::VerifyJs),
+            _ => {}
+        }
+        if let Some(rest) = path.strip_prefix("api/v1/elections/") {
+            let (seg, rest) = rest.split_once('/')?;
+            let e = *self.by_seg.get(seg)?;
+            let pe = &self.elections[e];
+            return match rest {
+                "summary.json" => Some(Object::ApiSummary(e)),
+                "releases.json" => Some(Object::ApiReleases(e)),
+                _ => {
+                    if let Some(c) = rest.strip_prefix("contests/") {
+                        let c = c.strip_suffix(".json")?;
+                        return Some(Object::ApiContest(e, *pe.contests.get(c)?));
+                    }
+                    if let Some(u) = rest.strip_prefix("units/") {
+                        let u = u.strip_suffix(".json")?;
+                        return Some(Object::ApiUnit(e, *pe.units.get(u)?));
+                    }
+                    let n = rest
+                        .strip_prefix("releases/")?
+                        .strip_suffix("/summary.json")?;
+                    let log_index: u64 = n.parse().ok()?;
+                    Some(Object::ApiReleaseSummary(
+                        e,
+                        *pe.by_log_index.get(&log_index)?,
+                    ))
+                }
+            };
+        }
+        if let Some(rest) = path.strip_prefix("downloads/") {
+            let (seg, name) = rest.split_once('/')?;
+            let e = *self.by_seg.get(seg)?;
+            let d = DOWNLOADS.iter().position(|(n, _)| *n == name)?;
+            return Some(Object::Download(e, d));
+        }
+        let (lang, rel) = Lang::ALL
+            .into_iter()
+            .filter(|l| *l != Lang::En)
+            .find_map(|l| path.strip_prefix(l.prefix()).map(|r| (l, r)))
+            .unwrap_or((Lang::En, path));
+        if rel == "index.html" {
+            return Some(Object::Index(lang));
+        }
+        let rest = rel.strip_prefix("elections/")?;
+        let (seg, rest) = rest.split_once('/')?;
+        let e = *self.by_seg.get(seg)?;
+        let pe = &self.elections[e];
+        // `<base>~pN.html` is page N of `<base>.html`; `~p` never occurs in a path segment.
+        let stem = rest.strip_suffix(".html")?;
+        let stem = match stem.rsplit_once("~p") {
+            Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+            Some(_) => return None,
+            None => stem,
+        };
+        match stem {
+            "index" => return Some(Object::Summary(lang, e)),
+            "releases" => return Some(Object::ReleasesPage(lang, e)),
+            "downloads" => return Some(Object::DownloadsPage(lang, e)),
+            _ => {}
+        }
+        if let Some(u) = stem.strip_prefix("units/") {
+            return Some(Object::Unit(lang, e, *pe.units.get(u)?));
+        }
+        let rest = stem.strip_prefix("contests/")?;
+        match rest.split_once('/') {
+            None => Some(Object::Contest(lang, e, *pe.contests.get(rest)?)),
+            Some((c, u)) => {
+                let c = *pe.contests.get(c)?;
+                let ui = *pe.units.get(u)?;
+                let cv = &pe.view.contests[c];
+                let uid = pe.latest().units[ui].id.as_str();
+                let drill = uid != cv.c.district
+                    && cv.units.contains_key(uid)
+                    && pages::has_children_with_data(pe.latest(), cv, uid);
+                drill.then_some(Object::ContestIn(lang, e, c, ui))
+            }
+        }
+    }
+
+    /// Every file of `object`.
+    pub fn render_object(&self, object: &Object) -> Result<Tree, RenderError> {
+        let mut tree = Tree::new();
+        match *object {
+            Object::ElectionsJson => {
+                let items: Vec<_> = self
+                    .elections
+                    .iter()
+                    .map(|pe| {
+                        (
+                            pe.seg.clone(),
+                            pe.e.id,
+                            pe.latest().snapshot(),
+                            pe.refs.last().expect("non-empty"),
+                        )
+                    })
+                    .collect();
+                tree.insert(
+                    "api/v1/elections.json".into(),
+                    api::bytes(&api::elections(&items)),
+                );
+            }
+            Object::OpenApi => {
+                tree.insert(
+                    "api/v1/openapi.json".into(),
+                    OPENAPI_JSON.as_bytes().to_vec(),
+                );
+            }
+            Object::Css => {
+                tree.insert("site.css".into(), SITE_CSS.as_bytes().to_vec());
+            }
+            Object::VerifyJs => {
+                tree.insert("verify.js".into(), VERIFY_JS.as_bytes().to_vec());
+            }
+            Object::Index(lang) => {
+                let items: Vec<_> = self
+                    .elections
+                    .iter()
+                    .map(|pe| {
+                        (
+                            pe.seg.clone(),
+                            pe.latest().election.name.clone(),
+                            pe.refs.last().expect("non-empty"),
+                        )
+                    })
+                    .collect();
+                TRANSLATIONS
+                    .with(|trs| pages::index(&mut tree, self.site, &trs[lang as usize], &items));
+            }
+            Object::Summary(lang, e)
+            | Object::Contest(lang, e, _)
+            | Object::ContestIn(lang, e, ..)
+            | Object::Unit(lang, e, _)
+            | Object::ReleasesPage(lang, e)
+            | Object::DownloadsPage(lang, e) => {
+                let pe = &self.elections[e];
+                let diffs = match object {
+                    Object::ReleasesPage(..) => pe.diffs(),
+                    _ => &[],
+                };
+                let downloads = match object {
+                    Object::DownloadsPage(..) => self.download_sizes(pe)?,
+                    _ => &[],
+                };
+                TRANSLATIONS.with(|trs| {
+                    let cx = pages::Ctx {
+                        site: self.site,
+                        tr: &trs[lang as usize],
+                        id_seg: pe.seg.clone(),
+                        view: &pe.view,
+                        latest: pe.refs.last().expect("non-empty"),
+                        releases: &pe.refs,
+                        diffs,
+                        downloads,
+                    };
+                    match *object {
+                        Object::Summary(..) => pages::summary(&mut tree, &cx),
+                        Object::Contest(_, _, c) => {
+                            let cv = &pe.view.contests[c];
+                            pages::contest_in_unit(
+                                &mut tree,
+                                &cx,
+                                cv,
+                                &cv.c.district,
+                                &cx.contest_rel(cv.c),
+                            );
+                        }
+                        Object::ContestIn(_, _, c, u) => {
+                            let cv = &pe.view.contests[c];
+                            let u = &pe.latest().units[u].id;
+                            let rel = format!(
+                                "{}contests/{}/{}.html",
+                                cx.base(),
+                                path_segment(&cv.c.id),
+                                path_segment(u)
+                            );
+                            pages::contest_in_unit(&mut tree, &cx, cv, u, &rel);
+                        }
+                        Object::Unit(_, _, u) => {
+                            pages::unit_page(&mut tree, &cx, &pe.latest().units[u])
+                        }
+                        Object::ReleasesPage(..) => pages::releases_page(&mut tree, &cx),
+                        _ => pages::downloads_page(&mut tree, &cx),
+                    }
+                });
+            }
+            Object::ApiSummary(e) => {
+                let pe = &self.elections[e];
+                let latest = pe.refs.last().expect("non-empty");
+                let mut v = api::summary(&pe.view, pe.e.id, &pe.seg, latest);
+                if let (Some(w), serde_json::Value::Object(m)) = (&self.site.witnesses, &mut v) {
+                    m.insert("witnesses".into(), api::witnesses(w, latest));
+                }
+                tree.insert(
+                    format!("api/v1/elections/{}/summary.json", pe.seg),
+                    api::bytes(&v),
+                );
+            }
+            Object::ApiReleases(e) => {
+                let pe = &self.elections[e];
+                tree.insert(
+                    format!("api/v1/elections/{}/releases.json", pe.seg),
+                    api::bytes(&api::releases(pe.e.id, &pe.seg, &pe.refs, pe.diffs())),
+                );
+            }
+            Object::ApiContest(e, c) => {
+                let pe = &self.elections[e];
+                let cv = &pe.view.contests[c];
+                let latest = pe.refs.last().expect("non-empty");
+                let v = api::contest(&pe.view, cv, pe.e.id, &pe.seg, latest);
+                tree.insert(api::contest_path(&pe.seg, &cv.c.id), api::bytes(&v));
+            }
+            Object::ApiUnit(e, u) => {
+                let pe = &self.elections[e];
+                let u = &pe.latest().units[u];
+                let latest = pe.refs.last().expect("non-empty");
+                let v = api::unit(&pe.view, u, pe.e.id, &pe.seg, latest);
+                tree.insert(api::unit_path(&pe.seg, &u.id), api::bytes(&v));
+            }
+            Object::ApiReleaseSummary(e, n) => {
+                let pe = &self.elections[e];
+                let r = &pe.refs[n];
+                let v = if n + 1 == pe.refs.len() {
+                    api::summary(&pe.view, pe.e.id, &pe.seg, r)
+                } else {
+                    let v = view::View::new(pe.e.releases[n].snapshot, r.status);
+                    api::summary(&v, pe.e.id, &pe.seg, r)
+                };
+                tree.insert(
+                    format!(
+                        "api/v1/elections/{}/releases/{}/summary.json",
+                        pe.seg, r.log_index
+                    ),
+                    api::bytes(&v),
+                );
+            }
+            Object::Download(e, d) => {
+                let pe = &self.elections[e];
+                let bytes = self.download(pe, d)?;
+                tree.insert(format!("downloads/{}/{}", pe.seg, DOWNLOADS[d].0), bytes);
+            }
+        }
+        Ok(tree)
+    }
+
+    /// Download `d` of an election (exporters get the release's own timestamp).
+    fn download(&self, pe: &PreparedElection<'_>, d: usize) -> Result<Vec<u8>, RenderError> {
+        let s = pe.latest();
+        let generated = i18n::utc(pe.refs.last().expect("non-empty").timestamp).1;
+        let (name, _) = DOWNLOADS[d];
+        let mut out = Vec::new();
+        let (format, result) = match name {
+            "results.json" => (
+                "nist-json",
+                urne_results::export_nist_json(s, &generated, &mut out).map_err(|e| e.to_string()),
+            ),
+            "results.xml" => (
+                "nist-xml",
+                urne_results::export_nist_xml(s, &generated, &mut out).map_err(|e| e.to_string()),
+            ),
+            "results.csv" => (
+                "flat-csv",
+                urne_results::export_flat_csv(s, &mut out).map_err(|e| e.to_string()),
+            ),
+            _ => (
+                "summary-csv",
+                urne_results::export_summary_csv(s, &mut out).map_err(|e| e.to_string()),
+            ),
+        };
+        result.map_err(|message| RenderError::Export {
+            election: pe.e.id.to_owned(),
+            format,
+            message,
+        })?;
+        Ok(out)
+    }
+
+    /// (path, label, size) of each download, for the downloads page: the downloads are
+    /// rendered once to learn their sizes, and only the sizes are kept.
+    fn download_sizes<'s>(
+        &self,
+        pe: &'s PreparedElection<'_>,
+    ) -> Result<&'s [(String, &'static str, usize)], RenderError> {
+        if let Some(sizes) = pe.download_sizes.get() {
+            return Ok(sizes);
+        }
+        let mut sizes = Vec::with_capacity(DOWNLOADS.len());
+        for (d, (name, label)) in DOWNLOADS.iter().enumerate() {
+            let n = self.download(pe, d)?.len();
+            sizes.push((format!("downloads/{}/{name}", pe.seg), *label, n));
+        }
+        Ok(pe.download_sizes.get_or_init(|| sizes))
+    }
 }
 
 /// Makes an untrusted id safe as one path segment: keeps `[A-Za-z0-9._-]` (a leading `.` is

@@ -53,7 +53,7 @@ impl Ctx<'_> {
         self.view.s
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("elections/{}/", self.id_seg)
     }
 
@@ -133,11 +133,11 @@ impl Ctx<'_> {
         .href(target)
     }
 
-    fn contest_rel(&self, c: &Contest) -> String {
+    pub(crate) fn contest_rel(&self, c: &Contest) -> String {
         format!("{}contests/{}.html", self.base(), path_segment(&c.id))
     }
 
-    fn unit_rel(&self, u: &str) -> String {
+    pub(crate) fn unit_rel(&self, u: &str) -> String {
         format!("{}units/{}.html", self.base(), path_segment(u))
     }
 
@@ -161,19 +161,6 @@ impl Ctx<'_> {
             None => escape(&ch.name),
         }
     }
-}
-
-/// Every page of one election in one language.
-pub fn election(tree: &mut Tree, cx: &Ctx<'_>) {
-    summary(tree, cx);
-    for cv in &cx.view.contests {
-        contest_pages(tree, cx, cv);
-    }
-    for u in &cx.s().units {
-        unit_page(tree, cx, u);
-    }
-    releases_page(tree, cx);
-    downloads_page(tree, cx);
 }
 
 /// The "status / last updated / reporting / turnout" lines and the election's navigation.
@@ -388,7 +375,7 @@ fn choice_table(
     o
 }
 
-fn summary(tree: &mut Tree, cx: &Ctx<'_>) {
+pub(crate) fn summary(tree: &mut Tree, cx: &Ctx<'_>) {
     let base = format!("{}index.html", cx.base());
     // Every page of the summary links the same way: pages are siblings.
     let header = overview(cx, &base);
@@ -417,36 +404,23 @@ fn summary(tree: &mut Tree, cx: &Ctx<'_>) {
     cx.emit_paged(tree, paged, blocks);
 }
 
-/// The contest page (breakdown by the district's sub-areas) and one page per sub-area that
-/// has sub-areas of its own, so no page lists a whole state's precincts.
-fn contest_pages(tree: &mut Tree, cx: &Ctx<'_>, cv: &ContestView<'_>) {
-    let c = cv.c;
-    let base = cx.contest_rel(c);
-    contest_in_unit(tree, cx, cv, &c.district, &base);
-    // Drill-down pages for every non-leaf unit with data below the district.
-    for u in cv.units.keys() {
-        if *u == c.district.as_str() || !has_children_with_data(cx, cv, u) {
-            continue;
-        }
-        let rel = format!(
-            "{}contests/{}/{}.html",
-            cx.base(),
-            path_segment(&c.id),
-            path_segment(u)
-        );
-        contest_in_unit(tree, cx, cv, u, &rel);
-    }
-}
-
-fn has_children_with_data(cx: &Ctx<'_>, cv: &ContestView<'_>, unit: &str) -> bool {
-    cx.s().unit(unit).is_some_and(|u| {
+pub(crate) fn has_children_with_data(s: &Snapshot, cv: &ContestView<'_>, unit: &str) -> bool {
+    s.unit(unit).is_some_and(|u| {
         u.children
             .iter()
             .any(|ch| cv.units.contains_key(ch.as_str()))
     })
 }
 
-fn contest_in_unit(tree: &mut Tree, cx: &Ctx<'_>, cv: &ContestView<'_>, unit: &str, base: &str) {
+/// The contest page in `unit` (its district: the contest page at `base`; a sub-area with sub-areas
+/// of its own: a drill-down page), so no page lists a whole state's precincts.
+pub(crate) fn contest_in_unit(
+    tree: &mut Tree,
+    cx: &Ctx<'_>,
+    cv: &ContestView<'_>,
+    unit: &str,
+    base: &str,
+) {
     let tr = cx.tr;
     let c = cv.c;
     let in_district = unit == c.district;
@@ -549,7 +523,7 @@ fn contest_in_unit(tree: &mut Tree, cx: &Ctx<'_>, cv: &ContestView<'_>, unit: &s
         .iter()
         .map(|k| {
             let kt = &cv.units[k.id.as_str()];
-            let target = if has_children_with_data(cx, cv, &k.id) {
+            let target = if has_children_with_data(cx.s(), cv, &k.id) {
                 format!(
                     "{}contests/{}/{}.html",
                     cx.base(),
@@ -628,7 +602,7 @@ fn type_table(cx: &Ctx<'_>, cv: &ContestView<'_>, t: &UnitTotals) -> String {
     o
 }
 
-fn unit_page(tree: &mut Tree, cx: &Ctx<'_>, u: &Unit) {
+pub(crate) fn unit_page(tree: &mut Tree, cx: &Ctx<'_>, u: &Unit) {
     let tr = cx.tr;
     let base = cx.unit_rel(&u.id);
     let mut h = format!(
@@ -725,7 +699,7 @@ fn unit_page(tree: &mut Tree, cx: &Ctx<'_>, u: &Unit) {
     );
 }
 
-fn releases_page(tree: &mut Tree, cx: &Ctx<'_>) {
+pub(crate) fn releases_page(tree: &mut Tree, cx: &Ctx<'_>) {
     let tr = cx.tr;
     let base = format!("{}releases.html", cx.base());
     let title = format!("{} · {}", cx.s().election.name, tr.t("releases"));
@@ -902,7 +876,7 @@ fn decreases(o: &mut String, cx: &Ctx<'_>, r: &ReleaseRef<'_>, d: &SnapshotDiff)
     o.push_str("</tbody>\n</table>\n");
 }
 
-fn downloads_page(tree: &mut Tree, cx: &Ctx<'_>) {
+pub(crate) fn downloads_page(tree: &mut Tree, cx: &Ctx<'_>) {
     let tr = cx.tr;
     let base = format!("{}downloads.html", cx.base());
     let loc = Loc {

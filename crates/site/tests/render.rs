@@ -267,3 +267,25 @@ fn the_site_title_reads_back_from_every_page() {
         None
     );
 }
+
+#[test]
+fn every_path_renders_on_demand_as_in_the_whole_tree() {
+    let f = common::night();
+    let cosigners = vec!["w1".to_owned()];
+    for witnesses in [
+        None,
+        Some(urne_site::Witnesses {
+            size: 2,
+            cosigners: &cosigners,
+            policy_log_index: 0,
+        }),
+    ] {
+        let site = urne_site::Site {
+            witnesses,
+            ..common::site(&f)
+        };
+        let tree = urne_site::render(&site).unwrap();
+        let prepared = urne_site::Prepared::new(&site).unwrap();
+        common::assert_render_path_is_render(&prepared, &tree, 1);
+    }
+}

@@ -60,4 +60,15 @@ fn ga_2018_pages_small_and_api_valid() {
         !sampled || n % 97 == 1
     });
     assert!(checked > 30, "{checked}");
+    // Rendering on demand gives every file of the whole render, path by path.
+    let site = common::site(&f);
+    let t = Instant::now();
+    let prepared = urne_site::Prepared::new(&site).unwrap();
+    let prepared_in = t.elapsed();
+    let t = Instant::now();
+    common::assert_render_path_is_render(&prepared, &tree, 97);
+    println!(
+        "prepared {prepared_in:?}, every path on demand {:?}",
+        t.elapsed()
+    );
 }

@@ -535,3 +535,71 @@ pub fn check_tree_where(tree: &urne_site::Tree, mut pick: impl FnMut(&str) -> bo
 pub fn check_tree(tree: &urne_site::Tree) -> usize {
     check_tree_where(tree, |_| true)
 }
+
+/// Every path of `tree` (the whole render) comes out of rendering its object on demand byte
+/// for byte (so `render_path`, which is `object` then `render_object`, gives it), the objects'
+/// files account for the whole tree, and paths not in the tree give `None`. `render_path`
+/// itself and the near-miss paths are tried on every `sample`th path (1: all).
+pub fn assert_render_path_is_render(
+    prepared: &urne_site::Prepared<'_>,
+    tree: &urne_site::Tree,
+    sample: usize,
+) {
+    let mut from_objects = 0;
+    for object in prepared.objects() {
+        let files = prepared.render_object(&object).unwrap();
+        for (path, bytes) in &files {
+            assert_eq!(prepared.object(path), Some(object), "{path}");
+            assert!(
+                tree.get(path) == Some(bytes),
+                "{path} differs from the whole render"
+            );
+        }
+        from_objects += files.len();
+    }
+    assert_eq!(
+        from_objects,
+        tree.len(),
+        "objects cover the tree exactly once"
+    );
+    let mut absent = vec![
+        String::new(),
+        "/index.html".into(),
+        "index~p2.html".into(),
+        "en/index.html".into(),
+        "es/site.css".into(),
+        "es/api/v1/elections.json".into(),
+        "elections/".into(),
+        "elections/nope/index.html".into(),
+        "api/v1/elections/nope/summary.json".into(),
+        "downloads/nope/results.json".into(),
+        "log/checkpoint".into(),
+        "blobs/sha256/00".into(),
+    ];
+    for (path, bytes) in tree.iter().step_by(sample) {
+        let got = urne_site::render_path(prepared, path).unwrap();
+        assert!(got.as_deref() == Some(&bytes[..]), "{path} differs");
+        absent.extend([
+            format!("{path}x"),
+            format!("x{path}"),
+            path.replace(".html", "~p999.html"),
+            path.replace(".html", "~p02.html"),
+            path.replace(".html", "~p.html"),
+            path.replace(".json", "/summary.json"),
+            path.replace("/units/", "/contests/"),
+            path.replace("/contests/", "/units/"),
+            path.to_uppercase(),
+        ]);
+        if let Some((dir, _)) = path.rsplit_once('/') {
+            absent.push(format!("{dir}/"));
+            absent.push(format!("{dir}.html"));
+        }
+    }
+    for path in absent.iter().filter(|p| !tree.contains_key(p.as_str())) {
+        assert_eq!(
+            urne_site::render_path(prepared, path).unwrap(),
+            None,
+            "{path}"
+        );
+    }
+}

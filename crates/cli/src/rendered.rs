@@ -1,0 +1,337 @@
+//! The public tree as served: one log state's prepared model, rendered on demand through a
+//! bounded cache.
+//!
+//! A [`ServedTree`] is made once per served state (a new checkpoint, or a new witnessed state):
+//! a thread of its own takes a copy of the replayed [`History`] (snapshots are shared `Arc`s),
+//! builds `urne_site::Prepared` from it (checks, release references, the latest snapshot's
+//! totals: the cost that grows with the state, paid once) and then renders on request, on
+//! [`RENDER_THREADS`] scoped threads that share the prepared model. A request for a path looks
+//! in the cache; on a miss the object the path belongs to is rendered once (concurrent requests
+//! for it wait for that one render), and every file of the object (a page with its `~pN`
+//! continuations) goes into the cache with its ETag and gzip form.
+//!
+//! Invariants:
+//! - What a path serves is `urne_site::render_path` of the prepared state, which is by
+//!   construction the file `urne_site::render` (`urne export`, `urne verify`) makes there.
+//! - One `ServedTree` serves one state: a new state is a new `ServedTree`, swapped whole, so a
+//!   response set never mixes two states; requests in flight finish on the one they started
+//!   with, whose threads end when the last reference is dropped.
+//! - The cache holds at most its byte limit ([`RENDER_CACHE_BYTES_DEFAULT`], `urne serve
+//!   --render-cache-bytes`), counted as the file's bytes plus a quarter for its gzip form;
+//!   least recently used files go first, and a file larger than the whole limit is served
+//!   without being kept.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, mpsc},
+};
+
+use tokio::sync::{OnceCell, oneshot};
+use urne_site::Tree;
+
+use crate::publish::{History, SiteConfig};
+use crate::serve::ServedFile;
+use crate::witnessing::Witnessed;
+
+/// Bytes of rendered files (with their gzip forms) one served state keeps in memory.
+pub const RENDER_CACHE_BYTES_DEFAULT: usize = 256 << 20;
+/// Threads rendering one served state's files on demand.
+pub const RENDER_THREADS: usize = 2;
+/// What a cached "no such file" answer counts for, besides its path.
+const MISS_COST: usize = 64;
+
+/// What a render thread is asked.
+enum Job {
+    /// The files of the object `path` belongs to (`None`: no such object).
+    Path(String, oneshot::Sender<Result<Option<Tree>, String>>),
+    /// The whole tree (for tests and comparisons).
+    All(oneshot::Sender<Result<Tree, String>>),
+}
+
+/// One served state: its log size, its render threads and its cache.
+pub struct ServedTree {
+    size: u64,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    cache: Mutex<Cache>,
+}
+
+impl std::fmt::Debug for ServedTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedTree")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+type Slot = Arc<OnceCell<Option<Arc<ServedFile>>>>;
+
+struct Entry {
+    slot: Slot,
+    cost: usize,
+    used: u64,
+}
+
+/// Path → file, least recently used evicted first.
+struct Cache {
+    limit: usize,
+    bytes: usize,
+    clock: u64,
+    entries: HashMap<String, Entry>,
+    by_use: BTreeMap<u64, String>,
+}
+
+impl Cache {
+    fn new(limit: usize) -> Cache {
+        Cache {
+            limit,
+            bytes: 0,
+            clock: 0,
+            entries: HashMap::new(),
+            by_use: BTreeMap::new(),
+        }
+    }
+
+    /// The slot for `path` (a new empty one on a miss), marked as just used.
+    fn slot(&mut self, path: &str) -> Slot {
+        self.clock += 1;
+        let now = self.clock;
+        if let Some(e) = self.entries.get_mut(path) {
+            self.by_use.remove(&e.used);
+            e.used = now;
+            self.by_use.insert(now, path.to_owned());
+            return e.slot.clone();
+        }
+        let slot = Slot::default();
+        self.entries.insert(
+            path.to_owned(),
+            Entry {
+                slot: slot.clone(),
+                cost: 0,
+                used: now,
+            },
+        );
+        self.by_use.insert(now, path.to_owned());
+        slot
+    }
+
+    /// Records what the file now in `path`'s slot costs, then evicts down to the limit.
+    fn settle(&mut self, path: &str, cost: usize) {
+        if cost > self.limit {
+            self.remove(path);
+            return;
+        }
+        if let Some(e) = self.entries.get_mut(path) {
+            self.bytes = self.bytes - e.cost + cost;
+            e.cost = cost;
+        }
+        while self.bytes > self.limit {
+            let Some((_, oldest)) = self.by_use.pop_first() else {
+                break;
+            };
+            if let Some(e) = self.entries.remove(&oldest) {
+                self.bytes -= e.cost;
+            }
+        }
+    }
+
+    fn remove(&mut self, path: &str) {
+        if let Some(e) = self.entries.remove(path) {
+            self.by_use.remove(&e.used);
+            self.bytes -= e.cost;
+        }
+    }
+
+    /// Puts a file rendered along with another (a sibling page) in the cache, unless present.
+    fn offer(&mut self, path: &str, file: Arc<ServedFile>) {
+        if self.entries.contains_key(path) {
+            return;
+        }
+        let cost = cost(path, Some(&file));
+        let slot = self.slot(path);
+        let _ = slot.set(Some(file));
+        self.settle(path, cost);
+    }
+}
+
+fn cost(path: &str, file: Option<&ServedFile>) -> usize {
+    match file {
+        Some(f) => path.len() + f.bytes().len() + f.bytes().len() / 4,
+        None => path.len() + MISS_COST,
+    }
+}
+
+impl ServedTree {
+    /// Prepares `history` as of its size, with the witnessed state `witnessed`, on a thread of
+    /// its own, and returns once the prepared model is built (or could not be: the render
+    /// error, e.g. two elections with one path).
+    pub async fn start(
+        history: History,
+        site: SiteConfig,
+        witnessed: Option<Witnessed>,
+        cache_bytes: usize,
+    ) -> Result<ServedTree, urne_site::RenderError> {
+        let size = history.size();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("urne-render".into())
+            .spawn(move || {
+                let site = history.site(&site, witnessed.as_ref());
+                let prepared = match urne_site::Prepared::new(&site) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let jobs = Mutex::new(jobs_rx);
+                std::thread::scope(|scope| {
+                    for _ in 1..RENDER_THREADS {
+                        scope.spawn(|| work(&prepared, &jobs));
+                    }
+                    work(&prepared, &jobs);
+                });
+            })
+            .expect("spawning a render thread");
+        ready_rx.await.expect("the render thread answers")?;
+        Ok(ServedTree {
+            size,
+            jobs: Mutex::new(jobs_tx),
+            cache: Mutex::new(Cache::new(cache_bytes)),
+        })
+    }
+
+    /// The log size this state was rendered at.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The file at `path` (relative), rendered on first request; `None` if the tree has none.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Option<Arc<ServedFile>>> {
+        let slot = self.cache.lock().expect("cache lock poisoned").slot(path);
+        let mut rendered_here = None;
+        let file = slot
+            .get_or_try_init(|| async {
+                let (tx, rx) = oneshot::channel();
+                self.send(Job::Path(path.to_owned(), tx))?;
+                let files = rx
+                    .await
+                    .map_err(|_| anyhow::anyhow!("the render thread stopped"))?
+                    .map_err(|e| anyhow::anyhow!("rendering {path}: {e}"))?;
+                let Some(files) = files else {
+                    return anyhow::Ok(None);
+                };
+                let mut this = None;
+                let mut siblings = Vec::new();
+                for (p, bytes) in files {
+                    let f = Arc::new(ServedFile::new(&p, bytes));
+                    if p == path {
+                        this = Some(f);
+                    } else {
+                        siblings.push((p, f));
+                    }
+                }
+                rendered_here = Some(siblings);
+                Ok(this)
+            })
+            .await?
+            .clone();
+        if let Some(siblings) = rendered_here {
+            let mut cache = self.cache.lock().expect("cache lock poisoned");
+            cache.settle(path, cost(path, file.as_deref()));
+            for (p, f) in siblings {
+                cache.offer(&p, f);
+            }
+        }
+        Ok(file)
+    }
+
+    /// Every file of this state (what `urne export` writes besides `log/` and `blobs/`),
+    /// rendered again, not cached.
+    pub async fn all(&self) -> anyhow::Result<Tree> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::All(tx))?;
+        rx.await
+            .map_err(|_| anyhow::anyhow!("the render thread stopped"))?
+            .map_err(|e| anyhow::anyhow!("rendering the tree: {e}"))
+    }
+
+    /// Bytes the cache holds now.
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.lock().expect("cache lock poisoned").bytes
+    }
+
+    fn send(&self, job: Job) -> anyhow::Result<()> {
+        self.jobs
+            .lock()
+            .expect("jobs lock poisoned")
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the render thread stopped"))
+    }
+}
+
+/// A render thread: answers jobs until every sender is gone (the state is no longer served).
+fn work(prepared: &urne_site::Prepared<'_>, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock().expect("jobs lock poisoned").recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        match job {
+            Job::Path(path, reply) => {
+                let files = match prepared.object(&path) {
+                    None => Ok(None),
+                    Some(object) => prepared
+                        .render_object(&object)
+                        .map(Some)
+                        .map_err(|e| e.to_string()),
+                };
+                let _ = reply.send(files);
+            }
+            Job::All(reply) => {
+                let mut tree = Tree::new();
+                let mut result = Ok(());
+                for object in prepared.objects() {
+                    match prepared.render_object(&object) {
+                        Ok(mut files) => tree.append(&mut files),
+                        Err(e) => {
+                            result = Err(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                let _ = reply.send(result.map(|()| tree));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(n: usize) -> Arc<ServedFile> {
+        Arc::new(ServedFile::new("x.json", vec![b'x'; n]))
+    }
+
+    #[test]
+    fn the_cache_keeps_its_limit_and_evicts_the_least_recently_used() {
+        let mut c = Cache::new(3_000);
+        for p in ["a", "b", "c"] {
+            c.offer(p, file(700));
+        }
+        assert_eq!(c.bytes, 3 * (1 + 700 + 175));
+        c.slot("a"); // a is now the most recent: b goes first
+        c.offer("d", file(700));
+        assert!(c.bytes <= 3_000, "{}", c.bytes);
+        assert!(!c.entries.contains_key("b"));
+        assert!(c.entries.contains_key("a") && c.entries.contains_key("d"));
+        // Larger than the whole cache: served, not kept, nothing else evicted for it.
+        let before = c.entries.len();
+        c.offer("huge", file(10_000));
+        assert!(!c.entries.contains_key("huge"));
+        assert_eq!(c.entries.len(), before);
+        assert_eq!(c.by_use.len(), c.entries.len());
+    }
+}
