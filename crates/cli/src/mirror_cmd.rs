@@ -68,6 +68,9 @@ pub struct Rendered {
     pub primary_matches: Option<bool>,
 }
 
+/// A checkpoint note and the compared files rendered for it (path, bytes if any).
+pub type Compared = (Vec<u8>, Vec<(String, Option<Vec<u8>>)>);
+
 /// A mirror and its rendered tree: what the HTTP handlers share.
 #[derive(Debug)]
 pub struct MirrorSite {
@@ -161,11 +164,7 @@ impl MirrorSite {
     /// Compares the rendered `index.html`, `api/v1/elections.json` and each election's
     /// `summary.json` (`ours`, from [`MirrorSite::compared_files`]) with the primary's, when
     /// the primary still serves the same checkpoint. Blocking.
-    pub fn compare_with(
-        &self,
-        primary: &dyn urne_verify::Fetch,
-        ours: &(Vec<u8>, Vec<(String, Option<Vec<u8>>)>),
-    ) -> Option<bool> {
+    pub fn compare_with(&self, primary: &dyn urne_verify::Fetch, ours: &Compared) -> Option<bool> {
         const READ_MAX: u64 = 1 << 24;
         let (checkpoint, files) = ours;
         let theirs = primary

@@ -53,6 +53,8 @@ pub struct ServedTree {
     size: u64,
     jobs: Mutex<mpsc::Sender<Job>>,
     cache: Mutex<Cache>,
+    /// Objects rendered for requests so far.
+    renders: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for ServedTree {
@@ -199,6 +201,7 @@ impl ServedTree {
             size,
             jobs: Mutex::new(jobs_tx),
             cache: Mutex::new(Cache::new(cache_bytes)),
+            renders: Default::default(),
         })
     }
 
@@ -215,6 +218,8 @@ impl ServedTree {
             .get_or_try_init(|| async {
                 let (tx, rx) = oneshot::channel();
                 self.send(Job::Path(path.to_owned(), tx))?;
+                self.renders
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let files = rx
                     .await
                     .map_err(|_| anyhow::anyhow!("the render thread stopped"))?
@@ -255,6 +260,12 @@ impl ServedTree {
         rx.await
             .map_err(|_| anyhow::anyhow!("the render thread stopped"))?
             .map_err(|e| anyhow::anyhow!("rendering the tree: {e}"))
+    }
+
+    /// Renders asked of the render threads for requests so far (one per cache miss, however
+    /// many requests wait for it).
+    pub fn renders(&self) -> u64 {
+        self.renders.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Bytes the cache holds now.

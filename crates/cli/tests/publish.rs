@@ -459,6 +459,25 @@ async fn served_tree_equals_the_export_and_a_restart_rebuilds_it_from_the_log() 
     let r1 = results_bundle(&b.join("r1"), 1, Some(&r0), (1, 1), None);
     ok(&server.publish(&signed(&r1, &[&alice, &bob])).await);
 
+    // Many readers of a page nobody asked for yet: it is rendered once, and its ~pN siblings
+    // come with it.
+    assert_eq!(server.publisher.served().renders(), 0);
+    let readers: Vec<_> = (0..32)
+        .map(|_| {
+            let url = format!("{}/elections/2018-general/index.html", server.url);
+            tokio::task::spawn_blocking(move || get(&url, None))
+        })
+        .collect();
+    let mut bodies = std::collections::BTreeSet::new();
+    for r in readers {
+        let (status, _, body) = r.await.unwrap();
+        assert_eq!(status, 200);
+        bodies.insert(body);
+    }
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(server.publisher.served().renders(), 1);
+    assert!(server.publisher.served().cached_bytes() > 0);
+
     // Export, then fetch every exported file over HTTP and compare bytes.
     let out = b.join("export");
     let site = urne::site_config("Test County", &server.publisher_signer_site());

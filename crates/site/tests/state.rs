@@ -60,7 +60,8 @@ fn ga_2018_pages_small_and_api_valid() {
         !sampled || n % 97 == 1
     });
     assert!(checked > 30, "{checked}");
-    // Rendering on demand gives every file of the whole render, path by path.
+    // Every path names an object, and rendering on demand gives the whole render's files
+    // (every object on the fixture in render.rs; a sample here).
     let site = common::site(&f);
     let t = Instant::now();
     let prepared = urne_site::Prepared::new(&site).unwrap();
@@ -68,7 +69,7 @@ fn ga_2018_pages_small_and_api_valid() {
     let t = Instant::now();
     common::assert_render_path_is_render(&prepared, &tree, 97);
     println!(
-        "prepared {prepared_in:?}, every path on demand {:?}",
+        "prepared {prepared_in:?}, sampled objects on demand {:?}",
         t.elapsed()
     );
 }
