@@ -282,7 +282,7 @@ pub const DOWNLOADS: [(&str, &str); 4] = [
 ];
 
 /// What every file of the tree is rendered from, computed once per [`Site`]: the elections in
-/// id order, each with its release references, the latest snapshot's [`view::View`] (totals
+/// id order, each with its release references, the latest snapshot's `View` (totals
 /// per contest and unit) and the path segments of its contests and units. What only a few
 /// files need is computed on their first render and kept: the release diffs (history page,
 /// `releases.json`) and the downloads' sizes (downloads page). `Sync`: rendering threads
@@ -326,7 +326,7 @@ impl<'a> PreparedElection<'a> {
 
 impl<'a> Prepared<'a> {
     /// Checks the elections (distinct paths, each with a release) and computes what every
-    /// file needs. Costs one [`view::View`] of each election's latest snapshot.
+    /// file needs. Costs one `View` of each election's latest snapshot.
     pub fn new(site: &'a Site<'a>) -> Result<Prepared<'a>, RenderError> {
         let mut by_seg = HashMap::new();
         for e in &site.elections {
