@@ -113,12 +113,15 @@ pub enum RollCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Import a voter file (CSV, or NIST 1500-102 style `.json`): all or nothing.
+    /// Import a voter file (CSV, or NIST 1500-102 style `.json` or `.xml`): all or nothing.
     Import {
         #[command(flatten)]
         db: RollDb,
         /// The file.
         file: PathBuf,
+        /// csv, json or xml (default: from the file's extension, else csv).
+        #[arg(long)]
+        format: Option<String>,
         /// Mapping file from a state's CSV headers to urne's columns.
         #[arg(long)]
         layout: Option<PathBuf>,
@@ -130,13 +133,16 @@ pub enum RollCommand {
         #[arg(long)]
         approver: Option<String>,
     },
-    /// Export every record (CSV, or `.json`) as a clerk or supervisor; recorded in the access
-    /// log with its purpose.
+    /// Export every record (CSV, or NIST 1500-102 style `.json` or `.xml`) as a clerk or
+    /// supervisor; recorded in the access log with its purpose.
     Export {
         #[command(flatten)]
         db: RollDb,
         /// Output file.
         out: PathBuf,
+        /// csv, json or xml (default: from the file's extension, else csv).
+        #[arg(long)]
+        format: Option<String>,
         /// Why (recorded in the access log's chain; no PII).
         #[arg(long, default_value = "export to file")]
         purpose: String,
@@ -314,6 +320,7 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
         RollCommand::Import {
             db,
             file,
+            format,
             layout,
             source,
             approver,
@@ -337,6 +344,7 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
             let s = commands::import(
                 &roll,
                 &file,
+                file_format(format.as_deref())?,
                 layout.as_deref(),
                 source,
                 &by,
@@ -353,10 +361,16 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
                 s.tip.len
             );
         }
-        RollCommand::Export { db, out, purpose } => {
+        RollCommand::Export {
+            db,
+            out,
+            format,
+            purpose,
+        } => {
+            let format = file_format(format.as_deref())?;
             let roll = open(&db).await?;
             let by = acting(&roll, &db).await?;
-            let n = commands::export(&roll, &by, &purpose, &out, now()).await?;
+            let n = commands::export(&roll, &by, &purpose, &out, format, now()).await?;
             println!("exported {n} records to {}", out.display());
         }
         RollCommand::Audit { db } => {
@@ -472,4 +486,12 @@ pub async fn serve_router(
         per_client_burst: args.roll_lookup_burst,
     };
     Ok(Some(urne_roll_server::router(roll, config)))
+}
+
+fn file_format(name: Option<&str>) -> anyhow::Result<Option<commands::FileFormat>> {
+    name.map(|n| {
+        commands::FileFormat::named(n)
+            .with_context(|| format!("unknown --format {n:?} (csv, json or xml)"))
+    })
+    .transpose()
 }

@@ -14,9 +14,44 @@ use urne_roll_store::{
 };
 
 use crate::format::{self, CSV_COLUMNS, CsvLayout};
+use crate::xml;
 
-/// Bytes in a JSON import file (JSON is parsed whole; use CSV for state-size files).
+/// Bytes in a JSON or XML import file (these are parsed whole; use CSV for state-size files).
 pub const JSON_IMPORT_BYTES_MAX: u64 = 1024 * 1024 * 1024;
+
+/// A voter file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// CSV, urne layout or a state's through a mapping file.
+    Csv,
+    /// NIST SP 1500-102 style JSON.
+    Json,
+    /// NIST SP 1500-102 style XML.
+    Xml,
+}
+
+impl FileFormat {
+    /// The format named `name` (`csv`, `json`, `xml`).
+    pub fn named(name: &str) -> Option<FileFormat> {
+        match name.to_ascii_lowercase().as_str() {
+            "csv" => Some(FileFormat::Csv),
+            "json" => Some(FileFormat::Json),
+            "xml" => Some(FileFormat::Xml),
+            _ => None,
+        }
+    }
+
+    /// The format `given`, else the one `path`'s extension names, else CSV.
+    pub fn of(given: Option<FileFormat>, path: &Path) -> FileFormat {
+        given
+            .or_else(|| {
+                path.extension()
+                    .and_then(|e| e.to_str())
+                    .and_then(FileFormat::named)
+            })
+            .unwrap_or(FileFormat::Csv)
+    }
+}
 /// Records in one generated file.
 pub const GENERATE_RECORDS_MAX: u64 = 100_000_000;
 
@@ -79,12 +114,14 @@ impl ImportProgress for Bar {
     }
 }
 
-/// Imports a CSV (urne layout, or a state's through `mapping`) or NIST-style JSON file
-/// (`.json`), all or nothing, with a progress bar on stderr when `progress`.
+/// Imports a CSV (urne layout, or a state's through `mapping`), NIST-style JSON or NIST-style
+/// XML file (`format`, else by extension: `.json`, `.xml`, else CSV), all or nothing, with a
+/// progress bar on stderr when `progress`.
 #[allow(clippy::too_many_arguments)]
 pub async fn import(
     roll: &Roll,
     file: &Path,
+    format: Option<FileFormat>,
     mapping: Option<&Path>,
     source: AdditionSource,
     by: &Session,
@@ -106,11 +143,12 @@ pub async fn import(
     } else {
         ProgressBar::hidden()
     };
-    let is_json = file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let result = if is_json {
-        let rows = json_rows(file)?;
+    let whole = match FileFormat::of(format, file) {
+        FileFormat::Csv => None,
+        FileFormat::Json => Some(json_rows(file)?),
+        FileFormat::Xml => Some(xml_rows(file)?),
+    };
+    let result = if let Some(rows) = whole {
         roll.import(
             by,
             approver,
@@ -192,7 +230,7 @@ fn csv_error_kind(e: &csv::Error) -> String {
     }
 }
 
-fn json_rows(file: &Path) -> Result<Vec<Row>, CommandError> {
+fn read_whole(file: &Path) -> Result<Vec<u8>, CommandError> {
     let len = std::fs::metadata(file).map_err(io(file))?.len();
     if len > JSON_IMPORT_BYTES_MAX {
         return Err(CommandError::Input(format!(
@@ -200,7 +238,25 @@ fn json_rows(file: &Path) -> Result<Vec<Row>, CommandError> {
             file.display()
         )));
     }
-    let bytes = std::fs::read(file).map_err(io(file))?;
+    std::fs::read(file).map_err(io(file))
+}
+
+fn xml_rows(file: &Path) -> Result<Vec<Row>, CommandError> {
+    let bytes = read_whole(file)?;
+    let recs = xml::records_from_xml(&bytes).map_err(|e| {
+        CommandError::Input(format!("{}:{}: {}", file.display(), e.line, e.message))
+    })?;
+    Ok(recs
+        .into_iter()
+        .map(|(line, r)| {
+            r.map(|v| (line, v))
+                .map_err(|message| RowError { line, message })
+        })
+        .collect())
+}
+
+fn json_rows(file: &Path) -> Result<Vec<Row>, CommandError> {
+    let bytes = read_whole(file)?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         CommandError::Input(format!("{}:{}: invalid JSON", file.display(), e.line()))
     })?;
@@ -227,22 +283,31 @@ fn json_rows(file: &Path) -> Result<Vec<Row>, CommandError> {
         .collect())
 }
 
-/// Exports every record as urne CSV, or NIST-style JSON when `out` ends in `.json`, as the
-/// staff member `by` (who needs `ReadPii`), recorded in the access log with `purpose`.
-/// Returns the count.
+/// Exports every record as urne CSV, NIST-style JSON or NIST-style XML (`format`, else by
+/// `out`'s extension), as the staff member `by` (who needs `ReadPii`), recorded in the access
+/// log with `purpose`. Returns the count.
 pub async fn export(
     roll: &Roll,
     by: &Session,
     purpose: &str,
     out: &Path,
+    format: Option<FileFormat>,
     now: u64,
 ) -> Result<u64, CommandError> {
     let f = std::fs::File::create(out).map_err(io(out))?;
     let mut w = std::io::BufWriter::new(f);
-    let json = out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let n = if json {
+    let fmt = FileFormat::of(format, out);
+    let n = if fmt == FileFormat::Xml {
+        w.write_all(xml::XML_HEAD.as_bytes()).map_err(io(out))?;
+        let n = roll
+            .export(by, purpose, now, |r| {
+                let el = xml::record_to_xml(&r)?;
+                w.write_all(el.as_bytes()).map_err(|e| e.to_string())
+            })
+            .await?;
+        w.write_all(xml::XML_TAIL.as_bytes()).map_err(io(out))?;
+        n
+    } else if fmt == FileFormat::Json {
         w.write_all(b"{\"VoterRecords\":[\n").map_err(io(out))?;
         let mut first = true;
         let n = roll

@@ -18,6 +18,7 @@
 
 pub mod commands;
 pub mod format;
+pub mod xml;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
