@@ -461,20 +461,7 @@ impl Publisher {
     ) -> anyhow::Result<Arc<Publisher>> {
         let log_verifier = Ed25519Verifier::from_vkey(&site.log_vkey)?;
         let history = History::replay(blobs.as_ref(), size).await?;
-        let witnessed = read_witnessed(
-            blobs.as_ref(),
-            &log_verifier,
-            history.witness_policy(),
-            history.size(),
-        )
-        .await?;
-        let served = ServedTree::start(
-            history.clone(),
-            site.clone(),
-            witnessed.clone(),
-            site.render_cache_bytes,
-        )
-        .await?;
+        let (served, witnessed) = prepare(blobs.as_ref(), &log_verifier, &history, &site).await?;
         let (events, _) = broadcast::channel(EVENT_QUEUE_MAX);
         let publisher = Arc::new_cyclic(|me| Publisher {
             public: RwLock::new(Arc::new(served)),
@@ -566,22 +553,10 @@ impl Publisher {
                 .map_err(|e| unavailable(&e))?;
             next
         };
-        let witnessed = read_witnessed(
-            self.blobs.as_ref(),
-            &self.log_verifier,
-            next.witness_policy(),
-            next.size(),
-        )
-        .await
-        .map_err(|e| unavailable(&e))?;
-        let served = ServedTree::start(
-            next.clone(),
-            self.site.clone(),
-            witnessed.clone(),
-            self.site.render_cache_bytes,
-        )
-        .await
-        .map_err(|e| unavailable(&e))?;
+        let (served, witnessed) =
+            prepare(self.blobs.as_ref(), &self.log_verifier, &next, &self.site)
+                .await
+                .map_err(|e| unavailable(&e))?;
         *self.public.write().expect("tree lock poisoned") = Arc::new(served);
         w.history = next;
         w.witnessed = witnessed;
@@ -763,9 +738,14 @@ impl Publisher {
         };
         let accepted = match checked {
             Ok(a) => a,
-            Err(Refusal::AlreadyAccepted { .. }) => {
+            // The same manifest (whatever signatures it carries now) already in the log, as
+            // the stream's last release or an earlier one: an idempotent retry, answered with
+            // its log index. Another manifest at a used sequence stays a replay.
+            Err(r @ (Refusal::AlreadyAccepted { .. } | Refusal::Replayed { .. })) => {
                 let hash = sha256(Note::parse(entry).expect("parsed").text().as_bytes());
-                let log_index = w.history.by_manifest[&hash];
+                let Some(&log_index) = w.history.by_manifest.get(&hash) else {
+                    return Err(PublishError::Refused(r));
+                };
                 return Ok(Acknowledged {
                     log_index,
                     tree_size: w.history.size(),
@@ -780,22 +760,12 @@ impl Publisher {
         let mut next = w.history.clone();
         next.state = state;
         next.push(log_index, release.clone(), snapshot);
-        let witnessed = read_witnessed(
-            self.blobs.as_ref(),
-            &self.log_verifier,
-            next.witness_policy(),
-            next.size(),
-        )
-        .await
-        .map_err(|e| PublishError::Unavailable(format!("reading the witnessed state: {e}")))?;
-        let served = ServedTree::start(
-            next.clone(),
-            self.site.clone(),
-            witnessed.clone(),
-            self.site.render_cache_bytes,
-        )
-        .await
-        .map_err(PublishError::Render)?;
+        let (served, witnessed) =
+            match prepare(self.blobs.as_ref(), &self.log_verifier, &next, &self.site).await {
+                Ok(p) => p,
+                Err(PrepareError::Render(e)) => return Err(PublishError::Render(e)),
+                Err(e) => return Err(PublishError::Unavailable(e.to_string())),
+            };
         let key = blob_key(&release.manifest().payload.sha256);
         self.blobs
             .put(&key, payload)
@@ -871,4 +841,32 @@ fn decode_results(
     canonical::decode(payload)
         .map(|s| Some(Arc::new(s)))
         .map_err(PublishError::ResultsPayload)
+}
+
+/// Why a log state could not be prepared for serving.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error("reading the witnessed state: {0}")]
+    Witnessed(#[from] urne_store::BlobError),
+    #[error(transparent)]
+    Render(#[from] urne_site::RenderError),
+}
+
+/// The served state of `history`: the stored witnessed state read for its size, then the
+/// prepared tree (what every new state the server or a mirror serves goes through).
+pub async fn prepare(
+    blobs: &dyn Blobs,
+    log: &Ed25519Verifier,
+    history: &History,
+    site: &SiteConfig,
+) -> Result<(ServedTree, Option<Witnessed>), PrepareError> {
+    let witnessed = read_witnessed(blobs, log, history.witness_policy(), history.size()).await?;
+    let served = ServedTree::start(
+        history.clone(),
+        site.clone(),
+        witnessed.clone(),
+        site.render_cache_bytes,
+    )
+    .await?;
+    Ok((served, witnessed))
 }

@@ -346,6 +346,18 @@ async fn officials_publish_and_every_refusal_names_its_rule_and_changes_nothing(
         Some("Precincts 3-9 were loaded from the wrong memory cards"),
     );
     ok(&server.publish(&signed(&corrected, &[&bob, &carol])).await);
+    // An older acknowledged release uploaded again (a client that retries late, with other
+    // signatures even) is the same release: answered with its index, nothing changes.
+    let before = server.fingerprint().await;
+    for signers in [&[&alice, &carol], &[&bob, &carol]] {
+        let again = server.publish(&signed(&r0, signers)).await;
+        assert!(
+            again.text.starts_with("already-published log_index 1 "),
+            "{}",
+            again.text
+        );
+    }
+    assert_eq!(server.fingerprint().await, before);
 
     // Rotation: carol leaves, dave joins (2 of the current and 2 of the new policy).
     let rotation = policy_bundle(
