@@ -18,6 +18,8 @@
 //!   the listener (notifications may have been lost) and every [`TICK`] re-read the public
 //!   checkpoint from the store, replay the new entries, re-render, swap and send the SSE
 //!   events to their own subscribers ([`Publisher::catch_up`]).
+//! - **Witnesses.** Only the leader asks the policy's witnesses to cosign; followers re-read
+//!   the stored witnessed state on every wake and re-render when it changed.
 //! - **Losing the lock.** The leader checks its lock connection every [`TICK`]; if it is gone,
 //!   it stops taking releases at once and shuts its sequencer down. A sequencer that slipped
 //!   past this is stopped by the checkpoint's compare-and-swap (two can never both commit).
@@ -157,6 +159,10 @@ async fn run(member: Member, publisher: Arc<Publisher>, mut stopped: watch::Rece
             }
             if let Err(e) = publisher.catch_up().await {
                 tracing::warn!(error = %e, "catching up with the log");
+            }
+            // Only the leader asks the witnesses; a follower serves what it stored.
+            if let Err(e) = publisher.refresh_witnessed().await {
+                tracing::warn!(error = %format!("{e:#}"), "reading the witnessed state");
             }
         }
         let leading = log.is_some();

@@ -492,7 +492,11 @@ impl Publisher {
     pub async fn lead(&self, log: urne_log::LogHandle) -> Result<u64, PublishError> {
         *self.leader.write().expect("leader lock poisoned") = None;
         *self.log.write().expect("log lock poisoned") = Some(log);
-        self.catch_up().await
+        let size = self.catch_up().await?;
+        // The leader asks the witnesses (catch_up starts it only when the log moved).
+        let w = self.writer.lock().await;
+        self.follow_witnesses(w.history.state());
+        Ok(size)
     }
 
     /// Stops sequencing (the leader lock was lost): releases are refused until
@@ -500,6 +504,19 @@ impl Publisher {
     pub fn follow(&self, leader: Option<String>) {
         self.log.write().expect("log lock poisoned").take();
         *self.leader.write().expect("leader lock poisoned") = leader;
+        self.stop_witnessing();
+    }
+
+    fn stop_witnessing(&self) {
+        if let Some(old) = self
+            .witnessing
+            .lock()
+            .expect("witnessing lock poisoned")
+            .take()
+        {
+            old.task.abort();
+            old.refresh.abort();
+        }
     }
 
     /// While following: where releases go.
@@ -600,12 +617,15 @@ impl Publisher {
     }
 
     /// Starts, restarts or stops the witnessing task so that it asks exactly the witnesses of
-    /// the trust policy in `state`.
+    /// the trust policy in `state`. Only the process that sequences asks: in a cluster the
+    /// followers read what it stored ([`Publisher::refresh_witnessed`] on every wake of
+    /// `cluster::run`), so each checkpoint is put to the witnesses once, not once per process.
     fn follow_witnesses(&self, state: &LogState) {
         let policy = state
             .policy()
             .map(|p| p.witnesses())
-            .filter(|p| !p.witnesses.is_empty());
+            .filter(|p| !p.witnesses.is_empty())
+            .filter(|_| self.is_leader());
         let text = policy.map(|p| format!("{p:?}"));
         let mut slot = self.witnessing.lock().expect("witnessing lock poisoned");
         if slot.as_ref().map(|t| &t.policy) == text.as_ref() {

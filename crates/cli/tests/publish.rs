@@ -635,6 +635,16 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     let r0 = results_bundle(&b.join("r0"), 0, None, (1, 4), None);
     ok(&server.publish(&signed(&r0, &[&alice, &bob])).await);
 
+    // A follower on the same store (a second cluster member) serves the log but asks no
+    // witness: only the process that sequences does.
+    let site = urne::site_config("Test County", &server.publisher_signer_site());
+    let follower_blobs: Arc<dyn urne_store::Blobs> =
+        Arc::new(urne_store::DirBlobs::new(data.join("public")));
+    let follower = Publisher::open_follower(follower_blobs, site)
+        .await
+        .unwrap();
+    assert!(follower.witness_status().is_none());
+
     // Witness down: sequencing went on; the pages and API say "awaiting witnesses".
     let summary = "/elections/2018-general/index.html";
     let api = "/api/v1/elections/2018-general/summary.json";
@@ -710,6 +720,15 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     let status = server.publisher.witness_status().unwrap();
     assert!(status.quorum_met, "{status:?}");
     assert_eq!(status.cosigners, ["witness.test"]);
+    // The follower reads the stored witnessed state and serves what the leader serves.
+    follower.catch_up().await.unwrap();
+    follower.refresh_witnessed().await.unwrap();
+    assert!(follower.witness_status().is_none());
+    assert_eq!(
+        follower.served().all().await.unwrap(),
+        server.publisher.served().all().await.unwrap()
+    );
+    follower.close();
     // The served checkpoint passes the policy's own quorum check.
     let note = urne_tlog::note::Note::parse(served.as_bytes()).unwrap();
     let trust = urne_release::TrustPolicy::parse(&policy.payload).unwrap();
