@@ -248,6 +248,21 @@ fn parse_count_slow(s: &str) -> Result<(u64, bool), ProblemKind> {
 
 /// Lowercase letters and digits, runs of anything else as one `-` (an XML NCName once prefixed).
 fn slug(s: &str) -> String {
+    if s.is_ascii() {
+        // The same, a byte at a time.
+        let mut out = Vec::with_capacity(s.len());
+        for &b in s.as_bytes() {
+            if b.is_ascii_alphanumeric() {
+                out.push(b.to_ascii_lowercase());
+            } else if out.last().is_some_and(|&l| l != b'-') {
+                out.push(b'-');
+            }
+        }
+        while out.last() == Some(&b'-') {
+            out.pop();
+        }
+        return String::from_utf8(out).unwrap_or_default();
+    }
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         if ch.is_alphanumeric() {
@@ -312,8 +327,8 @@ struct ContestAcc {
     row_starts: Vec<u32>,
     /// (kind, votes) of every accepted row, each row's in count-type order (the total first).
     votes: Vec<(CountType, u64)>,
-    /// (unit index, kind) -> (over, under).
-    other: BTreeMap<(usize, CountType), (Option<u64>, Option<u64>)>,
+    /// (unit index, kind) -> (over, under); put in order in [`finish`].
+    other: HashMap<(u32, CountType), (Option<u64>, Option<u64>)>,
 }
 
 /// A set of unit indices: a bitmap while that stays small next to the rows it holds,
@@ -364,16 +379,103 @@ impl UnitSet {
     }
 }
 
-/// The previous row's unit and contest: consecutive rows nearly always share them, so most
-/// rows skip two hash lookups.
+/// Predicts the next row's unit or office from the previous row's, as
+/// [`ContestAcc::next_choice`] does for choices: consecutive rows nearly always share their
+/// unit and office, and where they do not, files repeat the same sequence (the offices of each
+/// precinct; the precincts of each candidate's run of rows), so most rows find both by
+/// comparing strings with the predicted entry's, without building a key or hashing.
 #[derive(Debug, Default)]
-struct RowCache {
-    county: String,
-    precinct: String,
-    unit: Option<usize>,
-    office: String,
-    district: String,
-    contest: Option<usize>,
+struct Predictor {
+    /// Per entry, the two fields of a row that the keyed lookup resolved to it (a shortcut
+    /// only: a row whose fields differ goes through that lookup, which decides; `None`: not
+    /// yet seen as a row's entry).
+    names: Vec<Option<(String, String)>>,
+    /// Per entry, the one that followed it last (`u32::MAX`: none yet).
+    next: Vec<u32>,
+    last: Option<u32>,
+}
+
+impl Predictor {
+    /// The entry named by `(a, b)` if it is the previous row's or the one that followed it
+    /// last time.
+    #[inline]
+    fn predict(&self, a: &str, b: &str) -> Option<u32> {
+        let last = self.last?;
+        if self.is(last, a, b) {
+            return Some(last);
+        }
+        let next = self.next[last as usize];
+        (next != u32::MAX && self.is(next, a, b)).then_some(next)
+    }
+
+    #[inline(always)]
+    fn is(&self, i: u32, a: &str, b: &str) -> bool {
+        match &self.names[i as usize] {
+            Some((x, y)) => same(x, a) && same(y, b),
+            None => false,
+        }
+    }
+
+    /// Records that this row's entry is `i`.
+    #[inline]
+    fn seen(&mut self, i: u32) {
+        if let Some(last) = self.last
+            && last != i
+        {
+            self.next[last as usize] = i;
+        }
+        self.last = Some(i);
+    }
+
+    /// Names entry `i` by `(a, b)` unless it has a name already.
+    fn add(&mut self, i: usize, a: &str, b: &str) {
+        if self.names.len() <= i {
+            self.names.resize(i + 1, None);
+            self.next.resize(i + 1, u32::MAX);
+        }
+        if self.names[i].is_none() {
+            self.names[i] = Some((a.to_owned(), b.to_owned()));
+        }
+    }
+}
+
+/// String equality without a call into `memcmp` for the short fields of a CSV row: whole
+/// words, the last one overlapping the one before it.
+#[inline(always)]
+fn same(x: &str, y: &str) -> bool {
+    let (x, y) = (x.as_bytes(), y.as_bytes());
+    let n = x.len();
+    if n != y.len() {
+        return false;
+    }
+    if n >= 8 {
+        if n > 32 {
+            return x == y;
+        }
+        let word =
+            |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+        let mut i = 0;
+        while i + 8 < n {
+            if word(x, i) != word(y, i) {
+                return false;
+            }
+            i += 8;
+        }
+        return word(x, n - 8) == word(y, n - 8);
+    }
+    if n >= 4 {
+        let half =
+            |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or([0; 4]));
+        return half(x, 0) == half(y, 0) && half(x, n - 4) == half(y, n - 4);
+    }
+    n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1])
+}
+
+/// What a row's (office, district) stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Pseudo(Pseudo),
+    Contest(usize),
 }
 
 #[derive(Debug, Default)]
@@ -389,7 +491,14 @@ struct Acc {
     party_id_list: Vec<String>,
     rows: u64,
     key: String,
-    cache: RowCache,
+    /// Units by (county, precinct field).
+    unit_guess: Predictor,
+    /// Offices by (office, district), with what each stands for.
+    office_guess: Predictor,
+    office_targets: Vec<Target>,
+    office_keys: HashMap<String, u32>,
+    /// csv-core's reader for records the fast path leaves to it, kept from file to file.
+    csv_core: Option<crate::csv_records::Slow>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,15 +531,26 @@ enum Line {
 
 /// `str::trim`, with a shortcut for the usual field that starts and ends with a printable ASCII
 /// character (every whitespace character is either ASCII at or below b' ' or not ASCII).
-#[inline]
+#[inline(always)]
 fn trim(s: &str) -> &str {
     let printable = |b: u8| b > b' ' && b < 0x7f;
     match s.as_bytes() {
         [] => s,
         [first, .., last] if printable(*first) && printable(*last) => s,
         [only] if printable(*only) => s,
-        _ => s.trim(),
+        _ => trim_slow(s),
     }
+}
+
+#[cold]
+fn trim_slow(s: &str) -> &str {
+    s.trim()
+}
+
+/// Field `i` of a record, trimmed (empty if the record is shorter).
+#[inline(always)]
+fn field<'a>(r: &[&'a str], i: usize) -> &'a str {
+    trim(r.get(i).copied().unwrap_or(""))
 }
 
 /// The candidate's letters and digits, lowercased, if that is short ASCII (every special line
@@ -626,11 +746,14 @@ fn read_file(
     match std::str::from_utf8(&bytes) {
         // The usual case: the whole file is text, so every field is.
         Ok(text) => {
+            let mut slow = acc.csv_core.take();
             let on_record = |line, fields: &[&str]| match file.record(line, fields, acc, warnings) {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) => ControlFlow::Break(e),
             };
-            if let ControlFlow::Break(e) = crate::csv_records::for_each_record(text, on_record) {
+            let flow = crate::csv_records::for_each_record(text, &mut slow, on_record);
+            acc.csv_core = slow;
+            if let ControlFlow::Break(e) = flow {
                 return Err(e);
             }
         }
@@ -713,7 +836,7 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
         );
         return;
     }
-    let field = |i: usize| trim(r.get(i).copied().unwrap_or(""));
+    let field = |i: usize| field(r, i);
     let county = field(h.county);
     let precinct = field(h.precinct);
     let office = field(h.office);
@@ -798,21 +921,23 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     };
 
     let unit = unit_index(acc, county, precinct);
-    if let Some(ps) = pseudo(office) {
-        let facts = &mut acc.units[unit].facts;
-        match ps {
-            Pseudo::RegisteredVoters => facts.registered_voters = Some(total),
-            Pseudo::BallotsCast => facts.ballots_cast = Some(total),
-            Pseudo::Dropped => {
-                sum.dropped_pseudo.0 += 1;
-                if sum.dropped_pseudo.1 == 0 {
-                    sum.dropped_pseudo.1 = line;
+    let ci = match office_target(acc, office, district) {
+        Target::Contest(ci) => ci,
+        Target::Pseudo(ps) => {
+            let facts = &mut acc.units[unit].facts;
+            match ps {
+                Pseudo::RegisteredVoters => facts.registered_voters = Some(total),
+                Pseudo::BallotsCast => facts.ballots_cast = Some(total),
+                Pseudo::Dropped => {
+                    sum.dropped_pseudo.0 += 1;
+                    if sum.dropped_pseudo.1 == 0 {
+                        sum.dropped_pseudo.1 = line;
+                    }
                 }
             }
+            return;
         }
-        return;
-    }
-    let ci = contest_index(acc, office, district);
+    };
     let contest_id = &acc.contest_id_list[ci];
     let Acc {
         contests,
@@ -824,11 +949,13 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     } = acc;
     let c = &mut contests[ci].1;
     let mut entries = [(CountType::Total, total); 6];
-    entries[1..=given.len()].copy_from_slice(given);
+    for (e, g) in entries[1..].iter_mut().zip(given) {
+        *e = *g;
+    }
     let entries = &entries[..=given.len()];
     let is_choice = |i: u32| {
         let i = i as usize;
-        c.choices[i].name == candidate && c.choice_party[i] == party
+        same(&c.choices[i].name, candidate) && same(&c.choice_party[i], party)
     };
     let predicted = c.last_choice.and_then(|last| {
         let next = c.next_choice[last as usize];
@@ -886,10 +1013,12 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
             let slot_of = |e: &(Option<u64>, Option<u64>)| {
                 if kind_line == Line::Over { e.0 } else { e.1 }
             };
-            if entries
-                .iter()
-                .any(|&(kind, _)| c.other.get(&(unit, kind)).and_then(slot_of).is_some())
-            {
+            if entries.iter().any(|&(kind, _)| {
+                c.other
+                    .get(&(unit as u32, kind))
+                    .and_then(slot_of)
+                    .is_some()
+            }) {
                 p.push(
                     Location::Line { line, column: None },
                     ProblemKind::DuplicateCount(format!(
@@ -899,7 +1028,7 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 return;
             }
             for &(kind, v) in entries {
-                let e = c.other.entry((unit, kind)).or_default();
+                let e = c.other.entry((unit as u32, kind)).or_default();
                 if kind_line == Line::Over {
                     e.0 = Some(v)
                 } else {
@@ -963,17 +1092,40 @@ fn choice_index(
     chi
 }
 
-fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
-    if let Some(ci) = acc.cache.contest
-        && acc.cache.office == office
-        && acc.cache.district == district
-    {
-        return ci;
+/// The pseudo-office or contest that `office` and `district` name, created if new.
+#[inline]
+fn office_target(acc: &mut Acc, office: &str, district: &str) -> Target {
+    if let Some(i) = acc.office_guess.predict(office, district) {
+        acc.office_guess.seen(i);
+        return acc.office_targets[i as usize];
     }
+    office_lookup(acc, office, district)
+}
+
+fn office_lookup(acc: &mut Acc, office: &str, district: &str) -> Target {
     acc.key.clear();
     acc.key.push_str(office);
     acc.key.push('\u{1f}');
     acc.key.push_str(district);
+    let i = match acc.office_keys.get(&acc.key) {
+        Some(&i) => i,
+        None => {
+            let target = match pseudo(office) {
+                Some(ps) => Target::Pseudo(ps),
+                None => Target::Contest(contest_index(acc, office, district)),
+            };
+            let i = acc.office_targets.len() as u32;
+            acc.office_targets.push(target);
+            acc.office_keys.insert(acc.key.clone(), i);
+            acc.office_guess.add(i as usize, office, district);
+            i
+        }
+    };
+    acc.office_guess.seen(i);
+    acc.office_targets[i as usize]
+}
+
+fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
     let label = || {
         if district.is_empty() {
             format!("c-{}", slug(office))
@@ -981,6 +1133,7 @@ fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
             format!("c-{}", slug(&format!("{office} {district}")))
         }
     };
+    // `acc.key` holds office, separator, district.
     let (ci, new) = acc
         .contest_ids
         .get(&acc.key, label, &mut acc.contest_id_list);
@@ -992,27 +1145,18 @@ fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
         };
         acc.contests.push((name, ContestAcc::default()));
     }
-    acc.cache.office.clear();
-    acc.cache.office.push_str(office);
-    acc.cache.district.clear();
-    acc.cache.district.push_str(district);
-    acc.cache.contest = Some(ci);
     ci
 }
 
+#[inline]
 fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
-    if let Some(u) = acc.cache.unit
-        && acc.cache.county == county
-        && acc.cache.precinct == precinct
-    {
-        return u;
+    if let Some(u) = acc.unit_guess.predict(county, precinct) {
+        acc.unit_guess.seen(u);
+        return u as usize;
     }
     let u = unit_lookup(acc, county, precinct);
-    acc.cache.county.clear();
-    acc.cache.county.push_str(county);
-    acc.cache.precinct.clear();
-    acc.cache.precinct.push_str(precinct);
-    acc.cache.unit = Some(u);
+    acc.unit_guess.add(u, county, precinct);
+    acc.unit_guess.seen(u as u32);
     u
 }
 
@@ -1173,17 +1317,18 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
         if let Some(last) = units.last_mut() {
             last.end = counts.len();
         }
-        let mut other_counts: Vec<OtherCount> = c
-            .other
+        // Unit rank order is unit id order: this is `OtherCount::key` order.
+        let mut other: Vec<_> = c.other.into_iter().collect();
+        other.sort_unstable_by_key(|&((u, kind), _)| (unit_rank[u as usize], kind));
+        let other_counts: Vec<OtherCount> = other
             .into_iter()
             .map(|((u, kind), (overvotes, undervotes))| OtherCount {
-                unit: unit_ids[u].clone(),
+                unit: unit_ids[u as usize].clone(),
                 kind,
                 overvotes,
                 undervotes,
             })
             .collect();
-        other_counts.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         contests.push(Contest {
             id,
             name,
@@ -1243,5 +1388,49 @@ fn warn_variants(contest: &str, choices: &[Choice], warnings: &mut Vec<Warning>)
             location: Location::Model(format!("contest {contest:?}")),
             detail: format!("names kept apart: {}", names.join(" | ")),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    /// `slug` as it was before its ASCII fast path: the reference for both paths.
+    fn slug_by_chars(s: &str) -> String {
+        let mut out = String::new();
+        for ch in s.chars() {
+            if ch.is_alphanumeric() {
+                out.extend(ch.to_lowercase());
+            } else if !out.ends_with('-') && !out.is_empty() {
+                out.push('-');
+            }
+        }
+        while out.ends_with('-') {
+            out.pop();
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #[test]
+        fn same_is_string_equality(a in "[ab]{0,40}", b in "[ab]{0,40}") {
+            prop_assert_eq!(super::same(&a, &b), a == b);
+            prop_assert!(super::same(&a, &a));
+        }
+
+        #[test]
+        fn same_sees_any_one_differing_byte(a in "[ab]{1,40}", i in any::<usize>()) {
+            let mut b = a.clone().into_bytes();
+            let i = i % b.len();
+            b[i] = if b[i] == b'a' { b'b' } else { b'a' };
+            let b = String::from_utf8(b).unwrap();
+            prop_assert!(!super::same(&a, &b));
+        }
+
+        #[test]
+        fn slug_agrees_with_its_char_by_char_form(s in "[a-zA-Z0-9 ,.'()&\\-éÉß]{0,30}") {
+            prop_assert_eq!(super::slug(&s), slug_by_chars(&s));
+        }
     }
 }

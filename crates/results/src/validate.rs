@@ -568,6 +568,10 @@ fn check_breakdowns(
         })
     });
     for group in groups {
+        if group.iter().all(|vc| vc.round.is_none()) {
+            single_round_breakdown(contest, group, problems, warnings);
+            continue;
+        }
         rounds.clear();
         rounds.extend(group.iter().map(|vc| vc.round));
         rounds.sort_unstable();
@@ -612,6 +616,59 @@ fn check_breakdowns(
                 });
             }
         }
+    }
+}
+
+/// [`check_breakdowns`] for one (unit, choice) group with no rounds (nearly every group): the
+/// same checks in one pass. Saturating sums of non-negative counts do not depend on order.
+fn single_round_breakdown(
+    contest: &Contest,
+    group: &[VoteCount],
+    problems: &mut Problems,
+    warnings: &mut Vec<Warning>,
+) {
+    let (mut total, mut has_sub) = (None, false);
+    // Breakdown types other than `Absentee`, and `Absentee`: (any, saturating sum).
+    let (mut rest, mut absentee) = ((false, 0u64), (false, 0u64));
+    for vc in group {
+        match vc.kind {
+            CountType::Total => total = Some(vc.votes),
+            CountType::Absentee => {
+                absentee = (true, absentee.1.saturating_add(vc.votes));
+                continue;
+            }
+            CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab => {
+                has_sub = true
+            }
+            _ => {}
+        }
+        if is_breakdown(vc.kind) {
+            rest = (true, rest.1.saturating_add(vc.votes));
+        }
+    }
+    let Some(total) = total else { return };
+    let (any, sum) = if has_sub {
+        rest
+    } else {
+        (rest.0 || absentee.0, rest.1.saturating_add(absentee.1))
+    };
+    if !any || sum == total {
+        return;
+    }
+    let place = || {
+        Location::Model(format!(
+            "contest {:?}, unit {:?}, choice {:?}",
+            contest.id, group[0].unit, group[0].choice
+        ))
+    };
+    if sum > total {
+        problems.push(place(), ProblemKind::TotalMismatch { total, sum });
+    } else {
+        warnings.push(Warning {
+            kind: WarningKind::PartialBreakdown,
+            location: place(),
+            detail: format!("vote types add up to {sum} of the total {total}"),
+        });
     }
 }
 
