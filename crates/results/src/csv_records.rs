@@ -65,8 +65,9 @@ pub(crate) fn for_each_record<B>(
 /// Splits the line starting at `pos` (not at a line end) into `fields` if it is plain: no `"`
 /// other than around a whole field that holds no `"` or line end, and no CR but one just before
 /// its LF (a CR alone ends a record for csv-core). Returns where the line's LF is (or the end of
-/// the text); `None` if the record needs csv-core.
-#[inline]
+/// the text); `None` if the record needs csv-core. Not inlined: on its own it keeps its loop
+/// state in registers.
+#[inline(never)]
 fn split_line<'t>(text: &'t str, pos: usize, fields: &mut Vec<&'t str>) -> Option<usize> {
     let bytes = text.as_bytes();
     fields.clear();

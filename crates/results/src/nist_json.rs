@@ -15,10 +15,23 @@ pub(crate) fn read_limited(
     reader: impl Read,
     bytes_max: u64,
 ) -> Result<Vec<u8>, ImportError> {
+    let mut buf = Vec::new();
+    read_limited_into(source_name, reader, bytes_max, &mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_limited`] into `buf` (cleared first), so that an importer reading many files can
+/// reuse one buffer and grow it only for the biggest.
+pub(crate) fn read_limited_into(
+    source_name: &str,
+    reader: impl Read,
+    bytes_max: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), ImportError> {
     // Through a small buffer: copies this size are a few vector moves (bigger ones become
     // `rep movsb`), so the whole read costs a fraction of an instruction per byte.
     let mut reader = reader.take(bytes_max.saturating_add(1));
-    let mut buf = Vec::new();
+    buf.clear();
     let mut scratch = [0u8; 2048];
     loop {
         match reader.read(&mut scratch) {
@@ -39,7 +52,7 @@ pub(crate) fn read_limited(
             },
         ));
     }
-    Ok(buf)
+    Ok(())
 }
 
 /// Imports a NIST SP 1500-100 v2 JSON `ElectionReport`.

@@ -325,8 +325,11 @@ struct ContestAcc {
     row_keys: Vec<(u32, u32)>,
     /// Where each accepted row's counts start in `votes`; they end where the next row's start.
     row_starts: Vec<u32>,
-    /// (kind, votes) of every accepted row, each row's in count-type order (the total first).
-    votes: Vec<(CountType, u64)>,
+    /// The counts of every accepted row, each row's in count-type order: the total, then the
+    /// vote types the row gives.
+    votes: Vec<u64>,
+    /// Per accepted row, which of [`ROW_TYPES`] it gives (bit `j`: `ROW_TYPES[j]`).
+    row_types: Vec<u8>,
     /// (unit index, kind) -> (over, under); put in order in [`finish`].
     other: HashMap<(u32, CountType), (Option<u64>, Option<u64>)>,
 }
@@ -611,6 +614,8 @@ pub fn import_openelections_csv<R: Read>(
         facts: UnitFacts::default(),
     });
     let mut warnings = Vec::new();
+    // One buffer for every file: it grows only for the biggest.
+    let mut bytes = Vec::new();
     for source in sources {
         read_file(
             &source.name,
@@ -618,6 +623,7 @@ pub fn import_openelections_csv<R: Read>(
             options,
             &mut acc,
             &mut warnings,
+            &mut bytes,
         )?;
     }
     let set_name = "OpenElections CSV set";
@@ -730,8 +736,10 @@ fn read_file(
     options: &CsvOptions,
     acc: &mut Acc,
     warnings: &mut Vec<Warning>,
+    bytes: &mut Vec<u8>,
 ) -> Result<(), ImportError> {
-    let bytes = crate::nist_json::read_limited(src, reader, options.limits.source_bytes_max)?;
+    crate::nist_json::read_limited_into(src, reader, options.limits.source_bytes_max, bytes)?;
+    let bytes = &bytes[..];
     let mut file = FileState {
         src,
         options,
@@ -743,7 +751,7 @@ fn read_file(
             skipped: 0,
         },
     };
-    match std::str::from_utf8(&bytes) {
+    match std::str::from_utf8(bytes) {
         // The usual case: the whole file is text, so every field is.
         Ok(text) => {
             let mut slow = acc.csv_core.take();
@@ -762,7 +770,7 @@ fn read_file(
             let mut rdr = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
-                .from_reader(&bytes[..]);
+                .from_reader(bytes);
             let mut record = csv::StringRecord::new();
             let read_err = |e: csv::Error| {
                 let line = e.position().map_or(0, |pos| pos.line());
@@ -774,7 +782,7 @@ fn read_file(
             };
             let mut lines = LineCounter::default();
             while rdr.read_record(&mut record).map_err(read_err)? {
-                let line = lines.line_at(&bytes, record.position().map_or(0, |pos| pos.byte()));
+                let line = lines.line_at(bytes, record.position().map_or(0, |pos| pos.byte()));
                 let fields: Vec<&str> = record.iter().collect();
                 file.record(line, &fields, acc, warnings)?;
             }
@@ -893,10 +901,12 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     }
     let mut given = [(CountType::Total, 0u64); 5];
     let mut n_given = 0;
-    for (&kind, t) in ROW_TYPES.iter().zip(&types) {
+    let mut types_given = 0u8;
+    for (j, (&kind, t)) in ROW_TYPES.iter().zip(&types).enumerate() {
         if t.1 {
             given[n_given] = (kind, t.0);
             n_given += 1;
+            types_given |= 1 << j;
         }
     }
     let given = &given[..n_given];
@@ -1006,7 +1016,11 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
             }
             c.row_keys.push((u, ch));
             c.row_starts.push(c.votes.len() as u32);
-            c.votes.extend_from_slice(entries);
+            c.row_types.push(types_given);
+            c.votes.push(total);
+            for g in given {
+                c.votes.push(g.1);
+            }
         }
         Line::Over | Line::Under => {
             // Check every slot before writing any: a refused row changes nothing.
@@ -1268,6 +1282,18 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
     let mut layouts = Vec::with_capacity(acc.contests.len());
     let mut keyed: Vec<(u64, u32)> = Vec::new();
     let mut scratch = (Vec::new(), Vec::new());
+    // Per set of vote types a row gives (`ContestAcc::row_types`), the kinds of its counts.
+    let kinds_of: Vec<Vec<CountType>> = (0..32u8)
+        .map(|set| {
+            let given = ROW_TYPES
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| set >> j & 1 == 1);
+            std::iter::once(CountType::Total)
+                .chain(given.map(|(_, &t)| t))
+                .collect()
+        })
+        .collect();
     for (ci, (name, c)) in acc.contests.into_iter().enumerate() {
         let id = acc.contest_id_list[ci].clone();
         warn_variants(&id, &c.choices, warnings);
@@ -1303,16 +1329,17 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
                 prev_unit = rank;
             }
             let (unit, choice) = (&unit_ids[u as usize], &choice_ids[ch as usize]);
-            for &(kind, votes) in &c.votes[start..end] {
-                counts.push(VoteCount {
-                    unit: unit.clone(),
-                    choice: choice.clone(),
-                    kind,
-                    round: None,
-                    votes,
-                });
-                choice_of.push(key as u32);
-            }
+            // `extend` from slices: no capacity check per count.
+            let row = &c.votes[start..end];
+            let kinds = &kinds_of[usize::from(c.row_types[r as usize] & 31)];
+            counts.extend(row.iter().zip(kinds).map(|(&votes, &kind)| VoteCount {
+                unit: unit.clone(),
+                choice: choice.clone(),
+                kind,
+                round: None,
+                votes,
+            }));
+            choice_of.extend(std::iter::repeat_n(key as u32, row.len()));
         }
         if let Some(last) = units.last_mut() {
             last.end = counts.len();
