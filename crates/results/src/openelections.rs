@@ -204,21 +204,27 @@ fn header(record: &[&str], p: &mut Problems, w: &mut Vec<Warning>, src: &str) ->
 /// Parses a count: digits, optionally with US thousands separators (`1,159`, reported).
 #[inline]
 fn parse_count(s: &str) -> Result<(u64, bool), ProblemKind> {
-    // The usual count: 1 to 19 ASCII digits (never overflows u64).
-    let b = s.as_bytes();
-    if !b.is_empty() && b.len() <= 19 {
-        let mut v = 0u64;
-        let mut ok = true;
-        for &c in b {
-            let d = c.wrapping_sub(b'0');
-            ok &= d <= 9;
-            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
-        }
-        if ok {
-            return Ok((v, false));
-        }
+    match parse_digits(s) {
+        Some(v) => Ok((v, false)),
+        None => parse_count_slow(s),
     }
-    parse_count_slow(s)
+}
+
+/// The usual count: 1 to 19 ASCII digits (never overflows u64).
+#[inline(always)]
+fn parse_digits(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut v = 0u64;
+    let mut ok = true;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        ok &= d <= 9;
+        v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+    }
+    ok.then_some(v)
 }
 
 #[cold]
@@ -334,6 +340,29 @@ struct ContestAcc {
     other: HashMap<(u32, CountType), (Option<u64>, Option<u64>)>,
 }
 
+impl ContestAcc {
+    /// The choice that followed the previous choice row's last time, or that one again, if it
+    /// is `candidate` of `party`.
+    #[inline(always)]
+    fn predict_choice(&self, candidate: &str, party: &str) -> Option<u32> {
+        let last = self.last_choice?;
+        let next = self.next_choice[last as usize];
+        if next != u32::MAX && self.is_choice(next, candidate, party) {
+            Some(next)
+        } else if self.is_choice(last, candidate, party) {
+            Some(last)
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    fn is_choice(&self, i: u32, candidate: &str, party: &str) -> bool {
+        let i = i as usize;
+        same(&self.choices[i].name, candidate) && same(&self.choice_party[i], party)
+    }
+}
+
 /// A set of unit indices: a bitmap while that stays small next to the rows it holds,
 /// otherwise a hash set (so that no input makes it large).
 #[derive(Debug)]
@@ -401,7 +430,7 @@ struct Predictor {
 impl Predictor {
     /// The entry named by `(a, b)` if it is the previous row's or the one that followed it
     /// last time.
-    #[inline]
+    #[inline(always)]
     fn predict(&self, a: &str, b: &str) -> Option<u32> {
         let last = self.last?;
         if self.is(last, a, b) {
@@ -863,12 +892,20 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     let mut total: Option<u64> = None;
     let mut types: [(u64, bool); 5] = [(0, false); 5];
     for &(i, slot) in &h.counts {
-        let raw = field(i);
         let is_total = slot.is_none();
-        if raw.is_empty() && !is_total {
-            continue; // A vote type this row does not report.
-        }
-        let v = match parse_count(raw) {
+        let untrimmed = r.get(i).copied().unwrap_or("");
+        // The usual count is bare digits, which trimming would leave as they are.
+        let parsed = match parse_digits(untrimmed) {
+            Some(v) => Ok((v, false)),
+            None => {
+                let raw = trim(untrimmed);
+                if raw.is_empty() && !is_total {
+                    continue; // A vote type this row does not report.
+                }
+                parse_count(raw)
+            }
+        };
+        let v = match parsed {
             Ok((v, grouped)) => {
                 if grouped {
                     sum.thousands.0 += 1;
@@ -963,20 +1000,7 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
         *e = *g;
     }
     let entries = &entries[..=given.len()];
-    let is_choice = |i: u32| {
-        let i = i as usize;
-        same(&c.choices[i].name, candidate) && same(&c.choice_party[i], party)
-    };
-    let predicted = c.last_choice.and_then(|last| {
-        let next = c.next_choice[last as usize];
-        if next != u32::MAX && is_choice(next) {
-            Some(next)
-        } else if is_choice(last) {
-            Some(last)
-        } else {
-            None
-        }
-    });
+    let predicted = c.predict_choice(candidate, party);
     let kind_line = match predicted {
         // The same text as a choice's: a choice line.
         Some(_) => Line::Choice { write_in: false },

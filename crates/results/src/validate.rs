@@ -485,7 +485,12 @@ fn check_references(
                     &vc.unit,
                 );
             }
-            for (vc, &ch) in group.iter().zip(&layout.choice_of[range.clone()]) {
+            let choice_of = &layout.choice_of[range.clone()];
+            // Nearly always every choice is known: one vectorised scan says so.
+            if !choice_of.contains(&u32::MAX) {
+                continue;
+            }
+            for (vc, &ch) in group.iter().zip(choice_of) {
                 if ch == u32::MAX {
                     unknown(
                         format!("contest {:?}, {}", c.id, count_label(vc)),
