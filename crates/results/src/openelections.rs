@@ -995,11 +995,6 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
         ..
     } = acc;
     let c = &mut contests[ci].1;
-    let mut entries = [(CountType::Total, total); 6];
-    for (e, g) in entries[1..].iter_mut().zip(given) {
-        *e = *g;
-    }
-    let entries = &entries[..=given.len()];
     let predicted = c.predict_choice(candidate, party);
     let kind_line = match predicted {
         // The same text as a choice's: a choice line.
@@ -1047,6 +1042,11 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
             }
         }
         Line::Over | Line::Under => {
+            let mut entries = [(CountType::Total, total); 6];
+            for (e, g) in entries[1..].iter_mut().zip(given) {
+                *e = *g;
+            }
+            let entries = &entries[..=given.len()];
             // Check every slot before writing any: a refused row changes nothing.
             let slot_of = |e: &(Option<u64>, Option<u64>)| {
                 if kind_line == Line::Over { e.0 } else { e.1 }
