@@ -272,24 +272,21 @@ fn check_ids(s: &Snapshot, layouts: &[Layout], problems: &mut Problems) {
             &mut c.choices.iter().map(|p| p.id.as_str()),
         );
         // Counts are sorted: a duplicate is next to its twin, in the same unit group.
-        let same = |i: usize| {
-            let (a, b) = (&c.counts[i], &c.counts[i + 1]);
-            let choice = match (layout.choice_of[i], layout.choice_of[i + 1]) {
-                (u32::MAX, u32::MAX) => a.choice == b.choice,
-                (x, y) => x == y,
-            };
-            choice && a.kind == b.kind && a.round == b.round
-        };
         for range in &layout.units {
-            for i in range.start..range.end - 1 {
-                if !same(i) {
-                    continue;
+            let counts = &c.counts[range.clone()];
+            let choice_of = &layout.choice_of[range.clone()];
+            for (w, ch) in counts.windows(2).zip(choice_of.windows(2)) {
+                let (a, b) = (&w[0], &w[1]);
+                let choice = match (ch[0], ch[1]) {
+                    (u32::MAX, u32::MAX) => a.choice == b.choice,
+                    (x, y) => x == y,
+                };
+                if choice && a.kind == b.kind && a.round == b.round {
+                    problems.push(
+                        Location::Model(format!("contest {:?}", c.id)),
+                        ProblemKind::DuplicateCount(count_label(a)),
+                    );
                 }
-                let w = &c.counts[i..];
-                problems.push(
-                    Location::Model(format!("contest {:?}", c.id)),
-                    ProblemKind::DuplicateCount(count_label(&w[0])),
-                );
             }
         }
         for w in c.other_counts.windows(2) {

@@ -190,6 +190,14 @@ fn json_votes_over_ballots_is_refused() {
 }
 
 #[test]
+fn json_duplicate_count_is_refused() {
+    check_json(
+        &report(&contest(&[vc("p1", "2"), vc("p1", "2")].join(","))),
+        expect![[r#"t.json: contest "m": duplicate count for unit "p1", choice "m-yes", total"#]],
+    );
+}
+
+#[test]
 fn json_parent_total_must_equal_children() {
     check_json(
         &report(&contest(
