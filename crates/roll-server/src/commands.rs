@@ -14,7 +14,7 @@ use urne_roll_store::{
 };
 
 use crate::format::{self, CSV_COLUMNS, CsvLayout};
-use crate::xml;
+use crate::{vri, xml};
 
 /// Bytes in a JSON or XML import file (these are parsed whole; use CSV for state-size files).
 pub const JSON_IMPORT_BYTES_MAX: u64 = 1024 * 1024 * 1024;
@@ -298,14 +298,14 @@ pub async fn export(
     let mut w = std::io::BufWriter::new(f);
     let fmt = FileFormat::of(format, out);
     let n = if fmt == FileFormat::Xml {
-        w.write_all(xml::XML_HEAD.as_bytes()).map_err(io(out))?;
+        w.write_all(vri::VRI_HEAD.as_bytes()).map_err(io(out))?;
         let n = roll
             .export(by, purpose, now, |r| {
-                let el = xml::record_to_xml(&r)?;
+                let el = vri::record_to_vri(&r)?;
                 w.write_all(el.as_bytes()).map_err(|e| e.to_string())
             })
             .await?;
-        w.write_all(xml::XML_TAIL.as_bytes()).map_err(io(out))?;
+        w.write_all(vri::VRI_TAIL.as_bytes()).map_err(io(out))?;
         n
     } else if fmt == FileFormat::Json {
         w.write_all(b"{\"VoterRecords\":[\n").map_err(io(out))?;

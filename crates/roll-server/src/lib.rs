@@ -18,6 +18,7 @@
 
 pub mod commands;
 pub mod format;
+pub mod vri;
 pub mod xml;
 
 use std::net::SocketAddr;

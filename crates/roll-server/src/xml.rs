@@ -21,8 +21,9 @@
 //! are. A document type declaration is refused (no entity expansion), as are entities other
 //! than the five predefined ones and character references.
 //!
-//! This is a subset of the VRI model in NIST element names, not the VRI XML schema's
-//! `VoterRecordsRequest`/`VoterRecordsResponse` documents.
+//! The same parser reads the VRI schema's own list document, a `VoterRecordsResponse` of
+//! `VoterRecord`s ([`crate::vri`], what `urne roll export` writes); the root element picks
+//! which mapping decodes the records.
 //!
 //! Errors name the line and the element path, never the value.
 
@@ -63,6 +64,39 @@ const LISTS: [(&str, &str); 4] = [
     ("VoterParticipation", "VoterParticipation"),
     ("District", "Districts"),
 ];
+
+/// The repeated elements of a VRI `VoterRecordsResponse` record and the lists they build.
+const VRI_LISTS: [(&str, &str); 9] = [
+    ("VoterId", "VoterId"),
+    ("ContactMethod", "ContactMethod"),
+    ("VoterParticipation", "VoterParticipation"),
+    ("District", "District"),
+    ("Locality", "Locality"),
+    ("ExternalIdentifier", "ExternalIdentifier"),
+    ("MiddleName", "MiddleName"),
+    ("VoterClassification", "VoterClassification"),
+    ("PlaceName", "PlaceName"),
+];
+
+/// Which of the two accepted documents is being read, chosen by its root element.
+#[derive(Clone, Copy)]
+struct Shape {
+    root: &'static str,
+    lists: &'static [(&'static str, &'static str)],
+    decode: fn(&Value, &str) -> Result<VoterRecord, String>,
+}
+
+const URNE_SHAPE: Shape = Shape {
+    root: "VoterRecords",
+    lists: &LISTS,
+    decode: format::record_from_json,
+};
+
+const VRI_SHAPE: Shape = Shape {
+    root: "VoterRecordsResponse",
+    lists: &VRI_LISTS,
+    decode: crate::vri::record_from_vri,
+};
 
 struct Frame {
     name: String,
@@ -145,6 +179,7 @@ pub fn records_from_xml(bytes: &[u8]) -> Result<Vec<XmlRecord>, XmlError> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut out = Vec::new();
     let mut seen_root = false;
+    let mut shape = URNE_SHAPE;
     loop {
         let pos = reader.buffer_position();
         let event = reader.read_event().map_err(|e| {
@@ -182,10 +217,22 @@ pub fn records_from_xml(bytes: &[u8]) -> Result<Vec<XmlRecord>, XmlError> {
                     if seen_root {
                         return Err(fail(&stack, "a second root element"));
                     }
-                    if name != "VoterRecords" {
-                        return Err(fail(&stack, "the root element must be VoterRecords"));
-                    }
+                    shape = match name.as_str() {
+                        "VoterRecords" => URNE_SHAPE,
+                        "VoterRecordsResponse" => VRI_SHAPE,
+                        _ => {
+                            return Err(fail(
+                                &stack,
+                                "the root element must be VoterRecordsResponse or VoterRecords",
+                            ));
+                        }
+                    };
                     seen_root = true;
+                } else if stack.len() == 1
+                    && name == "TransactionId"
+                    && shape.root == VRI_SHAPE.root
+                {
+                    // The response's own id: read and ignored.
                 } else if stack.len() == 1 && name != "VoterRecord" {
                     return Err(fail(&stack, &format!("{name}: expected VoterRecord")));
                 }
@@ -197,10 +244,10 @@ pub fn records_from_xml(bytes: &[u8]) -> Result<Vec<XmlRecord>, XmlError> {
                 }
                 stack.push(Frame::new(name, line));
                 if empty {
-                    close(&mut stack, &mut out, line)?;
+                    close(&mut stack, &mut out, line, shape)?;
                 }
             }
-            Event::End(_) => close(&mut stack, &mut out, line)?,
+            Event::End(_) => close(&mut stack, &mut out, line, shape)?,
             Event::Text(t) => {
                 let s = t.decode().map_err(|_| fail(&stack, "text not UTF-8"))?;
                 push_text(&mut stack, &s, line)?;
@@ -226,7 +273,7 @@ pub fn records_from_xml(bytes: &[u8]) -> Result<Vec<XmlRecord>, XmlError> {
     if !seen_root {
         return Err(XmlError {
             line: lines.line,
-            message: "no VoterRecords element".into(),
+            message: "no VoterRecordsResponse (or VoterRecords) element".into(),
         });
     }
     Ok(out)
@@ -255,7 +302,12 @@ fn push_text(stack: &mut [Frame], s: &str, line: u64) -> Result<(), XmlError> {
 
 /// Closes the top element: a `VoterRecord` is decoded into `out`; any other becomes a member
 /// of its parent.
-fn close(stack: &mut Vec<Frame>, out: &mut Vec<XmlRecord>, line: u64) -> Result<(), XmlError> {
+fn close(
+    stack: &mut Vec<Frame>,
+    out: &mut Vec<XmlRecord>,
+    line: u64,
+    shape: Shape,
+) -> Result<(), XmlError> {
     let path = path_of(stack);
     let Some(f) = stack.pop() else {
         return Ok(());
@@ -276,10 +328,11 @@ fn close(stack: &mut Vec<Frame>, out: &mut Vec<XmlRecord>, line: u64) -> Result<
     };
     match stack.len() {
         0 => Ok(()),
+        1 if f.name != "VoterRecord" => Ok(()),
         1 => {
             let i = out.len();
-            let path = format!("VoterRecords/VoterRecord[{}]", i + 1);
-            out.push((f.line, format::record_from_json(&value, &path)));
+            let path = format!("{}/VoterRecord[{}]", shape.root, i + 1);
+            out.push((f.line, (shape.decode)(&value, &path)));
             Ok(())
         }
         _ => {
@@ -292,7 +345,7 @@ fn close(stack: &mut Vec<Frame>, out: &mut Vec<XmlRecord>, line: u64) -> Result<
                     message: format!("{path}: over {XML_CHILDREN_MAX} elements in its parent"),
                 });
             }
-            match LISTS.iter().find(|(el, _)| *el == f.name) {
+            match shape.lists.iter().find(|(el, _)| *el == f.name) {
                 Some((_, list)) => {
                     let entry = parent
                         .children

@@ -114,7 +114,11 @@ fn malformed_documents_are_refused_with_their_line() {
             "Voter: expected VoterRecord",
         ),
         ("<Records/>".into(), 1, "root element must be VoterRecords"),
-        ("".into(), 1, "no VoterRecords element"),
+        (
+            "".into(),
+            1,
+            "no VoterRecordsResponse (or VoterRecords) element",
+        ),
         (
             format!(
                 "<!DOCTYPE x [<!ENTITY a \"b\">]>\n{}",
@@ -297,4 +301,198 @@ async fn import_and_export_through_the_commands_all_or_nothing() {
     let mut again = decoded(&std::fs::read_to_string(&out2).expect("read"));
     again.sort_by(|a, b| a.voter_id.cmp(&b.voter_id));
     assert_eq!(again, want);
+}
+
+// ---- VRI (`VoterRecordsResponse`), what `urne roll export --format xml` writes ----
+
+use urne_roll::Status;
+use urne_roll_server::vri::{VRI_HEAD, VRI_TAIL, record_to_vri};
+
+fn vri_document(records: &[VoterRecord]) -> String {
+    let mut s = VRI_HEAD.to_owned();
+    for r in records {
+        s.push_str(&record_to_vri(r).expect("vri"));
+    }
+    s.push_str(VRI_TAIL);
+    s
+}
+
+fn vri_sample() -> Vec<VoterRecord> {
+    let mut voters = synthetic(11, 300);
+    voters[0].name.last = "O'Brien & <Sons> \"Ltd\"".into();
+    voters[1].name.first = "Zoë".into();
+    voters[2].residence.line2 = Some("Apt 4 & 5".into());
+    voters[3].name.middle = Some("Anne Marie".into());
+    let mut mailing = voters[4].residence.clone();
+    mailing.line1 = "PO Box 12".into();
+    mailing.line2 = Some("c/o Rivera".into());
+    voters[4].mailing = Some(mailing);
+    voters[5].party = None;
+    voters
+}
+
+#[test]
+fn vri_records_round_trip_with_every_field() {
+    let voters = vri_sample();
+    let xml = vri_document(&voters);
+    assert_eq!(decoded(&xml), voters);
+    // Every optional part and every status occurs in the sample, so the round trip covers it.
+    assert!(voters.iter().any(|v| v.mailing.is_some()));
+    assert!(
+        voters
+            .iter()
+            .any(|v| v.mailing.as_ref().is_some_and(|m| m.line2.is_some()))
+    );
+    assert!(voters.iter().any(|v| v.residence.zip4.is_some()));
+    assert!(voters.iter().any(|v| !v.history.is_empty()));
+    assert!(voters.iter().any(|v| v.sensitive.email.is_some()));
+    assert!(voters.iter().any(|v| v.sensitive.dl_number.is_some()));
+    assert!(voters.iter().any(|v| v.party.is_none()));
+    assert!(
+        voters
+            .iter()
+            .any(|v| matches!(v.status, Status::Inactive(_)))
+    );
+    assert!(
+        voters
+            .iter()
+            .any(|v| matches!(v.status, Status::Cancelled(_)))
+    );
+}
+
+#[test]
+fn vri_errors_name_the_record_and_field_never_the_value() {
+    let voters = synthetic(12, 2);
+    let good = vri_document(&voters);
+    // A record without its Voter element.
+    let start = good.find("<Voter>").unwrap();
+    let end = good.find("</Voter>").unwrap() + "</Voter>".len();
+    let mut bad = good.clone();
+    bad.replace_range(start..end, "");
+    let e = records_from_xml(bad.as_bytes()).expect("document")[0]
+        .1
+        .clone()
+        .expect_err("no Voter");
+    assert_eq!(e, "VoterRecordsResponse/VoterRecord[1]/Voter: missing");
+    // A street address VRI allows but urne does not read names the element.
+    let bad = good.replacen(
+        "<GeneralAddressClass_type>",
+        "<NumberedThoroughfareAddress_type><GeneralAddressClass_type>",
+        1,
+    );
+    let bad = bad.replacen(
+        "</GeneralAddressClass_type>",
+        "</GeneralAddressClass_type></NumberedThoroughfareAddress_type>",
+        1,
+    );
+    let e = records_from_xml(bad.as_bytes()).expect("document")[0]
+        .1
+        .clone()
+        .expect_err("other address class");
+    assert!(
+        e.starts_with("VoterRecordsResponse/VoterRecord[1]/Voter/")
+            && e.contains("only GeneralAddressClass_type"),
+        "{e}"
+    );
+    // No value appears in an error.
+    let dob = voters[0].sensitive.dob.to_string();
+    let bad = good.replacen(&format!("<DateOfBirth>{dob}"), "<DateOfBirth>1999-02-31", 1);
+    let e = records_from_xml(bad.as_bytes()).expect("document")[0]
+        .1
+        .clone()
+        .expect_err("bad date");
+    assert!(e.contains("DateOfBirth") && !e.contains("1999"), "{e}");
+}
+
+/// The shipped SP 1500-102 examples are single-voter request transactions (registrations,
+/// absentee requests) and one acknowledgement, not voter lists: each is refused, by its root
+/// or by its first element that is not a `VoterRecord`, naming the line.
+#[test]
+fn vri_request_examples_are_refused_by_their_root() {
+    let Some(dir) = urne_testdata::shared_data(
+        "vri_request_examples_are_refused_by_their_root",
+        "nist/voter-records-interchange-sp1500-102/examples",
+    ) else {
+        return;
+    };
+    let mut seen = 0;
+    for sub in ["NVRA-PDF-examples", "VA-examples"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "xml") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let e = records_from_xml(&bytes).expect_err("a request is not a voter list");
+            assert!(
+                (e.message
+                    .contains("must be VoterRecordsResponse or VoterRecords")
+                    || e.message.contains("expected VoterRecord"))
+                    && e.line >= 2,
+                "{}: {e}",
+                path.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 20, "{seen} examples");
+}
+
+fn xmllint() -> Option<&'static str> {
+    let ok = std::process::Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some("xmllint");
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("xmllint not found: install Debian package libxml2-utils");
+    }
+    eprintln!("SKIPPED vri_export_validates_against_the_shipped_xsd: no xmllint");
+    None
+}
+
+/// The export validates against the shipped VRI schema. Its imports (the FGDC address schema,
+/// which imports GML) are mapped to the shipped local copies by an XML catalog, as the data's
+/// README says; nothing is fetched (`--nonet`).
+#[test]
+fn vri_export_validates_against_the_shipped_xsd() {
+    let Some(schema) = urne_testdata::shared_data(
+        "vri_export_validates_against_the_shipped_xsd",
+        "nist/voter-records-interchange-sp1500-102/schema",
+    ) else {
+        return;
+    };
+    let Some(xmllint) = xmllint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let imports = schema.join("imports");
+    let catalog = dir.path().join("catalog.xml");
+    std::fs::write(
+        &catalog,
+        format!(
+            "<?xml version=\"1.0\"?>\n<catalog xmlns=\"urn:oasis:names:tc:entity:xmlns:xml:catalog\">\n\
+             <system systemId=\"https://www.fgdc.gov/schemas/address/addr.xsd\" uri=\"file://{}\"/>\n\
+             <system systemId=\"http://schemas.opengis.net/gml/3.1.1/base/gml.xsd\" uri=\"file://{}\"/>\n\
+             </catalog>\n",
+            imports.join("addr.xsd").display(),
+            imports.join("geometryPrimitives.xsd").display()
+        ),
+    )
+    .unwrap();
+    let doc = dir.path().join("export.xml");
+    std::fs::write(&doc, vri_document(&vri_sample())).unwrap();
+    let out = std::process::Command::new(xmllint)
+        .env("XML_CATALOG_FILES", &catalog)
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(schema.join("NIST_V0_voter_records_interchange.xsd"))
+        .arg(&doc)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.contains("validates"),
+        "{}",
+        stderr.chars().take(4000).collect::<String>()
+    );
 }
