@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod commands;
+pub mod floor;
 pub mod format;
 pub mod vri;
 pub mod xml;
@@ -70,6 +71,8 @@ impl Default for Config {
 struct AppState {
     roll: Roll,
     config: Config,
+    /// Sub-millisecond waits for the lookup floor (tokio's timer rounds up to the next ms).
+    deadlines: floor::Deadlines,
 }
 
 /// An API error: the status and a plain message. The cause is logged, never PII.
@@ -118,7 +121,11 @@ fn now() -> u64 {
 /// The roll's router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
 /// the per-client rate limit keys on the peer address.
 pub fn router(roll: Roll, config: Config) -> Router {
-    let state = AppState { roll, config };
+    let state = AppState {
+        roll,
+        config,
+        deadlines: floor::Deadlines::start(),
+    };
     let governor = GovernorConfigBuilder::default()
         .per_millisecond(u64::from(1000 / config.per_client_per_second.max(1)).max(1))
         .burst_size(config.per_client_burst.max(1))
@@ -187,7 +194,9 @@ async fn lookup(
         )),
     };
     // The floor hides the difference between found (a record opened) and not found.
-    tokio::time::sleep_until((started + st.config.lookup_floor).into()).await;
+    st.deadlines
+        .wait_until(started + st.config.lookup_floor)
+        .await;
     match result {
         Ok(answer) => (
             [
