@@ -260,20 +260,25 @@ fn json_rows(file: &Path) -> Result<Vec<Row>, CommandError> {
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         CommandError::Input(format!("{}:{}: invalid JSON", file.display(), e.line()))
     })?;
-    let recs = v
-        .get("VoterRecords")
-        .and_then(|r| r.as_array())
-        .ok_or_else(|| {
-            CommandError::Input(format!(
-                "{}: $.VoterRecords: expected an array",
-                file.display()
-            ))
-        })?;
+    // The VRI JSON form (what `export` writes) or the older `{"VoterRecords": [...]}`.
+    let vri = v.get("@type").and_then(|t| t.as_str()) == Some(vri::VRI_JSON_TYPE);
+    type Decode = fn(&serde_json::Value, &str) -> Result<VoterRecord, String>;
+    let (key, decode): (&str, Decode) = if vri {
+        ("VoterRecord", vri::record_from_vri_json)
+    } else {
+        ("VoterRecords", format::record_from_json)
+    };
+    let recs = v.get(key).and_then(|r| r.as_array()).ok_or_else(|| {
+        CommandError::Input(format!(
+            "{}: $.{key}: expected an array (a VRI.VoterRecordResults or {{\"VoterRecords\": [...]}})",
+            file.display()
+        ))
+    })?;
     Ok(recs
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            format::record_from_json(r, &format!("$.VoterRecords[{i}]"))
+            decode(r, &format!("$.{key}[{i}]"))
                 .map(|v| (i as u64 + 1, v))
                 .map_err(|message| RowError {
                     line: i as u64 + 1,
@@ -308,7 +313,8 @@ pub async fn export(
         w.write_all(vri::VRI_TAIL.as_bytes()).map_err(io(out))?;
         n
     } else if fmt == FileFormat::Json {
-        w.write_all(b"{\"VoterRecords\":[\n").map_err(io(out))?;
+        let head = format!("{{\"@type\":\"{}\",\"VoterRecord\":[\n", vri::VRI_JSON_TYPE);
+        w.write_all(head.as_bytes()).map_err(io(out))?;
         let mut first = true;
         let n = roll
             .export(by, purpose, now, |r| {
@@ -316,7 +322,7 @@ pub async fn export(
                     w.write_all(b",\n").map_err(|e| e.to_string())?;
                 }
                 first = false;
-                serde_json::to_writer(&mut w, &format::record_to_json(&r))
+                serde_json::to_writer(&mut w, &vri::record_to_vri_json(&r))
                     .map_err(|e| e.to_string())
             })
             .await?;

@@ -13,7 +13,8 @@
 //!   `MailingAddress`; `DateOfBirth`; `ContactMethod` list of `{Type: phone|email, Value}`;
 //!   `Party`; `VoterStatus`, `StatusReason`; `RegistrationDate`; `Precinct`; `Districts`;
 //!   `PreferredLanguage`; `VoterParticipation`). A subset of the VRI model: the fields urne keeps.
-//!   Errors name the JSON path.
+//!   Errors name the JSON path. `urne roll export --format json` writes the schema's own
+//!   `VRI.VoterRecordResults` instead ([`crate::vri::record_to_vri_json`]); import reads both.
 //!
 //! Every error names the column or path and the rule, never the value.
 

@@ -378,3 +378,153 @@ fn vri_to_json(v: &Value, path: &str) -> Result<Value, String> {
         "VoterParticipation": history,
     }))
 }
+
+/// The VRI JSON form (the schema's `VRI.VoterRecordResults`): the same elements as the XML
+/// form, every object with its `@type`, addresses as `addr.GeneralAddressClass_type` objects.
+pub const VRI_JSON_TYPE: &str = "VRI.VoterRecordResults";
+
+/// One record as a VRI JSON `VRI.VoterRecord` object (the same content as [`record_to_vri`]).
+pub fn record_to_vri_json(r: &VoterRecord) -> Value {
+    let j = format::record_to_json(r);
+    let get = |k: &str| j.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let ext = |kind: &str, value: &str, other: Option<&str>| {
+        let mut e = json!({"@type": "VRI.ExternalIdentifier", "Type": kind, "Value": value});
+        if let Some(o) = other {
+            e["OtherType"] = json!(o);
+        }
+        e
+    };
+    let addr = |a: &Address| {
+        let mut v = json!({
+            "@type": "addr.GeneralAddressClass_type",
+            "USPSGeneralDeliveryPoint": a.line1,
+            "CompletePlaceName": {
+                "@type": "addr_type.CompletePlaceName_type",
+                "PlaceName": [{
+                    "@type": "addr_type.PlaceName_type",
+                    "PlaceNameType": "MunicipalJurisdiction",
+                    "Value": a.city,
+                }],
+            },
+            "StateName": a.state,
+            "ZipCode": a.zip,
+        });
+        if let Some(z) = &a.zip4 {
+            v["ZipPlus4"] = json!(z);
+        }
+        v
+    };
+    let status = get("VoterStatus");
+    let unit = |a: Option<&Address>| a.and_then(|a| a.line2.clone()).unwrap_or_default();
+    let facts = [
+        get("RegistrationDate"),
+        get("StatusReason"),
+        get("PreferredLanguage"),
+        unit(Some(&r.residence)),
+        unit(r.mailing.as_ref()),
+    ];
+    let classifications: Vec<Value> = FACTS
+        .iter()
+        .zip(&facts)
+        .filter(|(_, value)| !value.is_empty())
+        .map(|((name, _), value)| {
+            json!({"@type": "VRI.VoterClassification", "Assertion": "other",
+                   "OtherAssertion": value, "OtherType": name, "Type": "other"})
+        })
+        .collect();
+    let mut name = json!({"@type": "VRI.Name", "FirstName": r.name.first, "LastName": r.name.last});
+    if let Some(m) = &r.name.middle {
+        name["MiddleName"] = json!([m]);
+    }
+    if let Some(s) = &r.name.suffix {
+        name["Suffix"] = json!(s);
+    }
+    let mut voter = json!({
+        "@type": "VRI.Voter",
+        "ContactMethod": j["ContactMethod"].as_array().into_iter().flatten().map(|c| {
+            json!({"@type": "VRI.ContactMethod", "Type": c["Type"], "Value": c["Value"]})
+        }).collect::<Vec<_>>(),
+        "DateOfBirth": get("DateOfBirth"),
+        "Name": name,
+        "ResidenceAddress": addr(&r.residence),
+        "VoterClassification": classifications,
+        "VoterId": j["VoterId"].as_array().into_iter().flatten().map(|i| {
+            json!({"@type": "VRI.VoterId", "StringValue": i["StringValue"], "Type": i["Type"]})
+        }).collect::<Vec<_>>(),
+    });
+    if let Some(m) = &r.mailing {
+        voter["MailingAddress"] = addr(m);
+    }
+    if let Some(p) = &r.party {
+        voter["Party"] = json!({"@type": "VRI.Party", "Abbreviation": p.0, "Name": p.0});
+    }
+    let mut rec = json!({
+        "@type": "VRI.VoterRecord",
+        "District": j["Districts"].as_array().into_iter().flatten().map(|d| json!({
+            "@type": "VRI.ReportingUnit",
+            "ExternalIdentifier": [ext("local-level", str_of(&d["Id"]), None)],
+            "IsDistricted": true,
+            "Type": d["Type"],
+        })).collect::<Vec<_>>(),
+        "Locality": [{
+            "@type": "VRI.ReportingUnit",
+            "ExternalIdentifier": [ext("local-level", &get("Precinct"), None)],
+            "Type": "precinct",
+        }],
+        "Voter": voter,
+        "VoterParticipation": j["VoterParticipation"].as_array().into_iter().flatten().map(|p| json!({
+            "@type": "VRI.VoterParticipation",
+            "Election": {
+                "@type": "VRI.Election",
+                "ExternalIdentifier": [
+                    ext("local-level", str_of(&p["ElectionId"]), None),
+                    ext("other", str_of(&p["Method"]), Some(METHOD_ID)),
+                ],
+                "StartDate": p["Date"],
+            },
+        })).collect::<Vec<_>>(),
+        "VoterStatus": if status == "cancelled" { "other" } else { status.as_str() },
+    });
+    if status == "cancelled" {
+        // The JSON schema names it `OtherStatus` (the XSD `OtherVoterStatus`).
+        rec["OtherStatus"] = json!("cancelled");
+    }
+    rec
+}
+
+/// Decodes one VRI JSON `VRI.VoterRecord` by the same rules as the XML form: the object is
+/// brought to the shape the XML parser builds (an address inside its class element, place
+/// names as text, `OtherStatus` as `OtherVoterStatus`), then [`record_from_vri`].
+pub fn record_from_vri_json(v: &Value, path: &str) -> Result<VoterRecord, String> {
+    let mut tree = v.clone();
+    if let Some(rec) = tree.as_object_mut() {
+        if let Some(other) = rec.remove("OtherStatus") {
+            rec.insert("OtherVoterStatus".into(), other);
+        }
+        if let Some(Value::Object(voter)) = rec.get_mut("Voter") {
+            for key in ["ResidenceAddress", "MailingAddress"] {
+                let Some(Value::Object(a)) = voter.get_mut(key) else {
+                    continue;
+                };
+                if let Some(Value::Object(place)) = a.get_mut("CompletePlaceName")
+                    && let Some(Value::Array(names)) = place.get_mut("PlaceName")
+                {
+                    for n in names.iter_mut() {
+                        if let Some(text) = n.get("Value").cloned() {
+                            *n = text;
+                        }
+                    }
+                }
+                let class = a
+                    .get("@type")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.strip_prefix("addr."))
+                    .unwrap_or("unknown")
+                    .to_owned();
+                let inner = Value::Object(std::mem::take(a));
+                a.insert(class, inner);
+            }
+        }
+    }
+    record_from_vri(&tree, path)
+}

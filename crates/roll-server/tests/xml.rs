@@ -269,11 +269,12 @@ async fn import_and_export_through_the_commands_all_or_nothing() {
     .expect("export json");
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json_out).expect("read")).expect("json");
-    let mut from_json: Vec<VoterRecord> = v["VoterRecords"]
+    assert_eq!(v["@type"], "VRI.VoterRecordResults");
+    let mut from_json: Vec<VoterRecord> = v["VoterRecord"]
         .as_array()
         .expect("array")
         .iter()
-        .map(|r| record_from_json(r, "$").expect("record"))
+        .map(|r| urne_roll_server::vri::record_from_vri_json(r, "$").expect("record"))
         .collect();
     from_json.sort_by(|a, b| a.voter_id.cmp(&b.voter_id));
     assert_eq!(from_json, want);
@@ -299,6 +300,30 @@ async fn import_and_export_through_the_commands_all_or_nothing() {
         .await
         .expect("export");
     let mut again = decoded(&std::fs::read_to_string(&out2).expect("read"));
+    again.sort_by(|a, b| a.voter_id.cmp(&b.voter_id));
+    assert_eq!(again, want);
+
+    // And the VRI JSON export imports back too.
+    let dir3 = tempfile::tempdir().expect("tempdir");
+    let (roll3, clerk3) = roll_with_clerk(dir3.path()).await;
+    commands::import(
+        &roll3,
+        &json_out,
+        Some(FileFormat::Json),
+        None,
+        AdditionSource::Mail,
+        &clerk3,
+        None,
+        false,
+        today(),
+    )
+    .await
+    .expect("re-import json");
+    let out3 = dir3.path().join("out3.xml");
+    commands::export(&roll3, &clerk3, "test", &out3, None, today())
+        .await
+        .expect("export");
+    let mut again = decoded(&std::fs::read_to_string(&out3).expect("read"));
     again.sort_by(|a, b| a.voter_id.cmp(&b.voter_id));
     assert_eq!(again, want);
 }
@@ -495,4 +520,72 @@ fn vri_export_validates_against_the_shipped_xsd() {
         "{}",
         stderr.chars().take(4000).collect::<String>()
     );
+}
+
+// ---- VRI JSON (`VRI.VoterRecordResults`), what `urne roll export --format json` writes ----
+
+use urne_roll_server::vri::{VRI_JSON_TYPE, record_from_vri_json, record_to_vri_json};
+
+fn vri_json_document(records: &[VoterRecord]) -> serde_json::Value {
+    serde_json::json!({
+        "@type": VRI_JSON_TYPE,
+        "VoterRecord": records.iter().map(record_to_vri_json).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn vri_json_records_round_trip_and_equal_the_xml_form() {
+    let voters = vri_sample();
+    let doc = vri_json_document(&voters);
+    // Through text, as a file would.
+    let text = serde_json::to_string(&doc).unwrap();
+    let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for (i, (r, v)) in back["VoterRecord"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&voters)
+        .enumerate()
+    {
+        assert_eq!(
+            &record_from_vri_json(r, &format!("$.VoterRecord[{i}]")).unwrap(),
+            v
+        );
+    }
+    let mut bad = back["VoterRecord"][0].clone();
+    bad["Voter"].as_object_mut().unwrap().remove("Name");
+    let e = record_from_vri_json(&bad, "$.VoterRecord[0]").expect_err("no name");
+    assert!(e.contains("Name"), "{e}");
+}
+
+/// The JSON export validates against the shipped VRI JSON schema (draft-04; it has no root
+/// `$ref`, so the document is checked against `VRI.VoterRecordResults` explicitly).
+#[test]
+fn vri_json_export_validates_against_the_shipped_schema() {
+    let Some(schema_dir) = urne_testdata::shared_data(
+        "vri_json_export_validates_against_the_shipped_schema",
+        "nist/voter-records-interchange-sp1500-102/schema",
+    ) else {
+        return;
+    };
+    let mut schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(schema_dir.join("NIST_V0_voter_records_interchange.json")).unwrap(),
+    )
+    .unwrap();
+    schema["$ref"] = serde_json::json!("#/definitions/VRI.VoterRecordResults");
+    let validator = jsonschema::draft4::new(&schema).unwrap();
+    let doc = vri_json_document(&vri_sample());
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The check has teeth: a record without its required Voter fails.
+    let mut bad = doc.clone();
+    bad["VoterRecord"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("Voter");
+    assert!(!validator.is_valid(&bad));
 }
