@@ -1,49 +1,87 @@
-//! The listener of `urne serve`: live event subscribers on a light path, everything else to
-//! hyper.
+//! The listener of `urne serve`: a light path for the public tree and live event subscribers,
+//! everything else to hyper + axum.
 //!
-//! Election night's load is mostly open `GET /api/v1/events` streams (DESIGN.md: live push).
-//! Through hyper + axum every such stream keeps an HTTP/1 connection with an 8 KiB read and an
-//! 8 KiB write buffer, a body stream and a keep-alive timer (≈ 16 KB per subscriber, measured in
-//! BENCHMARKS.md), and each event is formatted and chunk-encoded once per subscriber. Here a
-//! connection whose *first* request is `GET /api/v1/events` is answered on the socket itself:
-//! the request head is read into a bounded buffer that is dropped once parsed, and the
-//! subscriber then holds only its socket, one small task and a broadcast receiver of
-//! [`Frame`]s. Each event is encoded once into one shared [`Bytes`] frame for all of them, and
-//! one timer (not one per subscriber) sends the keep-alive comment.
+//! Each accepted connection starts on a light path that reads requests on the socket itself
+//! (one bounded head buffer, `httparse`, no per-request allocation beyond the answer's head):
 //!
-//! Every other connection, and an events request later on a kept-alive connection, goes to
-//! axum unchanged (the classifier only peeks: it consumes nothing), and those answers are
-//! the same as before. The event stream's bytes are the ones axum's `Sse` writes for the same
-//! events (`event: NAME\ndata: DATA\n\n`, keep-alive `:\n\n`); the body ends when the
-//! connection closes (`Connection: close`, no length), which EventSource and every HTTP/1.x
-//! client read as the end of the stream.
+//! - **Rendered-tree files.** A `GET` or `HEAD` of a file of the rendered tree (what
+//!   `serve.rs`'s `tree_file` fallback serves) is answered here: the same `tree_reply` as
+//!   axum's handler (ETag, `If-None-Match` → 304, gzip for clients that accept it), written
+//!   with the status line and headers hyper writes for that answer, in hyper's order (Date
+//!   cached per second as hyper does), head and body in one vectored write, the body a shared
+//!   [`Bytes`] never copied. Keep-alive follows hyper's rules (HTTP/1.1 default,
+//!   `Connection: close`, HTTP/1.0 with `Connection: keep-alive`), pipelined requests are
+//!   answered in order. On election night almost every request is one of these: hyper's and
+//!   axum's fixed per-request cost (parse into a `HeaderMap`, routing, middleware, encoding)
+//!   was most of the time per request (BENCHMARKS.md, "Serving").
+//! - **Live events.** A connection whose *first* request is `GET /api/v1/events` is answered
+//!   on the socket: the request head is dropped once parsed, and the subscriber then holds
+//!   only its socket, one small task and a broadcast receiver of [`Frame`]s. Through hyper +
+//!   axum every stream kept an HTTP/1 connection with an 8 KiB read and an 8 KiB write buffer,
+//!   a body stream and a keep-alive timer (≈ 16 KB per subscriber, BENCHMARKS.md). Each event
+//!   is encoded once into one shared frame for all of them, and one timer (not one per
+//!   subscriber) sends the keep-alive comment. The bytes are the ones axum's `Sse` writes for
+//!   the same events (`event: NAME\ndata: DATA\n\n`, keep-alive `:\n\n`); the body ends when
+//!   the connection closes (`Connection: close`, no length), which EventSource and every
+//!   HTTP/1.x client read as the end of the stream.
+//! - **Everything else goes to axum, with the bytes already read** ([`Conn`] yields them
+//!   before reading the socket again), and the connection stays with axum: other routes
+//!   ([`ROUTED_PREFIXES`]), other methods, a request with a body, `Expect` or `Upgrade`, a
+//!   path with bytes outside a plain set (percent-encoding, fragments, …), a path the tree has
+//!   no file for (axum answers the 404) or could not render, a head that does not parse or
+//!   is over [`LIGHT_HEAD_BYTES_MAX`] (hyper answers 400 or 431), a request not complete
+//!   within [`HEAD_WAIT_MAX`] (and an idle kept-alive connection after it). So whatever the
+//!   light path does not answer is answered exactly as before.
 //!
-//! Limits: [`EVENTS_HEAD_BYTES_MAX`] for the request head, [`HEAD_WAIT_MAX`] to see the request
-//! line, [`EVENTS_WRITE_WAIT_MAX`] for one frame to a subscriber (a reader that stopped reading
-//! is dropped), and the publisher's `event_subscribers_max` over both paths together.
+//! Invariant: for a request the light path answers, the status line, headers (but Date's
+//! value) and body are the bytes axum + hyper write for it (`tests/light_path.rs` compares
+//! them request by request).
+//!
+//! Limits: [`LIGHT_HEAD_BYTES_MAX`] and [`LIGHT_HEADERS_MAX`] for one request head on the tree
+//! path, [`EVENTS_HEAD_BYTES_MAX`] for the events request head, [`HEAD_WAIT_MAX`] for a
+//! request, [`WRITE_WAIT_MAX`] for one answer or frame (a reader that stopped reading is
+//! dropped), and the publisher's `event_subscribers_max` over both paths together.
 
-use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    io::{self, IoSlice},
+    net::SocketAddr,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::body::Bytes;
 use tokio::{
-    io::{AsyncReadExt as _, AsyncWriteExt as _},
+    io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf},
     net::{TcpListener, TcpStream},
     sync::{broadcast, mpsc},
+    time::Instant,
 };
 
 use crate::publish::{EVENT_QUEUE_MAX, EVENT_SUBSCRIBERS_MAX, Event, Publisher};
-use crate::serve::EVENTS_KEEPALIVE;
+use crate::serve::{EVENTS_KEEPALIVE, ROUTED_PREFIXES, TreeReply, header_str, tree_reply};
 
-/// The request line that takes the light path (then `' '` or `'?'`).
+/// The request line that takes the events path (then `' '` or `'?'`).
 const EVENTS_REQUEST: &[u8] = b"GET /api/v1/events";
-/// Largest request head (request line and headers) accepted on the light path.
+/// Largest request head (request line and headers) accepted on the events path.
 pub const EVENTS_HEAD_BYTES_MAX: usize = 8 * 1024;
-/// How long a new connection may take to send enough of its request line to be classified;
-/// after that it goes to hyper as it is.
+/// Largest request head the light path reads for a tree file; a larger one goes to hyper
+/// (whose own limit answers 431 far above it).
+pub const LIGHT_HEAD_BYTES_MAX: usize = 8 * 1024;
+/// Headers one request may have on the light path; more go to hyper (limit 100).
+pub const LIGHT_HEADERS_MAX: usize = 32;
+/// Bytes read from the socket at a time while a request head is incomplete.
+const READ_CHUNK_BYTES: usize = 2 * 1024;
+/// How long a request (a new connection's first, or the next on a kept-alive one) may take to
+/// arrive whole on the light path; after that the connection goes to hyper as it is.
 pub const HEAD_WAIT_MAX: Duration = Duration::from_secs(10);
-/// How long one frame may take to be written to one subscriber before it is dropped.
-pub const EVENTS_WRITE_WAIT_MAX: Duration = Duration::from_secs(30);
-/// Connections classified and waiting for axum to take them.
+/// How long one answer or frame may take to be written before the connection is dropped.
+pub const WRITE_WAIT_MAX: Duration = Duration::from_secs(30);
+/// Connections waiting for axum to take them.
 const HANDOFF_QUEUE_MAX: usize = 1024;
 
 /// One encoded SSE frame, shared by every subscriber.
@@ -58,30 +96,62 @@ pub fn frame(event: &Event) -> Frame {
 /// The keep-alive comment axum's `KeepAlive` sends.
 const KEEPALIVE_FRAME: &[u8] = b":\n\n";
 
-/// A listener for `axum::serve`: accepts TCP connections, serves live event subscribers itself
-/// and hands every other connection over.
+/// A listener for `axum::serve`: accepts TCP connections, answers rendered-tree files and live
+/// event subscribers itself and hands every other connection over.
 #[derive(Debug)]
 pub struct Listener {
-    connections: mpsc::Receiver<(TcpStream, SocketAddr)>,
+    connections: mpsc::Receiver<(Conn, SocketAddr)>,
     local: SocketAddr,
+    stats: Arc<Stats>,
+}
+
+/// What the light path did so far.
+#[derive(Debug, Default)]
+pub struct Stats {
+    answered: AtomicU64,
+    handed_off: AtomicU64,
+}
+
+impl Stats {
+    /// Requests answered on the light path (tree files; not event streams), counted as the
+    /// answer starts to be written.
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Connections handed to axum.
+    pub fn handed_off(&self) -> u64 {
+        self.handed_off.load(Ordering::Relaxed)
+    }
 }
 
 impl Listener {
-    /// Starts accepting on `tcp`. Events come from `publisher`.
+    /// Starts accepting on `tcp`. Files and events come from `publisher`.
     pub fn new(tcp: TcpListener, publisher: Arc<Publisher>) -> io::Result<Listener> {
         let local = tcp.local_addr()?;
         let (handoff, connections) = mpsc::channel(HANDOFF_QUEUE_MAX);
         let frames = Frames::start(&publisher);
-        tokio::spawn(accept_loop(tcp, handoff, frames, publisher));
-        Ok(Listener { connections, local })
+        let stats = Arc::new(Stats::default());
+        tokio::spawn(accept_loop(tcp, handoff, frames, publisher, stats.clone()));
+        Ok(Listener {
+            connections,
+            local,
+            stats,
+        })
+    }
+
+    /// What the light path did so far (shared: it keeps counting after the listener is
+    /// handed to `axum::serve`).
+    pub fn stats(&self) -> Arc<Stats> {
+        self.stats.clone()
     }
 }
 
 impl axum::serve::Listener for Listener {
-    type Io = TcpStream;
+    type Io = Conn;
     type Addr = SocketAddr;
 
-    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+    async fn accept(&mut self) -> (Conn, SocketAddr) {
         match self.connections.recv().await {
             Some(c) => c,
             // The accept loop only ends with the runtime; nothing more will come.
@@ -91,6 +161,60 @@ impl axum::serve::Listener for Listener {
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         Ok(self.local)
+    }
+}
+
+/// A connection handed to axum: first the bytes the light path read and did not answer, then
+/// the socket.
+#[derive(Debug)]
+pub struct Conn {
+    read: Bytes,
+    stream: TcpStream,
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.read.is_empty() {
+            return Pin::new(&mut this.stream).poll_read(cx, buf);
+        }
+        let n = this.read.len().min(buf.remaining());
+        buf.put_slice(&this.read.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 
@@ -135,9 +259,10 @@ impl Frames {
 
 async fn accept_loop(
     tcp: TcpListener,
-    handoff: mpsc::Sender<(TcpStream, SocketAddr)>,
+    handoff: mpsc::Sender<(Conn, SocketAddr)>,
     frames: Frames,
     publisher: Arc<Publisher>,
+    stats: Arc<Stats>,
 ) {
     loop {
         let (stream, peer) = match tcp.accept().await {
@@ -154,31 +279,328 @@ async fn accept_loop(
         let handoff = handoff.clone();
         let frames = frames.clone();
         let publisher = publisher.clone();
+        let stats = stats.clone();
         tokio::spawn(async move {
-            if is_events_request(&stream).await {
-                subscriber(stream, &frames, &publisher).await;
-            } else {
-                let _ = handoff.send((stream, peer)).await;
+            let next = connection(stream, &publisher, &stats).await;
+            match next {
+                Next::Done => {}
+                Next::Events(stream, head) => subscriber(stream, head, &frames, &publisher).await,
+                Next::Axum(stream, read) => {
+                    stats.handed_off.fetch_add(1, Ordering::Relaxed);
+                    let conn = Conn {
+                        read: Bytes::from(read),
+                        stream,
+                    };
+                    let _ = handoff.send((conn, peer)).await;
+                }
             }
         });
     }
 }
 
-/// Whether the connection's first bytes are the events request line. Consumes nothing.
-async fn is_events_request(stream: &TcpStream) -> bool {
-    let mut buf = [0u8; EVENTS_REQUEST.len() + 1];
-    let deadline = tokio::time::Instant::now() + HEAD_WAIT_MAX;
+/// What becomes of a connection when the light path for files lets go of it.
+enum Next {
+    /// Closed (by the client, or after an answer that closes it).
+    Done,
+    /// The first request is for live events: the subscriber path, with the bytes read.
+    Events(TcpStream, Vec<u8>),
+    /// To axum, with the bytes read and not answered.
+    Axum(TcpStream, Vec<u8>),
+}
+
+/// What the bytes read so far call for.
+enum Step<'b, 'h> {
+    /// Nothing, or part of a request head, is here: read more.
+    Read,
+    /// The connection's first request is for live events.
+    Events,
+    /// A request the light path answers.
+    Answer(TreeRequest<'b, 'h>),
+    /// Anything else.
+    Axum,
+}
+
+/// A `GET` or `HEAD` of what may be a rendered-tree file.
+struct TreeRequest<'b, 'h> {
+    /// Bytes of the request head (no body follows).
+    len: usize,
+    head_only: bool,
+    http10: bool,
+    /// Whether the connection stays open after the answer (hyper's rule).
+    keep_alive: bool,
+    /// The request path without its query.
+    path: &'b str,
+    headers: &'h [httparse::Header<'b>],
+}
+
+impl<'b> TreeRequest<'b, '_> {
+    /// The raw values of every header named `name`.
+    fn values(&self, name: &'static str) -> impl Iterator<Item = &'b [u8]> + '_ {
+        self.headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+}
+
+/// Serves rendered-tree files on `stream` until the client closes it or a request needs
+/// another path.
+async fn connection(mut stream: TcpStream, publisher: &Publisher, stats: &Stats) -> Next {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut head = Vec::new();
+    let mut first = true;
+    let mut deadline = Instant::now() + HEAD_WAIT_MAX;
     loop {
-        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
-            Ok(Ok(n)) => n,
-            _ => return false,
+        let mut headers = [httparse::EMPTY_HEADER; LIGHT_HEADERS_MAX];
+        let request = match step(&buf, first, &mut headers) {
+            Step::Answer(r) => r,
+            Step::Events => return Next::Events(stream, buf),
+            Step::Axum => return Next::Axum(stream, buf),
+            Step::Read if buf.len() >= LIGHT_HEAD_BYTES_MAX => return Next::Axum(stream, buf),
+            Step::Read => {
+                buf.reserve(READ_CHUNK_BYTES);
+                match tokio::time::timeout_at(deadline, stream.read_buf(&mut buf)).await {
+                    Ok(Ok(0)) if buf.is_empty() => return Next::Done,
+                    // Closed within a request, or slow: hyper decides what that means.
+                    Ok(Ok(0)) | Err(_) => return Next::Axum(stream, buf),
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(_)) => return Next::Done,
+                }
+            }
         };
-        match classify(&buf[..n]) {
-            Some(answer) => return answer,
-            // Only part of the request line is there yet (rare: it fits one segment).
-            None => tokio::time::sleep(Duration::from_millis(2)).await,
+        let served = publisher.served();
+        let file = match served.get(&crate::serve::tree_path(request.path)).await {
+            Ok(Some(f)) => f,
+            // No such file (axum answers 404) or a render error (axum answers 500).
+            Ok(None) | Err(_) => return Next::Axum(stream, buf),
+        };
+        let reply = tree_reply(
+            &file,
+            request.values("if-none-match"),
+            request.values("accept-encoding"),
+        );
+        encode_head(&mut head, &reply, &request);
+        let body: &[u8] = if reply.not_modified || request.head_only {
+            &[]
+        } else {
+            reply.body
+        };
+        // Counted before the write: a client that has read the answer sees it counted.
+        stats.answered.fetch_add(1, Ordering::Relaxed);
+        if write_answer(&mut stream, &head, body).await.is_err() {
+            return Next::Done;
+        }
+        if !request.keep_alive {
+            let _ = stream.shutdown().await;
+            return Next::Done;
+        }
+        let len = request.len;
+        buf.drain(..len);
+        first = false;
+        deadline = Instant::now() + HEAD_WAIT_MAX;
+    }
+}
+
+/// Reads what `buf` holds: see [`Step`].
+fn step<'b, 'h>(
+    buf: &'b [u8],
+    first: bool,
+    headers: &'h mut [httparse::Header<'b>],
+) -> Step<'b, 'h> {
+    if buf.is_empty() {
+        return Step::Read;
+    }
+    if first {
+        match classify(buf) {
+            Some(true) => return Step::Events,
+            None => return Step::Read,
+            Some(false) => {}
         }
     }
+    let mut req = httparse::Request::new(headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Step::Read,
+        Err(_) => return Step::Axum,
+    };
+    let httparse::Request {
+        method: Some(method),
+        path: Some(target),
+        version: Some(version),
+        headers,
+    } = req
+    else {
+        return Step::Axum;
+    };
+    let head_only = match method {
+        "GET" => false,
+        "HEAD" => true,
+        _ => return Step::Axum,
+    };
+    let Some(path) = plain_path(target) else {
+        return Step::Axum;
+    };
+    let http10 = version == 0;
+    // hyper's rule: HTTP/1.1 keeps the connection unless a `Connection` header says close;
+    // HTTP/1.0 closes it unless one says keep-alive, and a close anywhere wins.
+    let mut keep_alive = !http10;
+    let mut saw_close = false;
+    for h in headers.iter() {
+        let name = h.name;
+        let body_or_protocol = ["content-length", "transfer-encoding", "expect", "upgrade"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n));
+        if body_or_protocol {
+            return Step::Axum;
+        }
+        if name.eq_ignore_ascii_case("connection") {
+            if saw_close || connection_has(h.value, "close") {
+                saw_close = true;
+                keep_alive = false;
+            } else if !keep_alive {
+                keep_alive = connection_has(h.value, "keep-alive");
+            }
+        }
+    }
+    Step::Answer(TreeRequest {
+        len,
+        head_only,
+        http10,
+        keep_alive,
+        path,
+        headers,
+    })
+}
+
+/// The path of a request target the light path may answer: origin-form, plain bytes only
+/// (letters, digits, `-._~/`; the query, dropped as axum's tree handler drops it, may also
+/// have `=&;,+%:@!$'()*`), and not routed elsewhere.
+fn plain_path(target: &str) -> Option<&str> {
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"-._~/".contains(&b);
+    let plain_query = |b: u8| plain(b) || b"=&;,+%:@!$'()*?".contains(&b);
+    let ok = path.starts_with('/')
+        && path.bytes().all(plain)
+        && query.is_none_or(|q| q.bytes().all(plain_query))
+        && !ROUTED_PREFIXES.iter().any(|p| path.starts_with(p));
+    ok.then_some(path)
+}
+
+/// Whether a `Connection` value has `token` (as hyper reads it).
+fn connection_has(value: &[u8], token: &str) -> bool {
+    header_str(value).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+}
+
+/// The status line and headers hyper writes for axum's answer of `reply`, in its order:
+/// axum's headers (a 200's Content-Type first, as `(HeaderMap, Bytes)` makes it), the CORS
+/// middleware's, then hyper's Connection and Date.
+fn encode_head(out: &mut Vec<u8>, reply: &TreeReply<'_>, request: &TreeRequest<'_, '_>) {
+    fn header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.clear();
+    out.extend_from_slice(if request.http10 {
+        b"HTTP/1.0 "
+    } else {
+        b"HTTP/1.1 "
+    });
+    let etag = reply.etag.as_bytes();
+    if reply.not_modified {
+        out.extend_from_slice(b"304 Not Modified\r\n");
+        header(out, "etag", etag);
+        header(out, "cache-control", reply.cache.as_bytes());
+        header(out, "content-type", reply.content_type.as_bytes());
+        if reply.vary {
+            header(out, "vary", b"accept-encoding");
+        }
+        // axum sets the empty body's length; hyper drops it from a 304 except to a HEAD.
+        if request.head_only {
+            header(out, "content-length", b"0");
+        }
+    } else {
+        out.extend_from_slice(b"200 OK\r\n");
+        header(out, "content-type", reply.content_type.as_bytes());
+        header(out, "etag", etag);
+        header(out, "cache-control", reply.cache.as_bytes());
+        if reply.vary {
+            header(out, "vary", b"accept-encoding");
+        }
+        if reply.gzip {
+            header(out, "content-encoding", b"gzip");
+        }
+        let mut digits = [0u8; 20];
+        header(
+            out,
+            "content-length",
+            decimal(reply.body.len(), &mut digits),
+        );
+    }
+    header(out, "access-control-allow-origin", b"*");
+    match (request.http10, request.keep_alive) {
+        (true, true) => header(out, "connection", b"keep-alive"),
+        (false, false) => header(out, "connection", b"close"),
+        _ => {}
+    }
+    out.extend_from_slice(b"date: ");
+    http_date(out);
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
+/// `n` in decimal, in `digits`.
+fn decimal(mut n: usize, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
+}
+
+/// Appends the IMF-fixdate of now, formatted once per second per thread (as hyper does).
+fn http_date(out: &mut Vec<u8>) {
+    use std::{cell::RefCell, time::SystemTime};
+    thread_local! {
+        static DATE: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+    }
+    let now = SystemTime::now();
+    let second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DATE.with_borrow_mut(|(at, text)| {
+        if *at != second || text.is_empty() {
+            *at = second;
+            *text = httpdate::fmt_http_date(now);
+        }
+        out.extend_from_slice(text.as_bytes());
+    });
+}
+
+/// Writes `head` and `body` with vectored writes (one, unless the socket takes less).
+async fn write_answer(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
+    let write = async {
+        let mut slices = [IoSlice::new(head), IoSlice::new(body)];
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            let n = stream.write_vectored(rest).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            IoSlice::advance_slices(&mut rest, n);
+        }
+        Ok(())
+    };
+    tokio::time::timeout(WRITE_WAIT_MAX, write)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
 /// `Some(true)`: the events request; `Some(false)`: anything else; `None`: can't tell yet.
@@ -205,24 +627,24 @@ enum HeadError {
     Malformed,
 }
 
-/// Reads the request head (through the blank line) and checks it is an HTTP/1.x GET of the
-/// events path. Bytes past the head (a pipelined request) are ignored: the stream never ends.
-async fn read_head(stream: &mut TcpStream) -> Result<(), HeadError> {
-    let mut head = Vec::with_capacity(512);
+/// Reads the request head (through the blank line; `head` holds what was read already) and
+/// checks it is an HTTP/1.x GET of the events path. Bytes past the head (a pipelined request)
+/// are ignored: the stream never ends.
+async fn read_head(stream: &mut TcpStream, mut head: Vec<u8>) -> Result<(), HeadError> {
     let mut chunk = [0u8; 512];
-    let deadline = tokio::time::Instant::now() + HEAD_WAIT_MAX;
+    let deadline = Instant::now() + HEAD_WAIT_MAX;
     loop {
-        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return Err(HeadError::Malformed),
-            Ok(Ok(n)) => n,
-        };
-        head.extend_from_slice(&chunk[..n]);
         match parse_head(&head) {
             Ok(true) => return Ok(()),
             Ok(false) if head.len() >= EVENTS_HEAD_BYTES_MAX => return Err(HeadError::TooLarge),
             Ok(false) => {}
             Err(e) => return Err(e),
         }
+        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return Err(HeadError::Malformed),
+            Ok(Ok(n)) => n,
+        };
+        head.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -267,8 +689,8 @@ fn plain_answer(status: &str, text: &str) -> Vec<u8> {
 }
 
 /// Serves one live subscriber on its socket until it goes away.
-async fn subscriber(mut stream: TcpStream, frames: &Frames, publisher: &Publisher) {
-    if let Err(e) = read_head(&mut stream).await {
+async fn subscriber(mut stream: TcpStream, head: Vec<u8>, frames: &Frames, publisher: &Publisher) {
+    if let Err(e) = read_head(&mut stream, head).await {
         let answer = match e {
             HeadError::TooLarge => plain_answer(
                 "431 Request Header Fields Too Large",
@@ -298,7 +720,7 @@ async fn subscriber(mut stream: TcpStream, frames: &Frames, publisher: &Publishe
         tokio::select! {
             frame = rx.recv() => match frame {
                 Ok(f) => {
-                    let sent = tokio::time::timeout(EVENTS_WRITE_WAIT_MAX, write.write_all(&f)).await;
+                    let sent = tokio::time::timeout(WRITE_WAIT_MAX, write.write_all(&f)).await;
                     if !matches!(sent, Ok(Ok(()))) {
                         return;
                     }
@@ -318,7 +740,7 @@ async fn subscriber(mut stream: TcpStream, frames: &Frames, publisher: &Publishe
 }
 
 async fn write_within(stream: &mut TcpStream, bytes: &[u8]) -> Result<(), ()> {
-    match tokio::time::timeout(EVENTS_WRITE_WAIT_MAX, stream.write_all(bytes)).await {
+    match tokio::time::timeout(WRITE_WAIT_MAX, stream.write_all(bytes)).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
     }

@@ -20,9 +20,11 @@
 //!   --render-cache-bytes`), counted as the file's bytes plus a quarter for its gzip form;
 //!   least recently used files go first, and a file larger than the whole limit is served
 //!   without being kept.
+//! - "No such file" answers are kept apart, in a set of at most [`MISS_BYTES_MAX`] (oldest
+//!   forgotten first): a flood of made-up paths never evicts a rendered page.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     sync::{Arc, Mutex, mpsc},
 };
 
@@ -37,8 +39,11 @@ use crate::witnessing::Witnessed;
 pub const RENDER_CACHE_BYTES_DEFAULT: usize = 256 << 20;
 /// Threads rendering one served state's files on demand.
 pub const RENDER_THREADS: usize = 2;
-/// What a cached "no such file" answer counts for, besides its path.
+/// What a remembered "no such file" answer counts for, besides its path.
 const MISS_COST: usize = 64;
+/// Bytes of remembered "no such file" paths (each its length plus 64 bytes) one served
+/// state keeps, apart from the files' cache.
+pub const MISS_BYTES_MAX: usize = 1 << 20;
 
 /// What a render thread is asked.
 enum Job {
@@ -73,13 +78,17 @@ struct Entry {
     used: u64,
 }
 
-/// Path → file, least recently used evicted first.
+/// Path → file, least recently used evicted first; and the paths with no file.
 struct Cache {
     limit: usize,
     bytes: usize,
     clock: u64,
     entries: HashMap<String, Entry>,
     by_use: BTreeMap<u64, String>,
+    /// Paths the tree has no file for, oldest first, within [`MISS_BYTES_MAX`].
+    misses: HashSet<String>,
+    miss_order: VecDeque<String>,
+    miss_bytes: usize,
 }
 
 impl Cache {
@@ -90,6 +99,28 @@ impl Cache {
             clock: 0,
             entries: HashMap::new(),
             by_use: BTreeMap::new(),
+            misses: HashSet::new(),
+            miss_order: VecDeque::new(),
+            miss_bytes: 0,
+        }
+    }
+
+    /// Moves `path` (rendered, with no file) from the files' cache to the misses, forgetting
+    /// the oldest misses past [`MISS_BYTES_MAX`].
+    fn miss(&mut self, path: &str) {
+        self.remove(path);
+        if self.misses.contains(path) {
+            return;
+        }
+        self.misses.insert(path.to_owned());
+        self.miss_order.push_back(path.to_owned());
+        self.miss_bytes += path.len() + MISS_COST;
+        while self.miss_bytes > MISS_BYTES_MAX {
+            let Some(oldest) = self.miss_order.pop_front() else {
+                break;
+            };
+            self.misses.remove(&oldest);
+            self.miss_bytes -= oldest.len() + MISS_COST;
         }
     }
 
@@ -98,9 +129,12 @@ impl Cache {
         self.clock += 1;
         let now = self.clock;
         if let Some(e) = self.entries.get_mut(path) {
-            self.by_use.remove(&e.used);
+            let key = self
+                .by_use
+                .remove(&e.used)
+                .unwrap_or_else(|| path.to_owned());
             e.used = now;
-            self.by_use.insert(now, path.to_owned());
+            self.by_use.insert(now, key);
             return e.slot.clone();
         }
         let slot = Slot::default();
@@ -148,18 +182,15 @@ impl Cache {
         if self.entries.contains_key(path) {
             return;
         }
-        let cost = cost(path, Some(&file));
+        let cost = cost(path, &file);
         let slot = self.slot(path);
         let _ = slot.set(Some(file));
         self.settle(path, cost);
     }
 }
 
-fn cost(path: &str, file: Option<&ServedFile>) -> usize {
-    match file {
-        Some(f) => path.len() + f.bytes().len() + f.bytes().len() / 4,
-        None => path.len() + MISS_COST,
-    }
+fn cost(path: &str, file: &ServedFile) -> usize {
+    path.len() + file.bytes().len() + file.bytes().len() / 4
 }
 
 impl ServedTree {
@@ -212,7 +243,13 @@ impl ServedTree {
 
     /// The file at `path` (relative), rendered on first request; `None` if the tree has none.
     pub async fn get(&self, path: &str) -> anyhow::Result<Option<Arc<ServedFile>>> {
-        let slot = self.cache.lock().expect("cache lock poisoned").slot(path);
+        let slot = {
+            let mut cache = self.cache.lock().expect("cache lock poisoned");
+            if cache.misses.contains(path) {
+                return Ok(None);
+            }
+            cache.slot(path)
+        };
         let mut rendered_here = None;
         let file = slot
             .get_or_try_init(|| async {
@@ -244,7 +281,10 @@ impl ServedTree {
             .clone();
         if let Some(siblings) = rendered_here {
             let mut cache = self.cache.lock().expect("cache lock poisoned");
-            cache.settle(path, cost(path, file.as_deref()));
+            match &file {
+                Some(f) => cache.settle(path, cost(path, f)),
+                None => cache.miss(path),
+            }
             for (p, f) in siblings {
                 cache.offer(&p, f);
             }
@@ -344,5 +384,31 @@ mod tests {
         assert!(!c.entries.contains_key("huge"));
         assert_eq!(c.entries.len(), before);
         assert_eq!(c.by_use.len(), c.entries.len());
+    }
+
+    #[test]
+    fn a_flood_of_missing_paths_evicts_no_file() {
+        let mut c = Cache::new(3_000);
+        for p in ["a", "b", "c"] {
+            c.offer(p, file(700));
+        }
+        let files = c.bytes;
+        let mut remembered = 0;
+        for i in 0..100_000 {
+            let path = format!("elections/nope-{i}/index.html");
+            // As `ServedTree::get` does: a slot while rendering, then the miss.
+            c.slot(&path);
+            c.miss(&path);
+            remembered = remembered.max(c.misses.len());
+        }
+        assert!(["a", "b", "c"].iter().all(|p| c.entries.contains_key(*p)));
+        assert_eq!(c.bytes, files);
+        assert_eq!(c.entries.len(), 3);
+        assert!(c.miss_bytes <= MISS_BYTES_MAX, "{}", c.miss_bytes);
+        assert_eq!(c.misses.len(), c.miss_order.len());
+        assert!(remembered > 1_000, "{remembered}");
+        // The newest misses are remembered, the oldest forgotten.
+        assert!(c.misses.contains("elections/nope-99999/index.html"));
+        assert!(!c.misses.contains("elections/nope-0/index.html"));
     }
 }

@@ -77,6 +77,17 @@ pub fn raise_open_files_limit() -> Option<u64> {
     }
 }
 
+/// Request paths starting with one of these are (or may be) routed to a handler other than
+/// the rendered tree's, here or in the merged roll router: the light path of
+/// [`crate::live`] leaves them to axum. (Longer than needed is harmless: axum answers.)
+pub const ROUTED_PREFIXES: &[&str] = &[
+    "/log",
+    "/blobs",
+    "/api/v1/events",
+    "/api/v1/releases",
+    "/roll",
+];
+
 /// The router.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -283,13 +294,33 @@ pub fn accepts_gzip(accept_encoding: &str) -> bool {
 
 /// Whether `If-None-Match` names one of `tags` (or is `*`).
 fn none_match(request: &HeaderMap, tags: &[&HeaderValue]) -> bool {
-    request
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+    none_match_raw(
+        request
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .map(HeaderValue::as_bytes),
+        tags,
+    )
+}
+
+/// [`none_match`] over raw `If-None-Match` values (as `HeaderValue::to_str` reads them: a
+/// value with bytes other than visible ASCII or tab names no tag).
+fn none_match_raw<'v>(values: impl Iterator<Item = &'v [u8]>, tags: &[&HeaderValue]) -> bool {
+    values
+        .filter_map(header_str)
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .any(|t| t == "*" || tags.iter().any(|tag| tag.as_bytes() == t.as_bytes()))
+}
+
+/// A header value as text, exactly when `HeaderValue::to_str` gives it.
+pub(crate) fn header_str(value: &[u8]) -> Option<&str> {
+    let visible = value.iter().all(|&b| b == b'\t' || (32..127).contains(&b));
+    if visible {
+        std::str::from_utf8(value).ok()
+    } else {
+        None
+    }
 }
 
 /// A file answer with ETag / If-None-Match and Cache-Control.
@@ -311,47 +342,98 @@ fn file(
     (headers, bytes).into_response()
 }
 
+/// What the rendered tree answers for one file and one request, whichever HTTP stack writes
+/// it: axum ([`tree_answer`]) or the light path ([`crate::live`]).
+#[derive(Debug)]
+pub(crate) struct TreeReply<'f> {
+    /// 304: the client's copy is current (no body, no Content-Encoding).
+    pub not_modified: bool,
+    /// The representation sent (the file or its gzip form).
+    pub body: &'f Bytes,
+    pub etag: &'f HeaderValue,
+    pub content_type: &'static str,
+    pub cache: &'static str,
+    /// `Vary: accept-encoding`: the file has a gzip form.
+    pub vary: bool,
+    /// `Content-Encoding: gzip`.
+    pub gzip: bool,
+}
+
 /// A file of the rendered tree, gzip-encoded when the client accepts it and that is smaller.
-/// Either representation's ETag gives a 304.
-pub(crate) fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
+/// Either representation's ETag gives a 304. `if_none_match` and `accept_encoding` are the
+/// raw values of every such request header.
+pub(crate) fn tree_reply<'f, 'v>(
+    f: &'f ServedFile,
+    if_none_match: impl Iterator<Item = &'v [u8]>,
+    accept_encoding: impl Iterator<Item = &'v [u8]>,
+) -> TreeReply<'f> {
+    let mut reply = TreeReply {
+        not_modified: false,
+        body: &f.bytes,
+        etag: &f.etag,
+        content_type: f.content_type,
+        cache: f.cache,
+        vary: false,
+        gzip: false,
+    };
     let Some(gzip) = &f.gzip else {
-        return file(
-            request,
-            f.bytes.clone(),
-            f.etag.clone(),
-            f.content_type,
-            f.cache,
-        );
+        reply.not_modified = none_match_raw(if_none_match, &[&f.etag]);
+        return reply;
     };
-    let wants_gzip = request
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(accepts_gzip);
+    reply.vary = true;
+    let wants_gzip = accept_encoding.filter_map(header_str).any(accepts_gzip);
     let gzipped = if wants_gzip { f.gzipped() } else { None };
-    let (bytes, tag) = match gzipped {
-        Some(g) => (&g.bytes, &g.etag),
-        None => (&f.bytes, &f.etag),
-    };
-    let mut headers = HeaderMap::with_capacity(6);
-    headers.insert(header::ETAG, tag.clone());
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(f.cache));
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(f.content_type),
-    );
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(g) = gzipped {
+        (reply.body, reply.etag) = (&g.bytes, &g.etag);
+    }
     // A cached copy of either form is still good: the tags name the same file. A 304 has no
     // body, so no Content-Encoding (clients would try to decode the empty body).
-    let other = gzip.get().and_then(Option::as_ref).map(|g| &g.etag);
-    let tags: Vec<&HeaderValue> = std::iter::once(&f.etag).chain(other).collect();
-    if none_match(request, &tags) {
+    let tags = match gzip.get().and_then(Option::as_ref) {
+        Some(g) => [&f.etag, &g.etag],
+        None => [&f.etag, &f.etag],
+    };
+    reply.not_modified = none_match_raw(if_none_match, &tags);
+    reply.gzip = gzipped.is_some() && !reply.not_modified;
+    reply
+}
+
+/// [`tree_reply`] as an axum response.
+pub(crate) fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
+    let reply = tree_reply(
+        f,
+        request
+            .get_all(header::IF_NONE_MATCH)
+            .iter()
+            .map(HeaderValue::as_bytes),
+        request
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    );
+    if !reply.vary {
+        return file(
+            request,
+            reply.body.clone(),
+            reply.etag.clone(),
+            reply.content_type,
+            reply.cache,
+        );
+    }
+    let mut headers = HeaderMap::with_capacity(6);
+    headers.insert(header::ETAG, reply.etag.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(reply.cache));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if reply.not_modified {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    if gzipped.is_some() {
+    if reply.gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    (headers, bytes.clone()).into_response()
+    (headers, reply.body.clone()).into_response()
 }
 
 async fn checkpoint(State(p): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
@@ -434,17 +516,22 @@ fn header_etag(bytes: &[u8]) -> HeaderValue {
 
 /// A file of the rendered tree. `/` and paths ending in `/` serve their `index.html`.
 async fn tree_file(State(p): State<AppState>, request: Request) -> Result<Response, HttpError> {
-    let path = request.uri().path().trim_start_matches('/');
-    let path = if path.is_empty() || path.ends_with('/') {
-        std::borrow::Cow::Owned(format!("{path}index.html"))
-    } else {
-        std::borrow::Cow::Borrowed(path)
-    };
+    let path = tree_path(request.uri().path());
     let served = p.served();
     match served.get(path.as_ref()).await {
         Ok(Some(f)) => Ok(tree_answer(request.headers(), &f)),
         Ok(None) => Err(HttpError::NotFound),
         Err(e) => Err(HttpError::Internal(format!("{e:#}"))),
+    }
+}
+
+/// The rendered-tree path a request path (without its query) names.
+pub(crate) fn tree_path(uri_path: &str) -> std::borrow::Cow<'_, str> {
+    let path = uri_path.trim_start_matches('/');
+    if path.is_empty() || path.ends_with('/') {
+        std::borrow::Cow::Owned(format!("{path}index.html"))
+    } else {
+        std::borrow::Cow::Borrowed(path)
     }
 }
 
