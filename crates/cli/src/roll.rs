@@ -241,6 +241,12 @@ pub fn read_master_key(file: &Path, data: &Path) -> anyhow::Result<MasterKey> {
 
 /// Opens the roll database and the roll.
 pub async fn open(db: &RollDb) -> anyhow::Result<Roll> {
+    open_db(db, false).await
+}
+
+/// Opens the roll database and the roll; `load`: for an import only (on SQLite one
+/// connection, so that loading an empty roll may leave WAL mode for its transaction).
+async fn open_db(db: &RollDb, load: bool) -> anyhow::Result<Roll> {
     let key_file = db
         .master_key_file
         .as_ref()
@@ -251,6 +257,7 @@ pub async fn open(db: &RollDb) -> anyhow::Result<Roll> {
         db.database_url.as_deref(),
         &master,
         db.roll_id.as_deref(),
+        load,
     )
     .await
 }
@@ -261,6 +268,7 @@ pub async fn open_with(
     url: Option<&str>,
     master: &MasterKey,
     roll_id: Option<&str>,
+    load: bool,
 ) -> anyhow::Result<Roll> {
     let backend: Arc<dyn RollBackend> = match url {
         Some(url) => Arc::new(
@@ -272,11 +280,12 @@ pub async fn open_with(
             std::fs::create_dir_all(data)
                 .with_context(|| format!("creating {}", data.display()))?;
             let path = data.join("roll.sqlite");
-            Arc::new(
-                SqliteRoll::open(&path)
-                    .await
-                    .with_context(|| format!("opening {}", path.display()))?,
-            )
+            let roll = if load {
+                SqliteRoll::open_for_load(&path).await
+            } else {
+                SqliteRoll::open(&path).await
+            };
+            Arc::new(roll.with_context(|| format!("opening {}", path.display()))?)
         }
     };
     Ok(Roll::open(backend, master, roll_id).await?)
@@ -325,7 +334,7 @@ pub async fn run(cmd: RollCommand) -> anyhow::Result<()> {
             source,
             approver,
         } => {
-            let roll = open(&db).await?;
+            let roll = open_db(&db, true).await?;
             let source = urne_roll_server::format::addition_source(&source)
                 .with_context(|| format!("unknown --source {source:?}"))?;
             let by = acting(&roll, &db).await?;
@@ -479,7 +488,7 @@ pub async fn serve_router(
         .as_ref()
         .context("--roll needs --roll-master-key-file")?;
     let master = read_master_key(key_file, data)?;
-    let roll = open_with(data, url, &master, None).await?;
+    let roll = open_with(data, url, &master, None, false).await?;
     let config = urne_roll_server::Config {
         lookup_floor: std::time::Duration::from_micros(args.roll_lookup_floor_us),
         per_client_per_second: args.roll_lookups_per_second,

@@ -209,11 +209,21 @@ impl Roll {
                 }
             }
         });
+        // The first load of an empty roll may switch journals for its one transaction.
+        let journal = self.db.voter_count().await? == 0 && self.db.bulk_journal(true).await?;
         let result = self
             .write_import(by, approver, &policy, source, &mut rx, progress, now)
             .await;
         drop(rx);
         let _ = reader.await;
+        if journal {
+            // After the transaction ended (committed or rolled back); a crash before this
+            // leaves the file in the rollback journal, which the next open switches back.
+            let back = self.db.bulk_journal(false).await;
+            if result.is_ok() {
+                back?;
+            }
+        }
         result
     }
 

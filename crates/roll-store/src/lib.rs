@@ -45,6 +45,9 @@ pub mod limits {
     pub const IMPORT_ROW_ERRORS_MAX: usize = 100;
     /// SQLite page cache during an import, KiB (the default is 2 MiB).
     pub const IMPORT_SQLITE_CACHE_KIB: i64 = 256 * 1024;
+    /// Most helper threads SQLite's sorter may use while an import rebuilds the indexes it
+    /// dropped (`PRAGMA threads`; the default is none). One per core, at most this many.
+    pub const IMPORT_SQLITE_SORT_THREADS_MAX: usize = 4;
     /// Records in one import.
     pub const IMPORT_RECORDS_MAX: u64 = 50_000_000;
     /// Changes in one submitted change set.
@@ -301,6 +304,15 @@ pub trait RollBackend: Send + Sync + std::fmt::Debug {
     async fn reason_counts(&self, start: i64, end: i64) -> Result<Vec<(i32, i64)>, RollStoreError>;
     /// Voter rows in total.
     async fn voter_count(&self) -> Result<i64, RollStoreError>;
+    /// Switches the journal for a bulk load of an empty roll (`true`) and back (`false`);
+    /// returns whether it switched. Only SQLite has one to switch: its rollback journal writes
+    /// the pages a load adds once, where WAL mode writes them to the WAL and again when
+    /// checkpointing. Leaving WAL mode needs the only connection to the file, so it is tried
+    /// only on a one-connection pool and gives up at once (staying in WAL mode) when another
+    /// process has the file open. Either journal is durable; a crash mid-load rolls back.
+    async fn bulk_journal(&self, _bulk: bool) -> Result<bool, RollStoreError> {
+        Ok(false)
+    }
 }
 
 pub(crate) fn arr<const N: usize>(v: &[u8], what: &str) -> Result<[u8; N], RollStoreError> {

@@ -30,7 +30,17 @@ pub struct SqliteRoll {
 impl SqliteRoll {
     /// Opens (creating if missing) the roll database at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<SqliteRoll, RollStoreError> {
-        let pool = urne_store_sqlite::open_durable_pool(path).await?;
+        Self::open_pool(urne_store_sqlite::open_durable_pool(path).await?).await
+    }
+
+    /// [`SqliteRoll::open`] with one connection, for a process that only loads records: a
+    /// load into an empty roll may then leave WAL mode for its transaction
+    /// ([`RollBackend::bulk_journal`]).
+    pub async fn open_for_load(path: &Path) -> Result<SqliteRoll, RollStoreError> {
+        Self::open_pool(urne_store_sqlite::open_durable_pool_sized(path, 1).await?).await
+    }
+
+    async fn open_pool(pool: SqlitePool) -> Result<SqliteRoll, RollStoreError> {
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("CREATE TABLE IF NOT EXISTS roll_schema (version INTEGER NOT NULL)")
             .execute(&mut *tx)
@@ -63,6 +73,13 @@ impl SqliteRoll {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The file's journal mode (`wal`, or `delete` during a bulk load).
+    pub async fn journal_mode(&self) -> Result<String, RollStoreError> {
+        Ok(sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// Closes the pool.
@@ -213,6 +230,14 @@ impl RollTx for SqliteTx {
         Ok(true)
     }
     async fn end_bulk_load(&mut self) -> Result<(), RollStoreError> {
+        // Each CREATE INDEX scans the table and sorts its keys: let the sorter use the cores
+        // the sealing threads no longer need.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(crate::limits::IMPORT_SQLITE_SORT_THREADS_MAX);
+        sqlx::query(&format!("PRAGMA threads = {threads}"))
+            .execute(&mut *self.tx)
+            .await?;
         for (_, create) in crate::SECONDARY_INDEXES {
             sqlx::query(create).execute(&mut *self.tx).await?;
         }
@@ -549,5 +574,39 @@ impl RollBackend for SqliteRoll {
         Ok(sqlx::query_scalar("SELECT count(*) FROM roll_voters")
             .fetch_one(&self.pool)
             .await?)
+    }
+    async fn bulk_journal(&self, bulk: bool) -> Result<bool, RollStoreError> {
+        if !bulk {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+                .fetch_one(&self.pool)
+                .await?;
+            return Ok(mode.eq_ignore_ascii_case("wal"));
+        }
+        if self.pool.options().get_max_connections() != 1 {
+            return Ok(false);
+        }
+        let mut c = self.pool.acquire().await?;
+        // Another process on the file: give up at once rather than wait for it.
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut *c)
+            .await?;
+        let mode = sqlx::query_scalar::<_, String>("PRAGMA journal_mode = DELETE")
+            .fetch_one(&mut *c)
+            .await;
+        sqlx::query(&format!(
+            "PRAGMA busy_timeout = {}",
+            urne_store_sqlite::BUSY_TIMEOUT.as_millis()
+        ))
+        .execute(&mut *c)
+        .await?;
+        match mode {
+            Ok(m) => Ok(m.eq_ignore_ascii_case("delete")),
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("5" | "6" | "517")) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -183,7 +183,9 @@ async fn import_needs_role_and_approver(roll: &Roll, staff: &Accounts) {
     assert_eq!(s.records, 1, "{story}");
 }
 
-async fn import_is_all_or_nothing(roll: &Roll, staff: &Accounts) {
+/// A failing import commits nothing; a clean one, then one repeating an id (the second
+/// commits nothing). Expects an empty roll.
+pub async fn import_is_all_or_nothing(roll: &Roll, staff: &Accounts) {
     let story = "import_is_all_or_nothing";
     let mut recs = synthetic(5, 30);
     for r in &mut recs {
@@ -268,7 +270,8 @@ pub struct Accounts {
 
 const PASSWORD: &str = "correct horse battery staple";
 
-async fn staff_accounts(roll: &Roll) -> Accounts {
+/// Creates one account per role (the first story of the suite).
+pub async fn staff_accounts(roll: &Roll) -> Accounts {
     let story = "staff_accounts";
     let op = Roll::operator();
     roll.add_staff(&op, "ada", Role::Admin, PASSWORD, today())

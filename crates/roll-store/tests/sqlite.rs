@@ -28,6 +28,77 @@ async fn sqlite_roll_suite() {
     testsuite::roll_suite(Arc::new(db), raw_sql(path).await).await;
 }
 
+/// The one-connection pool `urne roll import` opens: the first loads of the empty roll (a
+/// failing one, then a good one) run in the rollback journal, and the file is back in WAL mode,
+/// consistent and audited, after each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_first_load_in_the_rollback_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("roll.sqlite");
+    let db = Arc::new(SqliteRoll::open_for_load(&path).await.expect("open"));
+    let backend: Arc<dyn RollBackend> = db.clone();
+    let roll = Roll::open(backend, &testsuite::test_master(), Some("load"))
+        .await
+        .expect("roll");
+    let staff = testsuite::staff_accounts(&roll).await;
+    db.checkpoint().await.expect("checkpoint");
+    let wal = path.with_extension("sqlite-wal");
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_len(), 0);
+    testsuite::import_is_all_or_nothing(&roll, &staff).await;
+    assert_eq!(db.journal_mode().await.expect("mode"), "wal");
+    // The good load went to the database file, not the WAL (which holds only the failed
+    // repeat's nothing): 3 records would be several pages there.
+    assert!(wal_len() <= 2 * 4096, "WAL {} bytes", wal_len());
+    let records = testsuite::synthetic(9, 500);
+    let s = roll
+        .import(
+            &staff.supervisor,
+            Some(&staff.supervisor2),
+            urne_roll::audit::AdditionSource::Mail,
+            testsuite::rows(records),
+            &(),
+            testsuite::today(),
+        )
+        .await
+        .expect("second load");
+    assert_eq!(s.records, 500);
+    // Not empty any more: this one went through the WAL.
+    assert!(wal_len() > 500 * 400, "WAL {} bytes", wal_len());
+    let report = roll.audit().await.expect("audit");
+    assert_eq!(report.events.len, 503);
+    drop(roll);
+    db.close().await;
+    let reopened = SqliteRoll::open(&path).await.expect("reopen");
+    assert_eq!(reopened.voter_count().await.expect("count"), 503);
+}
+
+/// A bulk load leaves WAL mode only with the file's one connection, and goes back after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_bulk_journal_needs_the_only_connection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("roll.sqlite");
+    // A pool of several connections (the server's) never switches.
+    let shared = SqliteRoll::open(&path).await.expect("open");
+    assert!(!shared.bulk_journal(true).await.expect("bulk"));
+    assert_eq!(shared.journal_mode().await.expect("mode"), "wal");
+    // A one-connection pool while another pool holds the file open: stays in WAL mode.
+    let load = SqliteRoll::open_for_load(&path).await.expect("open");
+    assert!(!load.bulk_journal(true).await.expect("bulk"));
+    assert_eq!(load.journal_mode().await.expect("mode"), "wal");
+    shared.close().await;
+    // Alone on the file: switches, and back.
+    assert!(load.bulk_journal(true).await.expect("bulk"));
+    assert_eq!(load.journal_mode().await.expect("mode"), "delete");
+    assert!(load.bulk_journal(false).await.expect("back"));
+    assert_eq!(load.journal_mode().await.expect("mode"), "wal");
+    // A load cut off in the rollback journal: the next open is in WAL mode again.
+    assert!(load.bulk_journal(true).await.expect("bulk"));
+    load.close().await;
+    let again = SqliteRoll::open(&path).await.expect("reopen");
+    assert_eq!(again.journal_mode().await.expect("mode"), "wal");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_raw_file_holds_no_pii() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -41,6 +41,15 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// write survives a power cut), a busy timeout and bounded connections. Every SQLite database
 /// urne keeps (the store, a witness's state) opens through here, so the settings cannot drift.
 pub async fn open_durable_pool(path: &Path) -> Result<SqlitePool, sqlx::Error> {
+    open_durable_pool_sized(path, POOL_CONNECTIONS_MAX).await
+}
+
+/// [`open_durable_pool`] with at most `connections` connections (a bulk load into an empty
+/// database holds the only one, so that it may leave WAL mode for its one transaction).
+pub async fn open_durable_pool_sized(
+    path: &Path,
+    connections: u32,
+) -> Result<SqlitePool, sqlx::Error> {
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -49,7 +58,7 @@ pub async fn open_durable_pool(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
     SqlitePoolOptions::new()
-        .max_connections(POOL_CONNECTIONS_MAX)
+        .max_connections(connections.max(1))
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
