@@ -11,7 +11,8 @@
 #   from ../shared/data). Settings: ROUNDS (3), DURATION (10s), CONNECTIONS (64), PORT (27080;
 #   nginx PORT+1), PIN (1: server on CPU 0, wrk on CPU 1, one worker each; 0: no pinning, two
 #   threads each), SERVE_BENCH_DIR (/work/scratch-serve-bench or /tmp/serve-bench), and the
-#   sse_fanout settings (SSE_BENCH_N, …) for `sse`.
+#   sse_fanout settings (SSE_BENCH_N, …) for `sse`. URNE_BIN: an urne binary to measure
+#   instead of building this tree's (to compare two builds in one session).
 # Needs nginx and wrk (installed with apt-get when missing and root). nginx runs in the
 # foreground of this script with a generated config in the scratch dir (no system service).
 set -euo pipefail
@@ -68,8 +69,8 @@ stop_servers() {
 run_http() {
   need nginx nginx-light
   need wrk wrk
-  cargo build -q --release -p urne
-  local URNE=$CARGO_TARGET_DIR/release/urne
+  local URNE=${URNE_BIN:-$CARGO_TARGET_DIR/release/urne}
+  [ -n "${URNE_BIN:-}" ] || cargo build -q --release -p urne
   rm -rf "$W" && mkdir -p "$W/keys" "$W/nginx"
   chmod 755 "$W"
   URNE_PID="" NGINX_PID=""

@@ -16,6 +16,7 @@ pub mod mirror_cmd;
 pub mod officials;
 pub mod publish;
 pub mod rendered;
+pub mod sendfile;
 pub mod serve;
 pub mod verify_cmd;
 pub mod witnessing;

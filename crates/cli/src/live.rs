@@ -9,11 +9,14 @@
 //!   axum's handler (ETag, `If-None-Match` → 304, gzip for clients that accept it), written
 //!   with the status line and headers hyper writes for that answer, in hyper's order (Date
 //!   cached per second as hyper does), head and body in one vectored write, the body a shared
-//!   [`Bytes`] never copied. Keep-alive follows hyper's rules (HTTP/1.1 default,
-//!   `Connection: close`, HTTP/1.0 with `Connection: keep-alive`), pipelined requests are
-//!   answered in order. On election night almost every request is one of these: hyper's and
-//!   axum's fixed per-request cost (parse into a `HeaderMap`, routing, middleware, encoding)
-//!   was most of the time per request (BENCHMARKS.md, "Serving").
+//!   [`Bytes`] never copied; a large file's plain body goes out with `sendfile(2)` from a
+//!   copy in an unlinked temporary file instead ([`crate::sendfile`]), so the kernel takes
+//!   its pages rather than copying the bytes on every request. Keep-alive follows hyper's
+//!   rules (HTTP/1.1 default, `Connection: close`, HTTP/1.0 with `Connection: keep-alive`),
+//!   pipelined requests are answered in order. On election night almost every request is
+//!   one of these: hyper's and axum's fixed per-request cost (parse into a `HeaderMap`,
+//!   routing, middleware, encoding) was most of the time per request (BENCHMARKS.md,
+//!   "Serving").
 //! - **Live events.** A connection whose *first* request is `GET /api/v1/events` is answered
 //!   on the socket: the request head is dropped once parsed, and the subscriber then holds
 //!   only its socket, one small task and a broadcast receiver of [`Frame`]s. Through hyper +
@@ -109,6 +112,7 @@ pub struct Listener {
 #[derive(Debug, Default)]
 pub struct Stats {
     answered: AtomicU64,
+    sent_from_files: AtomicU64,
     handed_off: AtomicU64,
 }
 
@@ -117,6 +121,11 @@ impl Stats {
     /// answer starts to be written.
     pub fn answered(&self) -> u64 {
         self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Of those, answers whose body went out with `sendfile(2)` ([`crate::sendfile`]).
+    pub fn sent_from_files(&self) -> u64 {
+        self.sent_from_files.load(Ordering::Relaxed)
     }
 
     /// Connections handed to axum.
@@ -385,9 +394,24 @@ async fn connection(mut stream: TcpStream, publisher: &Publisher, stats: &Stats)
         } else {
             reply.body
         };
+        // The plain body of a large file goes out from its file copy, not from memory.
+        let mem = if !body.is_empty() && !reply.gzip {
+            file.mem_file()
+        } else {
+            None
+        };
         // Counted before the write: a client that has read the answer sees it counted.
         stats.answered.fetch_add(1, Ordering::Relaxed);
-        if write_answer(&mut stream, &head, body).await.is_err() {
+        let written = match mem {
+            Some(m) => {
+                stats.sent_from_files.fetch_add(1, Ordering::Relaxed);
+                tokio::time::timeout(WRITE_WAIT_MAX, m.send(&stream, &head))
+                    .await
+                    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+            }
+            None => write_answer(&mut stream, &head, body).await,
+        };
+        if written.is_err() {
             return Next::Done;
         }
         if !request.keep_alive {

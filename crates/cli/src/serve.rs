@@ -205,6 +205,8 @@ pub struct ServedFile {
     content_type: &'static str,
     cache: &'static str,
     gzip: Option<OnceLock<Option<Gzipped>>>,
+    /// The file copy the light path sends with `sendfile(2)`, made on first use.
+    mem: OnceLock<Option<crate::sendfile::MemFile>>,
 }
 
 #[derive(Debug)]
@@ -227,7 +229,19 @@ impl ServedFile {
             content_type,
             cache: tree_cache_control(path),
             gzip: compressible.then(OnceLock::new),
+            mem: OnceLock::new(),
         }
+    }
+
+    /// The copy the light path sends the plain body from, for a file big enough to gain from
+    /// it (`crate::sendfile`); `None` means write the bytes.
+    pub(crate) fn mem_file(&self) -> Option<&crate::sendfile::MemFile> {
+        if !crate::sendfile::worth_it(self.bytes.len()) {
+            return None;
+        }
+        self.mem
+            .get_or_init(|| crate::sendfile::MemFile::new(&self.bytes))
+            .as_ref()
     }
 
     /// The bytes, as `urne export` writes them.

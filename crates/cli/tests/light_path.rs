@@ -451,31 +451,41 @@ fn the_light_path_answers_as_axum_does() {
     ];
 
     let mut seen_statuses = std::collections::BTreeSet::new();
-    for c in &cases {
-        let before = server.stats.answered();
-        let (light, light_closes) = exchange(&server, &c.packets, &c.heads);
-        let light_answered = server.stats.answered() - before;
+    // Twice: as `urne serve` runs (bodies of large files by sendfile(2), the rest written from
+    // memory), then with every plain body by sendfile(2).
+    for sendfile_min in [urne::sendfile::SENDFILE_BYTES_MIN, 1] {
+        urne::sendfile::set_bytes_min(sendfile_min);
+        let from_files = server.stats.sent_from_files();
+        for c in &cases {
+            let before = server.stats.answered();
+            let (light, light_closes) = exchange(&server, &c.packets, &c.heads);
+            let light_answered = server.stats.answered() - before;
 
-        let mut via_axum = c.packets.clone();
-        via_axum[0].splice(0..0, TO_AXUM.iter().copied());
-        let mut heads = vec![false];
-        heads.extend(&c.heads);
-        let before = server.stats.answered();
-        let (mut axum, axum_closes) = exchange(&server, &via_axum, &heads);
-        assert_eq!(
-            server.stats.answered(),
-            before,
-            "{}: answered by axum",
-            c.name
-        );
-        let checkpoint = axum.remove(0);
-        assert_eq!(checkpoint.status, "HTTP/1.1 200 OK", "{}", c.name);
+            let mut via_axum = c.packets.clone();
+            via_axum[0].splice(0..0, TO_AXUM.iter().copied());
+            let mut heads = vec![false];
+            heads.extend(&c.heads);
+            let before = server.stats.answered();
+            let (mut axum, axum_closes) = exchange(&server, &via_axum, &heads);
+            assert_eq!(
+                server.stats.answered(),
+                before,
+                "{}: answered by axum",
+                c.name
+            );
+            let checkpoint = axum.remove(0);
+            assert_eq!(checkpoint.status, "HTTP/1.1 200 OK", "{}", c.name);
 
-        assert_eq!(light_answered, c.light, "{}: light-path answers", c.name);
-        assert_eq!(light, axum, "{}", c.name);
-        assert_eq!(light_closes, axum_closes, "{}", c.name);
-        for a in &light {
-            seen_statuses.insert(a.status.clone());
+            assert_eq!(light_answered, c.light, "{}: light-path answers", c.name);
+            assert_eq!(light, axum, "{}", c.name);
+            assert_eq!(light_closes, axum_closes, "{}", c.name);
+            for a in &light {
+                seen_statuses.insert(a.status.clone());
+            }
+        }
+        if sendfile_min == 1 {
+            let sent = server.stats.sent_from_files() - from_files;
+            assert!(sent >= 10, "{sent} answers by sendfile(2)");
         }
     }
     // The table covers what it says it covers.
