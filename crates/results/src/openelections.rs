@@ -283,6 +283,27 @@ fn slug(s: &str) -> String {
     out
 }
 
+/// `a`, `sep` and `b` in one string: what `format!("{a}{sep}{b}")` gives, without the
+/// formatting machinery (one call per new unit, contest and choice).
+fn joined(a: &str, sep: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + sep.len() + b.len());
+    s.push_str(a);
+    s.push_str(sep);
+    s.push_str(b);
+    s
+}
+
+/// The parts, then `rest`, in one string.
+fn prefixed(parts: &[&str], rest: &str) -> String {
+    let len = parts.iter().map(|p| p.len()).sum::<usize>() + rest.len();
+    let mut s = String::with_capacity(len);
+    for p in parts {
+        s.push_str(p);
+    }
+    s.push_str(rest);
+    s
+}
+
 /// Hands out ids derived from names, unique even when two names slug the same.
 #[derive(Debug, Default)]
 struct Ids {
@@ -1096,9 +1117,9 @@ fn choice_index(
     key.push_str(party);
     let label = || {
         if party.is_empty() {
-            format!("{contest_id}.{}", slug(candidate))
+            prefixed(&[contest_id, "."], &slug(candidate))
         } else {
-            format!("{contest_id}.{}", slug(&format!("{candidate} {party}")))
+            prefixed(&[contest_id, "."], &slug(&joined(candidate, " ", party)))
         }
     };
     let (chi, new) = c.choice_ids.get(key, label, &mut c.choice_id_list);
@@ -1107,7 +1128,7 @@ fn choice_index(
             None
         } else {
             let (pi, new) =
-                party_ids.get(party, || format!("party-{}", slug(party)), party_id_list);
+                party_ids.get(party, || prefixed(&["party-"], &slug(party)), party_id_list);
             if new {
                 parties.push(Party {
                     id: party_id_list[pi].clone(),
@@ -1166,9 +1187,9 @@ fn office_lookup(acc: &mut Acc, office: &str, district: &str) -> Target {
 fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
     let label = || {
         if district.is_empty() {
-            format!("c-{}", slug(office))
+            prefixed(&["c-"], &slug(office))
         } else {
-            format!("c-{}", slug(&format!("{office} {district}")))
+            prefixed(&["c-"], &slug(&joined(office, " ", district)))
         }
     };
     // `acc.key` holds office, separator, district.
@@ -1179,7 +1200,7 @@ fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
         let name = if district.is_empty() {
             office.to_owned()
         } else {
-            format!("{office}, {district}")
+            joined(office, ", ", district)
         };
         acc.contests.push((name, ContestAcc::default()));
     }
@@ -1203,7 +1224,7 @@ fn unit_lookup(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     acc.key.push_str(county);
     let (cu, new) = acc.unit_ids.get(
         &acc.key,
-        || format!("county-{}", slug(county)),
+        || prefixed(&["county-"], &slug(county)),
         &mut acc.unit_id_list,
     );
     if new {
@@ -1222,7 +1243,7 @@ fn unit_lookup(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     }
     acc.key.push('\u{1f}');
     acc.key.push_str(precinct);
-    let label = || format!("p-{}", slug(&format!("{county} {precinct}")));
+    let label = || prefixed(&["p-"], &slug(&joined(county, " ", precinct)));
     let (pu, new) = acc.unit_ids.get(&acc.key, label, &mut acc.unit_id_list);
     if new {
         acc.units.push(Unit {
@@ -1253,16 +1274,30 @@ fn ranks(ids: &[String]) -> Vec<u32> {
 /// Sorts rows keyed by unit rank (high 32 bits) and choice rank. Rows come mostly grouped by
 /// unit already: a stable counting sort by unit (unless the units are already in order), then
 /// a sort of each unit's few rows, costs a fraction of a general sort.
-fn sort_rows(
-    keyed: &mut Vec<(u64, u32)>,
-    units: usize,
-    (starts, tmp): &mut (Vec<u32>, Vec<(u64, u32)>),
-) {
+fn sort_rows(keyed: &mut Vec<(u64, u32)>, units: usize, (starts, tmp, runs): &mut SortScratch) {
     let unit = |k: u64| (k >> 32) as usize;
     if !keyed.is_sorted_by_key(|e| unit(e.0)) {
         if keyed.len() < units / 4 {
             // Few rows for many units: the counting sort's pass over all units would dominate.
-            keyed.sort_unstable();
+            // Sort the runs of one unit's rows instead (a unit's rows nearly always come
+            // together, so there are a few times fewer runs than rows); runs of the same
+            // unit stay in file order and end up next to each other.
+            runs.clear();
+            let mut at = 0u32;
+            for run in keyed.chunk_by(|a, b| unit(a.0) == unit(b.0)) {
+                // Row counts fit in u32 (they index `row_keys` as u32 already).
+                runs.push(((run[0].0 >> 32) as u32, at, run.len() as u32));
+                at += run.len() as u32;
+            }
+            runs.sort_unstable();
+            tmp.clear();
+            for &(_, start, len) in runs.iter() {
+                tmp.extend_from_slice(&keyed[start as usize..(start + len) as usize]);
+            }
+            std::mem::swap(keyed, tmp);
+            for run in keyed.chunk_by_mut(|a, b| unit(a.0) == unit(b.0)) {
+                run.sort_unstable();
+            }
             return;
         }
         starts.clear();
@@ -1287,6 +1322,9 @@ fn sort_rows(
     }
 }
 
+/// Buffers [`sort_rows`] keeps from one contest to the next.
+type SortScratch = (Vec<u32>, Vec<(u64, u32)>, Vec<(u32, u32, u32)>);
+
 /// `items` moved into the order `rank` gives them (`rank` a permutation of their positions).
 fn in_rank_order<T>(items: Vec<T>, rank: &[u32]) -> Vec<T> {
     let mut keyed: Vec<(u32, T)> = rank.iter().copied().zip(items).collect();
@@ -1305,7 +1343,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
     let mut contests = Vec::with_capacity(acc.contests.len());
     let mut layouts = Vec::with_capacity(acc.contests.len());
     let mut keyed: Vec<(u64, u32)> = Vec::new();
-    let mut scratch = (Vec::new(), Vec::new());
+    let mut scratch: SortScratch = (Vec::new(), Vec::new(), Vec::new());
     // Per set of vote types a row gives (`ContestAcc::row_types`), the kinds of its counts.
     let kinds_of: Vec<Vec<CountType>> = (0..32u8)
         .map(|set| {
