@@ -210,7 +210,7 @@ impl Roll {
             }
         });
         // The first load of an empty roll may switch journals for its one transaction.
-        let journal = self.db.voter_count().await? == 0 && self.db.bulk_journal(true).await?;
+        let journal = self.db.bulk_journal(true).await?;
         let result = self
             .write_import(by, approver, &policy, source, &mut rx, progress, now)
             .await;

@@ -304,8 +304,8 @@ pub trait RollBackend: Send + Sync + std::fmt::Debug {
     async fn reason_counts(&self, start: i64, end: i64) -> Result<Vec<(i32, i64)>, RollStoreError>;
     /// Voter rows in total.
     async fn voter_count(&self) -> Result<i64, RollStoreError>;
-    /// Switches the journal for a bulk load of an empty roll (`true`) and back (`false`);
-    /// returns whether it switched. Only SQLite has one to switch: its rollback journal writes
+    /// Switches the journal for a bulk load of an empty roll (`true`; a roll with voters or
+    /// events keeps its journal) and back (`false`); returns whether it switched. Only SQLite has one to switch: its rollback journal writes
     /// the pages a load adds once, where WAL mode writes them to the WAL and again when
     /// checkpointing. Leaving WAL mode needs the only connection to the file, so it is tried
     /// only on a one-connection pool and gives up at once (staying in WAL mode) when another

@@ -18,6 +18,9 @@ use crate::{
 const SCHEMA: &str = include_str!("../migrations-sqlite/0001_roll.sql");
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = 1;
+/// Whether the roll holds any voter or event (a bulk load is for an empty one).
+const EMPTY_ROLL_USED: &str =
+    "SELECT EXISTS (SELECT 1 FROM roll_voters) OR EXISTS (SELECT 1 FROM roll_events)";
 /// Bound parameters per statement (SQLite's default limit is 32766).
 const PARAMS_PER_STATEMENT_MAX: usize = 30_000;
 
@@ -214,11 +217,9 @@ impl RollTx for SqliteTx {
         ))
         .execute(&mut *self.tx)
         .await?;
-        let used: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM roll_voters) OR EXISTS (SELECT 1 FROM roll_events)",
-        )
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let used: bool = sqlx::query_scalar(EMPTY_ROLL_USED)
+            .fetch_one(&mut *self.tx)
+            .await?;
         if used {
             return Ok(false);
         }
@@ -586,6 +587,12 @@ impl RollBackend for SqliteRoll {
             return Ok(false);
         }
         let mut c = self.pool.acquire().await?;
+        let used: bool = sqlx::query_scalar(EMPTY_ROLL_USED)
+            .fetch_one(&mut *c)
+            .await?;
+        if used {
+            return Ok(false);
+        }
         // Another process on the file: give up at once rather than wait for it.
         sqlx::query("PRAGMA busy_timeout = 0")
             .execute(&mut *c)
