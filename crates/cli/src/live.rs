@@ -395,14 +395,14 @@ async fn connection(mut stream: TcpStream, publisher: &Publisher, stats: &Stats)
             reply.body
         };
         // The plain body of a large file goes out from its file copy, not from memory.
-        let mem = if !body.is_empty() && !reply.gzip {
-            file.mem_file()
+        let copy = if !body.is_empty() && !reply.gzip {
+            file.file_copy()
         } else {
             None
         };
         // Counted before the write: a client that has read the answer sees it counted.
         stats.answered.fetch_add(1, Ordering::Relaxed);
-        let written = match mem {
+        let written = match copy {
             Some(m) => {
                 stats.sent_from_files.fetch_add(1, Ordering::Relaxed);
                 tokio::time::timeout(WRITE_WAIT_MAX, m.send(&stream, &head))

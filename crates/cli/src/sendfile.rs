@@ -34,15 +34,15 @@ static BYTES: AtomicUsize = AtomicUsize::new(0);
 /// A copy of one file's bytes in an unlinked temporary file, counted against the limits while
 /// it lives.
 #[derive(Debug)]
-pub struct MemFile {
+pub struct FileCopy {
     #[cfg(target_os = "linux")]
     file: std::fs::File,
     len: usize,
 }
 
-impl MemFile {
+impl FileCopy {
     /// A copy of `bytes`, or `None` (too small, past a limit, or the system refused).
-    pub fn new(bytes: &[u8]) -> Option<MemFile> {
+    pub fn new(bytes: &[u8]) -> Option<FileCopy> {
         let len = bytes.len();
         if !worth_it(len) || !reserve(len) {
             return None;
@@ -55,18 +55,18 @@ impl MemFile {
     }
 
     #[cfg(target_os = "linux")]
-    fn make(bytes: &[u8]) -> Option<MemFile> {
+    fn make(bytes: &[u8]) -> Option<FileCopy> {
         use std::io::Write as _;
         let mut file = tempfile::tempfile().ok()?;
         file.write_all(bytes).ok()?;
-        Some(MemFile {
+        Some(FileCopy {
             file,
             len: bytes.len(),
         })
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn make(_: &[u8]) -> Option<MemFile> {
+    fn make(_: &[u8]) -> Option<FileCopy> {
         None
     }
 
@@ -106,14 +106,14 @@ impl MemFile {
         Ok(())
     }
 
-    /// Not built on this system: [`MemFile::new`] never makes one.
+    /// Not built on this system: [`FileCopy::new`] never makes one.
     #[cfg(not(target_os = "linux"))]
     pub async fn send(&self, _: &tokio::net::TcpStream, _: &[u8]) -> std::io::Result<()> {
         Err(std::io::ErrorKind::Unsupported.into())
     }
 }
 
-impl Drop for MemFile {
+impl Drop for FileCopy {
     fn drop(&mut self) {
         release(self.len);
     }
@@ -162,7 +162,7 @@ mod tests {
     fn copies_hold_the_bytes_and_are_counted() {
         assert!(!worth_it(0));
         let bytes: Vec<u8> = (0..SENDFILE_BYTES_MIN * 2).map(|i| i as u8).collect();
-        let m = MemFile::new(&bytes).expect("temporary file");
+        let m = FileCopy::new(&bytes).expect("temporary file");
         assert!(held().0 >= 1 && held().1 >= bytes.len());
         use std::io::{Read as _, Seek as _};
         let mut f = &m.file;

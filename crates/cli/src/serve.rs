@@ -206,7 +206,7 @@ pub struct ServedFile {
     cache: &'static str,
     gzip: Option<OnceLock<Option<Gzipped>>>,
     /// The file copy the light path sends with `sendfile(2)`, made on first use.
-    mem: OnceLock<Option<crate::sendfile::MemFile>>,
+    copy: OnceLock<Option<crate::sendfile::FileCopy>>,
 }
 
 #[derive(Debug)]
@@ -229,18 +229,18 @@ impl ServedFile {
             content_type,
             cache: tree_cache_control(path),
             gzip: compressible.then(OnceLock::new),
-            mem: OnceLock::new(),
+            copy: OnceLock::new(),
         }
     }
 
-    /// The copy the light path sends the plain body from, for a file big enough to gain from
+    /// The file copy the light path sends the plain body from, for a file big enough to gain from
     /// it (`crate::sendfile`); `None` means write the bytes.
-    pub(crate) fn mem_file(&self) -> Option<&crate::sendfile::MemFile> {
+    pub(crate) fn file_copy(&self) -> Option<&crate::sendfile::FileCopy> {
         if !crate::sendfile::worth_it(self.bytes.len()) {
             return None;
         }
-        self.mem
-            .get_or_init(|| crate::sendfile::MemFile::new(&self.bytes))
+        self.copy
+            .get_or_init(|| crate::sendfile::FileCopy::new(&self.bytes))
             .as_ref()
     }
 

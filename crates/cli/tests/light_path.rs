@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
@@ -110,24 +110,15 @@ impl Answer {
 }
 
 fn read_answer(r: &mut BufReader<TcpStream>, head_request: bool) -> Answer {
-    let mut status = String::new();
-    r.read_line(&mut status).unwrap();
-    assert!(!status.is_empty(), "the connection closed before an answer");
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
+    let (status, mut headers) = common::read_head(r);
+    // Date's value differs between the two answers; its presence and place do not.
+    for (k, v) in &mut headers {
+        if k == "date" {
+            *v = "*".to_owned();
         }
-        let (k, v) = line.split_once(':').unwrap();
-        let k = k.to_ascii_lowercase();
-        let v = if k == "date" { "*" } else { v.trim() };
-        headers.push((k, v.to_owned()));
     }
     let mut answer = Answer {
-        status: status.trim_end().to_owned(),
+        status,
         headers,
         body: Vec::new(),
     };

@@ -20,24 +20,6 @@ fn connect(server: &Serve) -> TcpStream {
     s
 }
 
-/// Reads a response head (status line and headers, lower-cased names) from `r`.
-fn head(r: &mut impl std::io::BufRead) -> (String, Vec<(String, String)>) {
-    let mut status = String::new();
-    r.read_line(&mut status).unwrap();
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).unwrap();
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let (k, v) = line.split_once(':').unwrap();
-        headers.push((k.to_ascii_lowercase(), v.trim().to_owned()));
-    }
-    (status.trim_end().to_owned(), headers)
-}
-
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -83,7 +65,7 @@ fn live_events_on_the_light_path_and_through_axum() {
         .write_all(b"ents HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
         .unwrap();
     let mut light = BufReader::new(light);
-    let (status, headers) = head(&mut light);
+    let (status, headers) = common::read_head(&mut light);
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
     assert_eq!(header(&headers, "cache-control"), Some("no-cache"));
@@ -96,7 +78,7 @@ fn live_events_on_the_light_path_and_through_axum() {
     kept.write_all(b"GET /log/checkpoint HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     let mut kept = BufReader::new(kept);
-    let (status, headers) = head(&mut kept);
+    let (status, headers) = common::read_head(&mut kept);
     assert_eq!(status, "HTTP/1.1 200 OK");
     let len: usize = header(&headers, "content-length").unwrap().parse().unwrap();
     let mut note = vec![0; len];
@@ -105,7 +87,7 @@ fn live_events_on_the_light_path_and_through_axum() {
     kept.get_mut()
         .write_all(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    let (status, headers) = head(&mut kept);
+    let (status, headers) = common::read_head(&mut kept);
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
     assert_eq!(header(&headers, "transfer-encoding"), Some("chunked"));

@@ -280,3 +280,22 @@ pub fn share_log_key(from: &Path, to: &Path) {
         std::fs::copy(from.join(file), to.join(file)).unwrap();
     }
 }
+
+/// Reads a response head (status line and headers, names lower-cased, values trimmed) from `r`.
+pub fn read_head(r: &mut impl std::io::BufRead) -> (String, Vec<(String, String)>) {
+    let mut status = String::new();
+    r.read_line(&mut status).unwrap();
+    assert!(!status.is_empty(), "the connection closed before an answer");
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line.split_once(':').unwrap();
+        headers.push((k.to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    (status.trim_end().to_owned(), headers)
+}
