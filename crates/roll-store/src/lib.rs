@@ -315,6 +315,18 @@ pub trait RollBackend: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// How many of its migrations a roll at schema `version` (`None`: a new database) has run,
+/// refusing a version this code (which writes `known`) does not know.
+pub(crate) fn migrations_done(version: Option<i64>, known: i64) -> Result<usize, RollStoreError> {
+    match version {
+        None => Ok(0),
+        Some(v) if (1..=known).contains(&v) => Ok(usize::try_from(v).unwrap_or(0)),
+        Some(v) => Err(RollStoreError::Corrupt(format!(
+            "roll schema version {v}, this urne knows 1 to {known}"
+        ))),
+    }
+}
+
 pub(crate) fn arr<const N: usize>(v: &[u8], what: &str) -> Result<[u8; N], RollStoreError> {
     v.try_into().map_err(|_| {
         RollStoreError::Corrupt(format!("{what}: expected {N} bytes, found {}", v.len()))

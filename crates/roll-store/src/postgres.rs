@@ -14,9 +14,13 @@ use crate::{
     role_from_name,
 };
 
-const SCHEMA: &str = include_str!("../migrations-postgres/0001_roll.sql");
+/// The migrations in order: a roll at schema version N has run the first N.
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations-postgres/0001_roll.sql"),
+    include_str!("../migrations-postgres/0002_sealed.sql"),
+];
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Bound parameters per statement (the protocol's limit is 65535).
 const PARAMS_PER_STATEMENT_MAX: usize = 60_000;
 /// Connections in the pool.
@@ -47,20 +51,18 @@ impl PgRoll {
         let v: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM roll_schema")
             .fetch_one(&mut *tx)
             .await?;
-        match v {
-            None => {
-                sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO roll_schema (version) VALUES ($1)")
-                    .bind(SCHEMA_VERSION)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Some(SCHEMA_VERSION) => {}
-            Some(v) => {
-                return Err(RollStoreError::Corrupt(format!(
-                    "roll schema version {v}, this urne knows {SCHEMA_VERSION}"
-                )));
-            }
+        let ran = crate::migrations_done(v, SCHEMA_VERSION)?;
+        for sql in &MIGRATIONS[ran..] {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        }
+        if ran < MIGRATIONS.len() {
+            sqlx::query("DELETE FROM roll_schema")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO roll_schema (version) VALUES ($1)")
+                .bind(SCHEMA_VERSION)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(PgRoll { pool })
@@ -146,9 +148,16 @@ fn voter_row(r: &PgRow) -> Result<VoterRow, RollStoreError> {
         let v: Option<Vec<u8>> = r.try_get(c)?;
         v.map(|v| arr(&v, c)).transpose()
     };
+    let voter_id: String = r.try_get("voter_id")?;
+    let sealed: Option<Vec<u8>> = r.try_get("sealed")?;
+    let Some(sealed) = sealed else {
+        return Err(RollStoreError::Corrupt(format!(
+            "voter {voter_id} has no sealed record"
+        )));
+    };
     Ok(VoterRow {
-        voter_id: r.try_get("voter_id")?,
-        sealed: r.try_get("sealed")?,
+        voter_id,
+        sealed,
         commitment: arr(&r.try_get::<Vec<u8>, _>("commitment")?, "commitment")?,
         ix_registered: arr(&r.try_get::<Vec<u8>, _>("ix_registered")?, "ix_registered")?,
         ix_dl: opt8("ix_dl")?,
@@ -180,8 +189,14 @@ fn staff_row(r: &PgRow) -> Result<StaffRow, RollStoreError> {
     })
 }
 
-const VOTER_COLUMNS: &str = "voter_id, sealed, commitment, ix_registered, ix_dl, ix_ssn4_dob, \
-                             status, precinct, voter_len, voter_head";
+/// A voter's columns, from `VOTERS_JOINED` (a missing sealed record reads as NULL: corrupt).
+const VOTER_COLUMNS: &str = "v.voter_id, s.sealed, v.commitment, v.ix_registered, v.ix_dl, \
+                             v.ix_ssn4_dob, v.status, v.precinct, v.voter_len, v.voter_head";
+/// Each voter row with its sealed record.
+const VOTERS_JOINED: &str = "roll_voters v LEFT JOIN roll_sealed s ON s.voter_id = v.voter_id";
+/// The columns of `roll_voters` an insert writes (the sealed record goes to `roll_sealed`).
+const VOTER_INSERT_COLUMNS: &str = "voter_id, commitment, ix_registered, ix_dl, ix_ssn4_dob, \
+                                    status, precinct, voter_len, voter_head";
 
 fn tip(row: Option<(i64, Vec<u8>)>, what: &str) -> Result<Tip, RollStoreError> {
     match row {
@@ -233,7 +248,7 @@ impl RollTx for PgTx {
         Ok((e.unwrap_or(0), a.unwrap_or(0)))
     }
     async fn voter(&mut self, voter_id: &str) -> Result<Option<VoterRow>, RollStoreError> {
-        let q = format!("SELECT {VOTER_COLUMNS} FROM roll_voters WHERE voter_id = $1");
+        let q = format!("SELECT {VOTER_COLUMNS} FROM {VOTERS_JOINED} WHERE v.voter_id = $1");
         let row = sqlx::query(&q)
             .bind(voter_id)
             .fetch_optional(&mut *self.tx)
@@ -280,9 +295,8 @@ impl RollTx for PgTx {
         if rows.len() >= COPY_ROWS_MIN {
             let mut b = CopyBinary::new();
             for r in rows {
-                b.row(10);
+                b.row(9);
                 b.text(&r.voter_id);
-                b.bytes(&r.sealed);
                 b.bytes(&r.commitment);
                 b.bytes(&r.ix_registered);
                 b.opt_bytes(r.ix_dl.as_ref().map(|x| x.as_slice()));
@@ -292,18 +306,29 @@ impl RollTx for PgTx {
                 b.bytes(&r.voter_len.to_be_bytes());
                 b.bytes(&r.voter_head);
             }
-            let q = format!("COPY roll_voters ({VOTER_COLUMNS}) FROM STDIN (FORMAT binary)");
-            return b.send(&mut self.tx, &q).await;
+            let q = format!("COPY roll_voters ({VOTER_INSERT_COLUMNS}) FROM STDIN (FORMAT binary)");
+            b.send(&mut self.tx, &q).await?;
+            let mut b = CopyBinary::new();
+            for r in rows {
+                b.row(2);
+                b.text(&r.voter_id);
+                b.bytes(&r.sealed);
+            }
+            return b
+                .send(
+                    &mut self.tx,
+                    "COPY roll_sealed (voter_id, sealed) FROM STDIN (FORMAT binary)",
+                )
+                .await;
         }
         let col = |f: fn(&VoterRow) -> Vec<u8>| rows.iter().map(f).collect::<Vec<_>>();
         let opt = |f: fn(&VoterRow) -> Option<Vec<u8>>| rows.iter().map(f).collect::<Vec<_>>();
         sqlx::query(&format!(
-            "INSERT INTO roll_voters ({VOTER_COLUMNS}) SELECT * FROM UNNEST($1::text[], \
-             $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bytea[], $7::int2[], \
-             $8::text[], $9::int8[], $10::bytea[])"
+            "INSERT INTO roll_voters ({VOTER_INSERT_COLUMNS}) SELECT * FROM UNNEST($1::text[], \
+             $2::bytea[], $3::bytea[], $4::bytea[], $5::bytea[], $6::int2[], \
+             $7::text[], $8::int8[], $9::bytea[])"
         ))
         .bind(rows.iter().map(|r| r.voter_id.as_str()).collect::<Vec<_>>())
-        .bind(col(|r| r.sealed.clone()))
         .bind(col(|r| r.commitment.to_vec()))
         .bind(col(|r| r.ix_registered.to_vec()))
         .bind(opt(|r| r.ix_dl.map(|x| x.to_vec())))
@@ -314,16 +339,23 @@ impl RollTx for PgTx {
         .bind(col(|r| r.voter_head.to_vec()))
         .execute(&mut *self.tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO roll_sealed (voter_id, sealed) SELECT * FROM UNNEST($1::text[], \
+             $2::bytea[])",
+        )
+        .bind(rows.iter().map(|r| r.voter_id.as_str()).collect::<Vec<_>>())
+        .bind(col(|r| r.sealed.clone()))
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
     async fn update_voter(&mut self, r: &VoterRow) -> Result<(), RollStoreError> {
         let done = sqlx::query(
-            "UPDATE roll_voters SET sealed = $1, commitment = $2, ix_registered = $3, ix_dl = $4, \
-             ix_ssn4_dob = $5, status = $6, precinct = $7, voter_len = $8, voter_head = $9 \
-             WHERE voter_id = $10",
+            "UPDATE roll_voters SET commitment = $1, ix_registered = $2, ix_dl = $3, \
+             ix_ssn4_dob = $4, status = $5, precinct = $6, voter_len = $7, voter_head = $8 \
+             WHERE voter_id = $9",
         )
-        .bind(&r.sealed)
         .bind(r.commitment.as_slice())
         .bind(r.ix_registered.as_slice())
         .bind(r.ix_dl.map(|x| x.to_vec()))
@@ -337,6 +369,17 @@ impl RollTx for PgTx {
         .await?;
         if done.rows_affected() != 1 {
             return Err(RollStoreError::NotFound("voter".into()));
+        }
+        let sealed = sqlx::query("UPDATE roll_sealed SET sealed = $1 WHERE voter_id = $2")
+            .bind(&r.sealed)
+            .bind(&r.voter_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if sealed.rows_affected() != 1 {
+            return Err(RollStoreError::Corrupt(format!(
+                "voter {} has no sealed record",
+                r.voter_id
+            )));
         }
         Ok(())
     }
@@ -533,7 +576,8 @@ impl RollBackend for PgRoll {
         limit: i64,
     ) -> Result<Vec<(Vec<u8>, Option<String>)>, RollStoreError> {
         Ok(sqlx::query_as(
-            "SELECT v.sealed, p.place FROM roll_voters v \
+            "SELECT s.sealed, p.place FROM roll_voters v \
+                 JOIN roll_sealed s ON s.voter_id = v.voter_id \
                  LEFT JOIN roll_places p ON p.precinct = v.precinct \
                  WHERE v.ix_registered = $1 LIMIT $2",
         )
@@ -611,7 +655,8 @@ impl RollBackend for PgRoll {
     }
     async fn voters_after(&self, after: &str, limit: i64) -> Result<Vec<VoterRow>, RollStoreError> {
         let q = format!(
-            "SELECT {VOTER_COLUMNS} FROM roll_voters WHERE voter_id > $1 ORDER BY voter_id LIMIT $2"
+            "SELECT {VOTER_COLUMNS} FROM {VOTERS_JOINED} WHERE v.voter_id > $1 \
+             ORDER BY v.voter_id LIMIT $2"
         );
         let rows = sqlx::query(&q)
             .bind(after)

@@ -15,9 +15,13 @@ use crate::{
     role_from_name,
 };
 
-const SCHEMA: &str = include_str!("../migrations-sqlite/0001_roll.sql");
+/// The migrations in order: a roll at schema version N has run the first N.
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations-sqlite/0001_roll.sql"),
+    include_str!("../migrations-sqlite/0002_sealed.sql"),
+];
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Whether the roll holds any voter or event (a bulk load is for an empty one).
 const EMPTY_ROLL_USED: &str =
     "SELECT EXISTS (SELECT 1 FROM roll_voters) OR EXISTS (SELECT 1 FROM roll_events)";
@@ -51,20 +55,18 @@ impl SqliteRoll {
         let v: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM roll_schema")
             .fetch_one(&mut *tx)
             .await?;
-        match v {
-            None => {
-                sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO roll_schema (version) VALUES (?)")
-                    .bind(SCHEMA_VERSION)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Some(SCHEMA_VERSION) => {}
-            Some(v) => {
-                return Err(RollStoreError::Corrupt(format!(
-                    "roll schema version {v}, this urne knows {SCHEMA_VERSION}"
-                )));
-            }
+        let ran = crate::migrations_done(v, SCHEMA_VERSION)?;
+        for sql in &MIGRATIONS[ran..] {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+        }
+        if ran < MIGRATIONS.len() {
+            sqlx::query("DELETE FROM roll_schema")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO roll_schema (version) VALUES (?)")
+                .bind(SCHEMA_VERSION)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(SqliteRoll { pool })
@@ -100,9 +102,16 @@ fn voter_row(r: &SqliteRow) -> Result<VoterRow, RollStoreError> {
         let v: Option<Vec<u8>> = r.try_get(c)?;
         v.map(|v| arr(&v, c)).transpose()
     };
+    let voter_id: String = r.try_get("voter_id")?;
+    let sealed: Option<Vec<u8>> = r.try_get("sealed")?;
+    let Some(sealed) = sealed else {
+        return Err(RollStoreError::Corrupt(format!(
+            "voter {voter_id} has no sealed record"
+        )));
+    };
     Ok(VoterRow {
-        voter_id: r.try_get("voter_id")?,
-        sealed: r.try_get("sealed")?,
+        voter_id,
+        sealed,
         commitment: arr(&r.try_get::<Vec<u8>, _>("commitment")?, "commitment")?,
         ix_registered: arr(&r.try_get::<Vec<u8>, _>("ix_registered")?, "ix_registered")?,
         ix_dl: opt8("ix_dl")?,
@@ -134,8 +143,14 @@ fn staff_row(r: &SqliteRow) -> Result<StaffRow, RollStoreError> {
     })
 }
 
-const VOTER_COLUMNS: &str = "voter_id, sealed, commitment, ix_registered, ix_dl, ix_ssn4_dob, \
-                             status, precinct, voter_len, voter_head";
+/// A voter's columns, from `VOTERS_JOINED` (a missing sealed record reads as NULL: corrupt).
+const VOTER_COLUMNS: &str = "v.voter_id, s.sealed, v.commitment, v.ix_registered, v.ix_dl, \
+                             v.ix_ssn4_dob, v.status, v.precinct, v.voter_len, v.voter_head";
+/// Each voter row with its sealed record.
+const VOTERS_JOINED: &str = "roll_voters v LEFT JOIN roll_sealed s ON s.voter_id = v.voter_id";
+/// The columns of `roll_voters` an insert writes (the sealed record goes to `roll_sealed`).
+const VOTER_INSERT_COLUMNS: &str = "voter_id, commitment, ix_registered, ix_dl, ix_ssn4_dob, \
+                                    status, precinct, voter_len, voter_head";
 
 fn tip(row: Option<(i64, Vec<u8>)>, what: &str) -> Result<Tip, RollStoreError> {
     match row {
@@ -187,7 +202,7 @@ impl RollTx for SqliteTx {
         Ok((e.unwrap_or(0), a.unwrap_or(0)))
     }
     async fn voter(&mut self, voter_id: &str) -> Result<Option<VoterRow>, RollStoreError> {
-        let q = format!("SELECT {VOTER_COLUMNS} FROM roll_voters WHERE voter_id = ?");
+        let q = format!("SELECT {VOTER_COLUMNS} FROM {VOTERS_JOINED} WHERE v.voter_id = ?");
         let row = sqlx::query(&q)
             .bind(voter_id)
             .fetch_optional(&mut *self.tx)
@@ -245,12 +260,12 @@ impl RollTx for SqliteTx {
         Ok(())
     }
     async fn insert_voters(&mut self, rows: &[VoterRow]) -> Result<(), RollStoreError> {
-        for chunk in rows.chunks(PARAMS_PER_STATEMENT_MAX / 10) {
-            let mut q =
-                QueryBuilder::<Sqlite>::new(format!("INSERT INTO roll_voters ({VOTER_COLUMNS}) "));
+        for chunk in rows.chunks(PARAMS_PER_STATEMENT_MAX / 9) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO roll_voters ({VOTER_INSERT_COLUMNS}) "
+            ));
             q.push_values(chunk, |mut b, r| {
                 b.push_bind(&r.voter_id)
-                    .push_bind(&r.sealed)
                     .push_bind(r.commitment.as_slice())
                     .push_bind(r.ix_registered.as_slice())
                     .push_bind(r.ix_dl.map(|x| x.to_vec()))
@@ -262,15 +277,21 @@ impl RollTx for SqliteTx {
             });
             q.build().execute(&mut *self.tx).await?;
         }
+        for chunk in rows.chunks(PARAMS_PER_STATEMENT_MAX / 2) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO roll_sealed (voter_id, sealed) ");
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(&r.voter_id).push_bind(&r.sealed);
+            });
+            q.build().execute(&mut *self.tx).await?;
+        }
         Ok(())
     }
     async fn update_voter(&mut self, r: &VoterRow) -> Result<(), RollStoreError> {
         let done = sqlx::query(
-            "UPDATE roll_voters SET sealed = ?, commitment = ?, ix_registered = ?, ix_dl = ?, \
+            "UPDATE roll_voters SET commitment = ?, ix_registered = ?, ix_dl = ?, \
              ix_ssn4_dob = ?, status = ?, precinct = ?, voter_len = ?, voter_head = ? \
              WHERE voter_id = ?",
         )
-        .bind(&r.sealed)
         .bind(r.commitment.as_slice())
         .bind(r.ix_registered.as_slice())
         .bind(r.ix_dl.map(|x| x.to_vec()))
@@ -284,6 +305,17 @@ impl RollTx for SqliteTx {
         .await?;
         if done.rows_affected() != 1 {
             return Err(RollStoreError::NotFound("voter".into()));
+        }
+        let sealed = sqlx::query("UPDATE roll_sealed SET sealed = ? WHERE voter_id = ?")
+            .bind(&r.sealed)
+            .bind(&r.voter_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if sealed.rows_affected() != 1 {
+            return Err(RollStoreError::Corrupt(format!(
+                "voter {} has no sealed record",
+                r.voter_id
+            )));
         }
         Ok(())
     }
@@ -460,7 +492,8 @@ impl RollBackend for SqliteRoll {
         limit: i64,
     ) -> Result<Vec<(Vec<u8>, Option<String>)>, RollStoreError> {
         Ok(sqlx::query_as(
-            "SELECT v.sealed, p.place FROM roll_voters v \
+            "SELECT s.sealed, p.place FROM roll_voters v \
+                 JOIN roll_sealed s ON s.voter_id = v.voter_id \
                  LEFT JOIN roll_places p ON p.precinct = v.precinct \
                  WHERE v.ix_registered = ? LIMIT ?",
         )
@@ -538,7 +571,8 @@ impl RollBackend for SqliteRoll {
     }
     async fn voters_after(&self, after: &str, limit: i64) -> Result<Vec<VoterRow>, RollStoreError> {
         let q = format!(
-            "SELECT {VOTER_COLUMNS} FROM roll_voters WHERE voter_id > ? ORDER BY voter_id LIMIT ?"
+            "SELECT {VOTER_COLUMNS} FROM {VOTERS_JOINED} WHERE v.voter_id > ? \
+             ORDER BY v.voter_id LIMIT ?"
         );
         let rows = sqlx::query(&q)
             .bind(after)

@@ -756,11 +756,12 @@ async fn audit_detects_tampering(roll: &Roll, raw: &RawSql) {
     // An addition's event holds only the commitment to the row's record: replacing a record
     // that has no later event (and its commitment column with it) is still caught.
     for sql in [
-        "CREATE TABLE keep_z1 AS SELECT sealed, commitment FROM roll_voters \
-         WHERE voter_id = 'Z000000001'",
-        "UPDATE roll_voters SET sealed = (SELECT sealed FROM roll_voters WHERE voter_id = \
-         'Z000000002'), commitment = (SELECT commitment FROM roll_voters WHERE voter_id = \
+        "CREATE TABLE keep_z1 AS SELECT s.sealed, v.commitment FROM roll_voters v \
+         JOIN roll_sealed s ON s.voter_id = v.voter_id WHERE v.voter_id = 'Z000000001'",
+        "UPDATE roll_sealed SET sealed = (SELECT sealed FROM roll_sealed WHERE voter_id = \
          'Z000000002') WHERE voter_id = 'Z000000001'",
+        "UPDATE roll_voters SET commitment = (SELECT commitment FROM roll_voters WHERE \
+         voter_id = 'Z000000002') WHERE voter_id = 'Z000000001'",
     ] {
         let r = raw(sql.to_owned()).await;
         assert!(r.is_ok(), "{story}: {sql}: {r:?}");
@@ -773,8 +774,10 @@ async fn audit_detects_tampering(roll: &Roll, raw: &RawSql) {
         other => panic!("{story}: replaced added record not detected: {other:?}"),
     }
     for sql in [
-        "UPDATE roll_voters SET sealed = (SELECT sealed FROM keep_z1), \
-         commitment = (SELECT commitment FROM keep_z1) WHERE voter_id = 'Z000000001'",
+        "UPDATE roll_sealed SET sealed = (SELECT sealed FROM keep_z1) \
+         WHERE voter_id = 'Z000000001'",
+        "UPDATE roll_voters SET commitment = (SELECT commitment FROM keep_z1) \
+         WHERE voter_id = 'Z000000001'",
         "DROP TABLE keep_z1",
     ] {
         let r = raw(sql.to_owned()).await;
@@ -783,14 +786,41 @@ async fn audit_detects_tampering(roll: &Roll, raw: &RawSql) {
     roll.audit()
         .await
         .unwrap_or_else(|e| panic!("{story}: restored roll: {e}"));
+    // The sealed record lives in a table of its own: a voter row without one is corrupt.
+    for sql in [
+        "CREATE TABLE keep_z2 AS SELECT voter_id, sealed FROM roll_sealed \
+         WHERE voter_id = 'Z000000002'",
+        "DELETE FROM roll_sealed WHERE voter_id = 'Z000000002'",
+    ] {
+        let r = raw(sql.to_owned()).await;
+        assert!(r.is_ok(), "{story}: {sql}: {r:?}");
+    }
+    match roll.audit().await {
+        Err(RollStoreError::Corrupt(m)) => assert!(
+            m.contains("Z000000002") && m.contains("no sealed record"),
+            "{story}: {m}"
+        ),
+        other => panic!("{story}: missing sealed record not detected: {other:?}"),
+    }
+    for sql in [
+        "INSERT INTO roll_sealed (voter_id, sealed) SELECT voter_id, sealed FROM keep_z2",
+        "DROP TABLE keep_z2",
+    ] {
+        let r = raw(sql.to_owned()).await;
+        assert!(r.is_ok(), "{story}: {sql}: {r:?}");
+    }
+    roll.audit()
+        .await
+        .unwrap_or_else(|e| panic!("{story}: restored sealed record: {e}"));
     // Swap one voter's record for another's status without an event: the audit notices.
-    let r = raw(
-        "UPDATE roll_voters SET status = 2, sealed = (SELECT sealed FROM roll_voters \
-         WHERE voter_id = 'V000000002') WHERE voter_id = 'V000000001'"
-            .to_owned(),
-    )
-    .await;
-    assert!(r.is_ok(), "{story}: raw update failed: {r:?}");
+    for sql in [
+        "UPDATE roll_voters SET status = 2 WHERE voter_id = 'V000000001'",
+        "UPDATE roll_sealed SET sealed = (SELECT sealed FROM roll_sealed \
+         WHERE voter_id = 'V000000002') WHERE voter_id = 'V000000001'",
+    ] {
+        let r = raw(sql.to_owned()).await;
+        assert!(r.is_ok(), "{story}: raw update failed: {sql}: {r:?}");
+    }
     match roll.audit().await {
         Err(RollStoreError::Corrupt(m)) => assert!(m.contains("V000000001"), "{story}: {m}"),
         other => panic!("{story}: tampering not detected: {other:?}"),
@@ -1015,4 +1045,80 @@ pub async fn import_scan_records(roll: &Roll, n: usize) -> Vec<VoterRecord> {
         .await
         .unwrap_or_else(|e| panic!("scan: {e}"));
     recs
+}
+
+/// A roll written at schema 1 (each sealed record in its `roll_voters` row) opens at the
+/// current schema with every row and its history intact, and a schema this code does not know
+/// is refused. `open` opens the backend under test (each call a new pool on the same
+/// database); `blob` is its binary column type, for turning the roll back into schema 1.
+pub async fn schema_1_migrates<F, Fut>(open: F, raw: RawSql, blob: &str)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Arc<dyn RollBackend>, RollStoreError>>,
+{
+    let story = "schema_1_migrates";
+    let db = open()
+        .await
+        .unwrap_or_else(|e| panic!("{story}: open: {e}"));
+    let roll = Roll::open(db.clone(), &test_master(), Some("migrate"))
+        .await
+        .unwrap_or_else(|e| panic!("{story}: roll: {e}"));
+    let staff = staff_accounts(&roll).await;
+    roll.import(
+        &staff.supervisor,
+        Some(&staff.supervisor2),
+        AdditionSource::Mail,
+        rows(synthetic(5, 150)),
+        &(),
+        today(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{story}: import: {e}"));
+    let before = db
+        .voters_after("", 1_000)
+        .await
+        .unwrap_or_else(|e| panic!("{story}: voters: {e}"));
+    assert_eq!(before.len(), 150, "{story}");
+    drop(roll);
+    drop(db);
+    for sql in [
+        format!("ALTER TABLE roll_voters ADD COLUMN sealed {blob}"),
+        "UPDATE roll_voters SET sealed = (SELECT s.sealed FROM roll_sealed s \
+         WHERE s.voter_id = roll_voters.voter_id)"
+            .to_owned(),
+        "DROP TABLE roll_sealed".to_owned(),
+        "UPDATE roll_schema SET version = 1".to_owned(),
+    ] {
+        let r = raw(sql.clone()).await;
+        assert!(r.is_ok(), "{story}: {sql}: {r:?}");
+    }
+    let db = open()
+        .await
+        .unwrap_or_else(|e| panic!("{story}: migrate: {e}"));
+    let after = db
+        .voters_after("", 1_000)
+        .await
+        .unwrap_or_else(|e| panic!("{story}: voters after: {e}"));
+    assert!(after == before, "{story}: rows changed by the migration");
+    let roll = Roll::open(db.clone(), &test_master(), Some("migrate"))
+        .await
+        .unwrap_or_else(|e| panic!("{story}: roll after: {e}"));
+    roll.audit()
+        .await
+        .unwrap_or_else(|e| panic!("{story}: audit after: {e}"));
+    drop(roll);
+    drop(db);
+    // Opening again at the current schema runs nothing more.
+    open()
+        .await
+        .unwrap_or_else(|e| panic!("{story}: reopen: {e}"));
+    let r = raw("UPDATE roll_schema SET version = 99".to_owned()).await;
+    assert!(r.is_ok(), "{story}: {r:?}");
+    match open().await {
+        Err(RollStoreError::Corrupt(m)) => {
+            assert!(m.contains("roll schema version 99"), "{story}: {m}")
+        }
+        Err(e) => panic!("{story}: unknown schema: {e}"),
+        Ok(_) => panic!("{story}: a schema this code does not know was opened"),
+    }
 }

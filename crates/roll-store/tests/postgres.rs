@@ -120,3 +120,23 @@ async fn postgres_dump_holds_no_pii() {
     db.pool().close().await;
     schema.drop_schema().await.expect("drop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_schema_1_migrates() {
+    let Some(url) = postgres_url_or_skip("postgres_schema_1_migrates") else {
+        return;
+    };
+    let schema = TestSchema::create(&url, "roll_migrate")
+        .await
+        .expect("schema");
+    let options = schema.connect_options();
+    let open = || {
+        let options = options.clone();
+        async move {
+            let db: Arc<dyn RollBackend> = Arc::new(PgRoll::connect_with(options).await?);
+            Ok(db)
+        }
+    };
+    testsuite::schema_1_migrates(open, raw_sql(schema.connect_options()), "BYTEA").await;
+    schema.drop_schema().await.expect("drop");
+}

@@ -141,3 +141,17 @@ async fn sqlite_raw_file_holds_no_pii() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_schema_1_migrates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("roll.sqlite");
+    let open = || {
+        let path = path.clone();
+        async move {
+            let db: Arc<dyn RollBackend> = Arc::new(SqliteRoll::open(&path).await?);
+            Ok(db)
+        }
+    };
+    testsuite::schema_1_migrates(open, raw_sql(path.clone()).await, "BLOB").await;
+}
