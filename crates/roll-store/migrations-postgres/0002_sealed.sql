@@ -1,5 +1,5 @@
 -- Schema 2: each voter's sealed record moves to a table of its own. roll_voters keeps the
--- narrow columns its indexes and lookups read (about 150 bytes a voter instead of about 950),
+-- narrow columns its indexes and lookups read (about 130 bytes a voter instead of about 600),
 -- so rebuilding an index after a bulk load scans a table that fits in memory at state scale.
 -- Invariant: every roll_voters row has exactly one roll_sealed row with the same voter_id.
 -- (PostgreSQL drops the column without rewriting the table: a roll migrated from schema 1
