@@ -86,7 +86,7 @@ impl MasterKey {
         rng: &mut (impl RngCore + CryptoRng),
     ) -> WrappedKey {
         let aad = wrap_aad(roll_id);
-        WrappedKey(seal_raw(&self.kek(), &key.0, &aad, rng))
+        WrappedKey(seal_xchacha(&self.derive(b"key-wrap"), &key.0, &aad, rng))
     }
     /// Unwraps a stored data key; fails on a different master key, roll id, or tampering.
     pub fn unwrap(&self, wrapped: &WrappedKey, roll_id: &str) -> Result<DataKey, CryptoError> {
@@ -152,27 +152,8 @@ impl WrappedKey {
     }
 }
 
-fn seal_raw(
-    aead: &XChaCha20Poly1305,
-    plain: &[u8],
-    aad: &[u8],
-    rng: &mut (impl RngCore + CryptoRng),
-) -> Vec<u8> {
-    let mut nonce = [0u8; NONCE_BYTES];
-    rng.fill_bytes(&mut nonce);
-    // Encryption with an in-memory buffer cannot fail for inputs under the AEAD's 256 GiB limit.
-    let ct = aead
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
-        .unwrap_or_default();
-    let mut out = Vec::with_capacity(1 + NONCE_BYTES + ct.len());
-    out.push(SEAL_VERSION);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
-    out
-}
-
 /// XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03 §2.3) as `version || nonce || ciphertext ||
-/// tag`, the same bytes as [`seal_raw`]: the subkey is HChaCha20 of the key and the nonce's
+/// tag`, the bytes RustCrypto's `XChaCha20Poly1305` writes (a test checks): the subkey is HChaCha20 of the key and the nonce's
 /// first 16 bytes, then IETF ChaCha20-Poly1305 under the subkey with the nonce `0^4 || nonce[16..24]`.
 fn seal_xchacha(
     key: &[u8; KEY_BYTES],
@@ -441,7 +422,10 @@ mod tests {
         ) {
             let aead = XChaCha20Poly1305::new((&key).into());
             let ours = seal_xchacha(&key, &plain, &aad, &mut ChaCha20Rng::seed_from_u64(seed));
-            let reference = seal_raw(&aead, &plain, &aad, &mut ChaCha20Rng::seed_from_u64(seed));
+            let mut nonce = [0u8; NONCE_BYTES];
+            ChaCha20Rng::seed_from_u64(seed).fill_bytes(&mut nonce);
+            let ct = aead.encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad });
+            let reference = [&[SEAL_VERSION][..], &nonce, &ct.unwrap_or_default()].concat();
             proptest::prop_assert_eq!(&ours, &reference);
             proptest::prop_assert_eq!(open_raw(&aead, &ours, &aad).ok(), Some(plain));
         }
