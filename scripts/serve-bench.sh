@@ -6,7 +6,11 @@
 #         alternate, several rounds; req/s and p99 ratios urne/nginx.
 #   sse   `cargo bench -p urne --bench sse_fanout`: live-event subscribers held by one process,
 #         time for a release to reach them all, server memory per subscriber.
-# Usage: scripts/serve-bench.sh [http|sse|all] [CSV…]
+#   downloads  a whole state (default: the PA 2024 precinct files) released once; its NIST
+#         JSON download (hundreds of MB) fetched by wrk from `urne serve` and from nginx
+#         serving the same bytes, plain and gzip-accepting; the first request's time; how long
+#         the summary JSON takes while the download is being fetched; urne's RSS.
+# Usage: scripts/serve-bench.sh [http|sse|downloads|all] [CSV…]
 #   CSV: OpenElections precinct files released as one snapshot (default: Fulton County, GA 2018
 #   from ../shared/data). Settings: ROUNDS (3), DURATION (10s), CONNECTIONS (64), PORT (27080;
 #   nginx PORT+1), PIN (1: server on CPU 0, wrk on CPU 1, one worker each; 0: no pinning, two
@@ -22,6 +26,7 @@ WHAT=${1:-all}
 SHARED=${URNE_SHARED_DATA:-../shared/data}
 DEFAULT_CSV=$SHARED/openelections/ga-2018-general-precinct/20181106__ga__general__fulton__precinct.csv
 if [ $# -gt 0 ]; then CSVS=("$@"); else CSVS=("$DEFAULT_CSV"); fi
+CSVS_GIVEN=("$@")
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -183,9 +188,113 @@ EOF
   stop_servers
 }
 
+run_downloads() {
+  need nginx nginx-light
+  need wrk wrk
+  local URNE=${URNE_BIN:-$CARGO_TARGET_DIR/release/urne}
+  [ -n "${URNE_BIN:-}" ] || cargo build -q --release -p urne
+  if [ $# -eq 0 ]; then
+    # Every PA 2024 precinct file but the two with rows `urne results import` refuses
+    # (Columbia line 907 and Erie line 1810 have non-numeric counts).
+    set -- $(ls "$SHARED"/openelections/pa-2024-general-precinct/*.csv | grep -v -e __columbia__ -e __erie__)
+  fi
+  local ELECTION=2024-11-05-general DUR=${DURATION:-10s}
+  rm -rf "$W" && mkdir -p "$W/keys" "$W/nginx" "$W/export/downloads/$ELECTION"
+  chmod 755 "$W"
+  URNE_PID="" NGINX_PID=""
+  trap 'stop_servers' EXIT
+  echo "== state: 2-of-2 policy and one release of $# files"
+  for who in registrar deputy; do
+    "$URNE" keygen --name "$who.bench.example" --out "$W/keys/$who.key" >/dev/null
+  done
+  "$URNE" policy init --official "$W/keys/registrar.key.vkey" --official "$W/keys/deputy.key.vkey" \
+    --threshold 2 --status test --out "$W/policy" >/dev/null
+  "$URNE" results import "$@" --election $ELECTION --status unofficial --date 2024-11-05 \
+    --state Pennsylvania --out "$W/r0" 2>/dev/null >/dev/null
+  for b in policy r0; do
+    for who in registrar deputy; do "$URNE" sign "$W/$b" --key "$W/keys/$who.key" >/dev/null; done
+  done
+  RUST_LOG=warn "${SERVER_CPU[@]}" "$URNE" serve --data "$W/data" --listen 127.0.0.1:$PORT >/dev/null &
+  URNE_PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:$PORT/; do sleep 0.2; done
+  "$URNE" publish "$W/policy" --server http://127.0.0.1:$PORT
+  "$URNE" publish "$W/r0" --server http://127.0.0.1:$PORT
+  local FILE=/downloads/$ELECTION/results.json SUMMARY=/api/v1/elections/$ELECTION/summary.json
+  rss() { awk '/VmRSS/ {print $2 " " $3}' /proc/$URNE_PID/status; }
+  local rss0 first
+  rss0=$(rss)
+  first=$(curl -sf -o "$W/export$FILE" -w '%{time_total}' http://127.0.0.1:$PORT$FILE)
+  echo "$FILE: $(wc -c <"$W/export$FILE") bytes; first request (renders it) ${first}s"
+  echo "urne RSS: $rss0 after publishing, $(rss) after the first download"
+  cat >"$W/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  open_file_cache max=10000 inactive=60s;
+  gzip on;
+  gzip_types application/json text/css text/javascript text/csv application/xml;
+  client_body_temp_path $W/nginx/body;
+  proxy_temp_path $W/nginx/proxy;
+  fastcgi_temp_path $W/nginx/fastcgi;
+  uwsgi_temp_path $W/nginx/uwsgi;
+  scgi_temp_path $W/nginx/scgi;
+  server { listen 127.0.0.1:$NGINX_PORT; root $W/export; }
+}
+EOF
+  chmod -R a+rX "$W/export"
+  "${SERVER_CPU[@]}" nginx -c "$W/nginx/nginx.conf" -g 'daemon off;' &
+  NGINX_PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:$NGINX_PORT$FILE; do sleep 0.2; done
+  cmp <(curl -sf http://127.0.0.1:$PORT$FILE) <(curl -sf http://127.0.0.1:$NGINX_PORT$FILE)
+  echo "second request from urne and nginx: identical bytes"
+  local BROWSER='Accept-Encoding: gzip, deflate, br, zstd'
+  # urne's summary JSON while the download is being fetched: 20 requests, a quarter second
+  # apart; p50 and max in ms.
+  summary_times() {
+    local ts=()
+    for _ in $(seq 1 20); do
+      ts+=("$(curl -s -o /dev/null -w '%{time_total}' -H "$BROWSER" http://127.0.0.1:$PORT$SUMMARY)")
+      sleep 0.25
+    done
+    printf '%s\n' "${ts[@]}" | sort -n | awk '{a[NR]=$1*1000} END {printf "%.1f %.1f", a[int((NR+1)/2)], a[NR]}'
+  }
+  printf '%-8s %-8s %10s %12s %14s %14s\n' server mode req_s transfer summary_p50ms summary_maxms
+  for mode in plain gzip; do
+    for port in $PORT $NGINX_PORT; do
+      local name=urne args=()
+      [ "$port" = "$NGINX_PORT" ] && name=nginx
+      [ "$mode" = gzip ] && args=(-H "$BROWSER")
+      local out st
+      summary_times >"$W/st" &
+      local spid=$!
+      out=$("${CLIENT_CPU[@]}" wrk -t1 -c4 -d"$DUR" --timeout 60s "${args[@]}" "http://127.0.0.1:$port$FILE")
+      wait $spid
+      st=$(cat "$W/st")
+      printf '%-8s %-8s %10s %12s %14s %14s\n' $name $mode \
+        "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" "$(awk '/^Transfer\/sec/ {print $2}' <<<"$out")" $st
+    done
+  done
+  echo "(summary_*: urne's summary JSON, fetched while wrk fetches the download from that server)"
+  # Files kept on disk are unlinked: their sizes are found through urne's descriptors.
+  local spilled=0
+  for fd in /proc/$URNE_PID/fd/*; do
+    case $(readlink "$fd") in "$W"/data/spill/*) spilled=$((spilled + $(stat -L -c %s "$fd"))) ;; esac
+  done
+  echo "urne RSS at the end: $(rss); kept on disk (unlinked, in $W/data/spill): $spilled bytes"
+  stop_servers
+}
+
 case $WHAT in
   http) run_http ;;
   sse) run_sse ;;
+  downloads) run_downloads "${CSVS_GIVEN[@]}" ;;
   all) run_http; run_sse ;;
-  *) echo "usage: $0 [http|sse|all] [CSV…]" >&2; exit 2 ;;
+  *) echo "usage: $0 [http|sse|downloads|all] [CSV…]" >&2; exit 2 ;;
 esac
+

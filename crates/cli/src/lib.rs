@@ -159,6 +159,8 @@ pub fn site_config(title: &str, signer: &Ed25519Signer) -> publish::SiteConfig {
         origin: signer.name().to_owned(),
         log_vkey: signer.verifier().vkey(),
         render_cache_bytes: rendered::RENDER_CACHE_BYTES_DEFAULT,
+        spill_dir: None,
+        spill_bytes_min: serve::SPILL_BYTES_MIN,
     }
 }
 

@@ -66,7 +66,7 @@ use tokio::{
 };
 
 use crate::publish::{EVENT_QUEUE_MAX, EVENT_SUBSCRIBERS_MAX, Event, Publisher};
-use crate::serve::{EVENTS_KEEPALIVE, ROUTED_PREFIXES, TreeReply, header_str, tree_reply};
+use crate::serve::{Body, EVENTS_KEEPALIVE, ROUTED_PREFIXES, TreeReply, header_str, tree_reply};
 
 /// The request line that takes the events path (then `' '` or `'?'`).
 const EVENTS_REQUEST: &[u8] = b"GET /api/v1/events";
@@ -389,27 +389,34 @@ async fn connection(mut stream: TcpStream, publisher: &Publisher, stats: &Stats)
             request.values("accept-encoding"),
         );
         encode_head(&mut head, &reply, &request);
-        let body: &[u8] = if reply.not_modified || request.head_only {
-            &[]
-        } else {
-            reply.body
-        };
-        // The plain body of a large file goes out from its file copy, not from memory.
-        let copy = if !body.is_empty() && !reply.gzip {
-            file.file_copy()
-        } else {
+        let body = if reply.not_modified || request.head_only {
             None
+        } else {
+            Some(reply.body)
         };
         // Counted before the write: a client that has read the answer sees it counted.
         stats.answered.fetch_add(1, Ordering::Relaxed);
-        let written = match copy {
-            Some(m) => {
-                stats.sent_from_files.fetch_add(1, Ordering::Relaxed);
-                tokio::time::timeout(WRITE_WAIT_MAX, m.send(&stream, &head))
-                    .await
-                    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+        let written = match body {
+            None => write_answer(&mut stream, &head, &[]).await,
+            Some(Body::Memory(bytes)) => {
+                // The plain body of a large file goes out from its file copy, not from memory.
+                let copy = if !bytes.is_empty() && !reply.gzip {
+                    file.file_copy()
+                } else {
+                    None
+                };
+                match copy {
+                    Some(m) => {
+                        stats.sent_from_files.fetch_add(1, Ordering::Relaxed);
+                        m.send(&stream, &head).await
+                    }
+                    None => write_answer(&mut stream, &head, bytes).await,
+                }
             }
-            None => write_answer(&mut stream, &head, body).await,
+            Some(Body::Disk { file, len }) => {
+                stats.sent_from_files.fetch_add(1, Ordering::Relaxed);
+                send_disk(&stream, &head, file, *len).await
+            }
         };
         if written.is_err() {
             return Next::Done;
@@ -609,6 +616,24 @@ fn http_date(out: &mut Vec<u8>) {
 }
 
 /// Writes `head` and `body` with vectored writes (one, unless the socket takes less).
+/// A body kept on disk: `sendfile(2)` (Linux, where alone files are kept on disk).
+async fn send_disk(
+    stream: &TcpStream,
+    head: &[u8],
+    file: &std::fs::File,
+    len: usize,
+) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        crate::sendfile::send_file(stream, head, file, len).await
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (stream, head, file, len);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
 async fn write_answer(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
     let write = async {
         let mut slices = [IoSlice::new(head), IoSlice::new(body)];

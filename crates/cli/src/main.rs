@@ -657,6 +657,8 @@ async fn export(
         origin: vkey.name().to_owned(),
         log_vkey: vkey.vkey(),
         render_cache_bytes: urne::rendered::RENDER_CACHE_BYTES_DEFAULT,
+        spill_dir: None,
+        spill_bytes_min: urne::serve::SPILL_BYTES_MIN,
     };
     let blobs: Arc<dyn urne_store::Blobs> = match database_url {
         Some(url) => Arc::new(
@@ -670,6 +672,14 @@ async fn export(
     let n = urne::export_tree(blobs.as_ref(), &site, dir).await?;
     println!("exported {n} files to {}", dir.display());
     Ok(())
+}
+
+/// `DATA/spill`, made if missing: where `urne serve` keeps large rendered files while serving
+/// them (on the data directory's disk, not a temporary directory that may be memory).
+fn spill_dir(data: &Path) -> anyhow::Result<PathBuf> {
+    let dir = data.join("spill");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
 }
 
 async fn run_serve(
@@ -699,6 +709,7 @@ async fn run_serve(
             let dir = open_data_dir(&data.data, &data.origin, Some(url)).await?;
             let site = urne::publish::SiteConfig {
                 render_cache_bytes,
+                spill_dir: Some(spill_dir(&data.data)?),
                 ..urne::site_config(title, &dir.signer)
             };
             let publisher = urne::publish::Publisher::open_follower(dir.blobs.clone(), site)
@@ -717,6 +728,7 @@ async fn run_serve(
             let (dir, log, _) = open(data).await?;
             let site = urne::publish::SiteConfig {
                 render_cache_bytes,
+                spill_dir: Some(spill_dir(&data.data)?),
                 ..urne::site_config(title, &dir.signer)
             };
             let publisher = urne::publish::Publisher::open(

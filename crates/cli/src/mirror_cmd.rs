@@ -105,6 +105,8 @@ impl MirrorSite {
             origin: key.name().to_owned(),
             log_vkey: key.vkey(),
             render_cache_bytes: crate::rendered::RENDER_CACHE_BYTES_DEFAULT,
+            spill_dir: None,
+            spill_bytes_min: crate::serve::SPILL_BYTES_MIN,
         };
         let history = crate::publish::History::replay(blobs.as_ref(), size).await?;
         let witnessed = crate::witnessing::witnessed_view(
@@ -155,7 +157,8 @@ impl MirrorSite {
         if let Some(tree) = tree {
             for path in paths {
                 let file = tree.get(&path).await?;
-                files.push((path, file.map(|f| f.bytes().to_vec())));
+                let bytes = file.map(|f| f.bytes()).transpose()?;
+                files.push((path, bytes.map(|b| b.to_vec())));
             }
         }
         Ok((checkpoint, files))

@@ -54,6 +54,12 @@ pub struct SiteConfig {
     /// Bytes of rendered files `urne serve` keeps per served state
     /// ([`crate::rendered::RENDER_CACHE_BYTES_DEFAULT`]); not part of what is rendered.
     pub render_cache_bytes: usize,
+    /// Where `urne serve` keeps rendered files too large for memory while it serves them
+    /// ([`crate::serve::SPILL_BYTES_MIN`]: a state's downloads), as unlinked temporary files;
+    /// `None`: the system's temporary directory. Not part of what is rendered.
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// The smallest rendered file kept there ([`crate::serve::SPILL_BYTES_MIN`]).
+    pub spill_bytes_min: usize,
 }
 
 /// One sequenced release, with its decoded snapshot for `results` releases.

@@ -20,6 +20,14 @@
 //!   --render-cache-bytes`), counted as the file's bytes plus a quarter for its gzip form;
 //!   least recently used files go first, and a file larger than the whole limit is served
 //!   without being kept.
+//! - A file of at least [`crate::serve::SPILL_BYTES_MIN`] (a state's downloads) is made ready
+//!   on the render thread as an unlinked temporary file in [`SiteConfig::spill_dir`]
+//!   (`DATA/spill` for `urne serve`), with its ETag and its gzip form, so no request ever
+//!   hashes or compresses hundreds of megabytes on an async worker, and it is rendered once
+//!   per state, not once per request. Such files count 512 bytes (`DISK_FILE_COST`) against
+//!   the memory limit and their bytes against [`SPILL_BYTES_MAX`] on disk; the space goes back
+//!   to the file system when the last response using one ends (nothing to clean up after a
+//!   crash).
 //! - "No such file" answers are kept apart, in a set of at most [`MISS_BYTES_MAX`] (oldest
 //!   forgotten first): a flood of made-up paths never evicts a rendered page.
 
@@ -44,11 +52,20 @@ const MISS_COST: usize = 64;
 /// Bytes of remembered "no such file" paths (each its length plus 64 bytes) one served
 /// state keeps, apart from the files' cache.
 pub const MISS_BYTES_MAX: usize = 1 << 20;
+/// Bytes of rendered files (with their gzip forms) one served state keeps on disk
+/// ([`crate::serve::SPILL_BYTES_MIN`]): Pennsylvania's four downloads take about 1 GB.
+pub const SPILL_BYTES_MAX: usize = 8 << 30;
+/// What a file kept on disk counts for in the memory cache, besides its path.
+const DISK_FILE_COST: usize = 512;
+
+/// The files of one rendered object, ready to serve, by path.
+type ObjectFiles = Vec<(String, ServedFile)>;
 
 /// What a render thread is asked.
 enum Job {
-    /// The files of the object `path` belongs to (`None`: no such object).
-    Path(String, oneshot::Sender<Result<Option<Tree>, String>>),
+    /// The files of the object `path` belongs to (`None`: no such object), made ready to serve
+    /// on the render thread (ETags, and a large file's copy on disk with its gzip form).
+    Path(String, oneshot::Sender<Result<Option<ObjectFiles>, String>>),
     /// The whole tree (for tests and comparisons).
     All(oneshot::Sender<Result<Tree, String>>),
 }
@@ -75,6 +92,8 @@ type Slot = Arc<OnceCell<Option<Arc<ServedFile>>>>;
 struct Entry {
     slot: Slot,
     cost: usize,
+    /// Bytes on disk.
+    disk: usize,
     used: u64,
 }
 
@@ -82,6 +101,8 @@ struct Entry {
 struct Cache {
     limit: usize,
     bytes: usize,
+    disk_limit: usize,
+    disk_bytes: usize,
     clock: u64,
     entries: HashMap<String, Entry>,
     by_use: BTreeMap<u64, String>,
@@ -96,6 +117,8 @@ impl Cache {
         Cache {
             limit,
             bytes: 0,
+            disk_limit: SPILL_BYTES_MAX,
+            disk_bytes: 0,
             clock: 0,
             entries: HashMap::new(),
             by_use: BTreeMap::new(),
@@ -143,6 +166,7 @@ impl Cache {
             Entry {
                 slot: slot.clone(),
                 cost: 0,
+                disk: 0,
                 used: now,
             },
         );
@@ -150,22 +174,26 @@ impl Cache {
         slot
     }
 
-    /// Records what the file now in `path`'s slot costs, then evicts down to the limit.
-    fn settle(&mut self, path: &str, cost: usize) {
-        if cost > self.limit {
+    /// Records what the file now in `path`'s slot costs in memory and on disk, then evicts
+    /// down to the limits.
+    fn settle(&mut self, path: &str, (cost, disk): (usize, usize)) {
+        if cost > self.limit || disk > self.disk_limit {
             self.remove(path);
             return;
         }
         if let Some(e) = self.entries.get_mut(path) {
             self.bytes = self.bytes - e.cost + cost;
+            self.disk_bytes = self.disk_bytes - e.disk + disk;
             e.cost = cost;
+            e.disk = disk;
         }
-        while self.bytes > self.limit {
+        while self.bytes > self.limit || self.disk_bytes > self.disk_limit {
             let Some((_, oldest)) = self.by_use.pop_first() else {
                 break;
             };
             if let Some(e) = self.entries.remove(&oldest) {
                 self.bytes -= e.cost;
+                self.disk_bytes -= e.disk;
             }
         }
     }
@@ -174,6 +202,7 @@ impl Cache {
         if let Some(e) = self.entries.remove(path) {
             self.by_use.remove(&e.used);
             self.bytes -= e.cost;
+            self.disk_bytes -= e.disk;
         }
     }
 
@@ -189,8 +218,16 @@ impl Cache {
     }
 }
 
-fn cost(path: &str, file: &ServedFile) -> usize {
-    path.len() + file.bytes().len() + file.bytes().len() / 4
+/// What `file` costs the cache in memory and on disk: a file in memory, its bytes plus a
+/// quarter for its gzip form (made on a later request); a file on disk, [`DISK_FILE_COST`]
+/// and whatever of its gzip form is in memory; and its path.
+fn cost(path: &str, file: &ServedFile) -> (usize, usize) {
+    if file.on_disk() {
+        let (memory, disk) = file.footprint();
+        (path.len() + DISK_FILE_COST + memory, disk)
+    } else {
+        (path.len() + file.len() + file.len() / 4, 0)
+    }
 }
 
 impl ServedTree {
@@ -204,6 +241,8 @@ impl ServedTree {
         cache_bytes: usize,
     ) -> Result<ServedTree, urne_site::RenderError> {
         let size = history.size();
+        let spill_dir = site.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let spill_bytes_min = site.spill_bytes_min;
         let (ready_tx, ready_rx) = oneshot::channel();
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -219,11 +258,15 @@ impl ServedTree {
                 };
                 let _ = ready_tx.send(Ok(()));
                 let jobs = Mutex::new(jobs_rx);
+                let spill = crate::serve::Spill {
+                    dir: &spill_dir,
+                    bytes_min: spill_bytes_min,
+                };
                 std::thread::scope(|scope| {
                     for _ in 1..RENDER_THREADS {
-                        scope.spawn(|| work(&prepared, &jobs));
+                        scope.spawn(|| work(&prepared, &jobs, spill));
                     }
-                    work(&prepared, &jobs);
+                    work(&prepared, &jobs, spill);
                 });
             })
             .expect("spawning a render thread");
@@ -266,8 +309,8 @@ impl ServedTree {
                 };
                 let mut this = None;
                 let mut siblings = Vec::new();
-                for (p, bytes) in files {
-                    let f = Arc::new(ServedFile::new(&p, bytes));
+                for (p, f) in files {
+                    let f = Arc::new(f);
                     if p == path {
                         this = Some(f);
                     } else {
@@ -323,7 +366,12 @@ impl ServedTree {
 }
 
 /// A render thread: answers jobs until every sender is gone (the state is no longer served).
-fn work(prepared: &urne_site::Prepared<'_>, jobs: &Mutex<mpsc::Receiver<Job>>) {
+/// Large files go to disk as `spill` says.
+fn work(
+    prepared: &urne_site::Prepared<'_>,
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    spill: crate::serve::Spill<'_>,
+) {
     loop {
         let job = match jobs.lock().expect("jobs lock poisoned").recv() {
             Ok(job) => job,
@@ -335,7 +383,16 @@ fn work(prepared: &urne_site::Prepared<'_>, jobs: &Mutex<mpsc::Receiver<Job>>) {
                     None => Ok(None),
                     Some(object) => prepared
                         .render_object(&object)
-                        .map(Some)
+                        .map(|tree| {
+                            let served = tree
+                                .into_iter()
+                                .map(|(p, bytes)| {
+                                    let f = ServedFile::rendered(&p, bytes, Some(spill));
+                                    (p, f)
+                                })
+                                .collect();
+                            Some(served)
+                        })
                         .map_err(|e| e.to_string()),
                 };
                 let _ = reply.send(files);

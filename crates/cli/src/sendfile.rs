@@ -71,46 +71,65 @@ impl FileCopy {
     }
 
     /// Writes `head`, then this file whole, to `stream`.
-    #[cfg(target_os = "linux")]
     pub async fn send(&self, stream: &tokio::net::TcpStream, head: &[u8]) -> std::io::Result<()> {
-        use rustix::net::SendFlags;
-        use std::io;
-        use tokio::io::Interest;
-        let mut sent = 0;
-        while sent < head.len() {
-            stream.writable().await?;
-            let more = SendFlags::MORE | SendFlags::NOSIGNAL;
-            match stream.try_io(Interest::WRITABLE, || {
-                rustix::net::send(stream, &head[sent..], more).map_err(io::Error::from)
-            }) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
+        #[cfg(target_os = "linux")]
+        {
+            send_file(stream, head, &self.file, self.len).await
         }
-        let mut offset = 0u64;
-        while offset < self.len as u64 {
-            stream.writable().await?;
-            let rest = self.len - offset as usize;
-            match stream.try_io(Interest::WRITABLE, || {
-                rustix::fs::sendfile(stream, &self.file, Some(&mut offset), rest)
-                    .map_err(io::Error::from)
-            }) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (stream, head);
+            Err(std::io::ErrorKind::Unsupported.into())
         }
-        Ok(())
     }
+}
 
-    /// Not built on this system: [`FileCopy::new`] never makes one.
-    #[cfg(not(target_os = "linux"))]
-    pub async fn send(&self, _: &tokio::net::TcpStream, _: &[u8]) -> std::io::Result<()> {
-        Err(std::io::ErrorKind::Unsupported.into())
+/// Writes `head`, then the first `len` bytes of `file` (from its start, whatever its offset),
+/// to `stream`: the head with `MSG_MORE`, the body with `sendfile(2)`. Gives up with
+/// `TimedOut` when the socket takes no bytes for [`crate::live::WRITE_WAIT_MAX`] (a reader
+/// that stopped reading), however long the whole body takes a slow reader.
+#[cfg(target_os = "linux")]
+pub async fn send_file(
+    stream: &tokio::net::TcpStream,
+    head: &[u8],
+    file: &std::fs::File,
+    len: usize,
+) -> std::io::Result<()> {
+    use rustix::net::SendFlags;
+    use std::io;
+    use tokio::io::Interest;
+    let writable = || async {
+        tokio::time::timeout(crate::live::WRITE_WAIT_MAX, stream.writable())
+            .await
+            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+    };
+    let mut sent = 0;
+    while sent < head.len() {
+        writable().await?;
+        let more = SendFlags::MORE | SendFlags::NOSIGNAL;
+        match stream.try_io(Interest::WRITABLE, || {
+            rustix::net::send(stream, &head[sent..], more).map_err(io::Error::from)
+        }) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
     }
+    let mut offset = 0u64;
+    while offset < len as u64 {
+        writable().await?;
+        let rest = len - offset as usize;
+        match stream.try_io(Interest::WRITABLE, || {
+            rustix::fs::sendfile(stream, file, Some(&mut offset), rest).map_err(io::Error::from)
+        }) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 impl Drop for FileCopy {

@@ -195,12 +195,111 @@ async fn cors(request: Request, next: Next) -> Response {
     response
 }
 
+/// Files of the rendered tree at least this large are kept on disk while served, not in
+/// memory (a state's downloads: PA's NIST JSON is 284 MB), with their gzip form made at once
+/// (the default of [`crate::publish::SiteConfig::spill_bytes_min`]).
+pub const SPILL_BYTES_MIN: usize = 4 << 20;
+
+/// Where a served file's large bytes go: a directory, and the smallest file kept there.
+#[derive(Debug, Clone, Copy)]
+pub struct Spill<'a> {
+    pub dir: &'a std::path::Path,
+    pub bytes_min: usize,
+}
+
+/// Where one representation of a served file is.
+#[derive(Debug)]
+pub(crate) enum Body {
+    Memory(Bytes),
+    /// An unlinked temporary file (`O_TMPFILE`, mode 0600, reachable only through this
+    /// descriptor), written once when the file was rendered and never again; `len` bytes.
+    Disk {
+        file: std::fs::File,
+        len: usize,
+    },
+}
+
+impl Body {
+    /// `bytes` on disk when `spill` allows it (at least its `bytes_min`; Linux) and the file
+    /// could be made; in memory otherwise.
+    fn store(bytes: Vec<u8>, spill: Option<Spill<'_>>) -> Body {
+        let spill = spill.filter(|s| cfg!(target_os = "linux") && bytes.len() >= s.bytes_min);
+        if let Some(Spill { dir, .. }) = spill {
+            use std::io::Write as _;
+            let made = tempfile::tempfile_in(dir).and_then(|mut file| {
+                file.write_all(&bytes)?;
+                Ok(file)
+            });
+            match made {
+                Ok(file) => {
+                    return Body::Disk {
+                        file,
+                        len: bytes.len(),
+                    };
+                }
+                Err(e) => tracing::warn!(
+                    dir = %dir.display(),
+                    error = %e,
+                    "could not keep a large file on disk; serving it from memory"
+                ),
+            }
+        }
+        Body::Memory(Bytes::from(bytes))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Body::Memory(b) => b.len(),
+            Body::Disk { len, .. } => *len,
+        }
+    }
+
+    /// Bytes this body holds in memory.
+    fn memory(&self) -> usize {
+        match self {
+            Body::Memory(b) => b.len(),
+            Body::Disk { .. } => 0,
+        }
+    }
+
+    /// Bytes this body holds on disk.
+    fn disk(&self) -> usize {
+        match self {
+            Body::Memory(_) => 0,
+            Body::Disk { len, .. } => *len,
+        }
+    }
+
+    /// `n` bytes from `offset` (blocking for a body on disk).
+    fn chunk(&self, offset: usize, n: usize) -> std::io::Result<Bytes> {
+        match self {
+            Body::Memory(b) => Ok(b.slice(offset..offset + n)),
+            #[cfg(unix)]
+            Body::Disk { file, .. } => {
+                use std::os::unix::fs::FileExt as _;
+                let mut buf = vec![0; n];
+                file.read_exact_at(&mut buf, offset as u64)?;
+                Ok(Bytes::from(buf))
+            }
+            #[cfg(not(unix))]
+            Body::Disk { .. } => Err(std::io::ErrorKind::Unsupported.into()),
+        }
+    }
+
+    /// All the bytes (read back for a body on disk).
+    fn contents(&self) -> std::io::Result<Bytes> {
+        self.chunk(0, self.len())
+    }
+}
+
 /// One file of the rendered tree as served: its bytes (shared by every response, never
 /// copied), its ETag, and, for text over [`GZIP_BYTES_MIN`], its gzip form, compressed on the
-/// first request that accepts it and kept for as long as the file is cached.
+/// first request that accepts it and kept for as long as the file is cached. A file of at
+/// least [`SPILL_BYTES_MIN`] rendered by `urne serve` is kept on disk instead, gzip form and
+/// all, both made on the render thread (compressing 284 MB takes seconds: never on a request).
 #[derive(Debug)]
 pub struct ServedFile {
-    bytes: Bytes,
+    body: Body,
     etag: HeaderValue,
     content_type: &'static str,
     cache: &'static str,
@@ -211,42 +310,97 @@ pub struct ServedFile {
 
 #[derive(Debug)]
 struct Gzipped {
-    bytes: Bytes,
+    body: Body,
     etag: HeaderValue,
 }
 
 /// Files smaller than this are served as they are even to clients that accept gzip.
 pub const GZIP_BYTES_MIN: usize = 1024;
 
+/// Bytes read from disk per chunk of a body axum streams.
+const DISK_CHUNK_BYTES: usize = 256 << 10;
+
 impl ServedFile {
-    /// The file at `path` (relative, as rendered) with these bytes.
+    /// The file at `path` (relative, as rendered) with these bytes, in memory.
     pub fn new(path: &str, bytes: Vec<u8>) -> ServedFile {
-        let content_type = content_type(path);
-        let compressible = bytes.len() >= GZIP_BYTES_MIN && compressible(content_type);
-        ServedFile {
-            etag: HeaderValue::from_str(&etag(&bytes)).expect("hex ETag is a valid header"),
-            bytes: Bytes::from(bytes),
-            content_type,
-            cache: tree_cache_control(path),
-            gzip: compressible.then(OnceLock::new),
-            copy: OnceLock::new(),
-        }
+        ServedFile::rendered(path, bytes, None)
     }
 
-    /// The file copy the light path sends the plain body from, for a file big enough to gain from
-    /// it (`crate::sendfile`); `None` means write the bytes.
+    /// The file at `path` with these bytes; kept on disk as `spill` says if large enough, with
+    /// its gzip form made now. Blocking: call it off the async workers (the render threads do).
+    pub fn rendered(path: &str, bytes: Vec<u8>, spill: Option<Spill<'_>>) -> ServedFile {
+        let content_type = content_type(path);
+        let compressible = bytes.len() >= GZIP_BYTES_MIN && compressible(content_type);
+        let etag = HeaderValue::from_str(&etag(&bytes)).expect("hex ETag is a valid header");
+        let body = Body::store(bytes, spill);
+        let gzip_form = compressible.then(OnceLock::new);
+        let file = ServedFile {
+            body,
+            etag,
+            content_type,
+            cache: tree_cache_control(path),
+            gzip: gzip_form,
+            copy: OnceLock::new(),
+        };
+        if let (Body::Disk { .. }, Some(cell)) = (&file.body, &file.gzip) {
+            let gz = file.body.contents().ok().and_then(|plain| {
+                let gz = gzip(&plain)?;
+                Some(Gzipped {
+                    body: Body::store(gz, spill),
+                    etag: gzip_etag(&file.etag)?,
+                })
+            });
+            let _ = cell.set(gz);
+        }
+        file
+    }
+
+    /// The file copy the light path sends the plain body from, for a file in memory big
+    /// enough to gain from it (`crate::sendfile`); `None` means write the bytes.
     pub(crate) fn file_copy(&self) -> Option<&crate::sendfile::FileCopy> {
-        if !crate::sendfile::worth_it(self.bytes.len()) {
+        let Body::Memory(bytes) = &self.body else {
+            return None;
+        };
+        if !crate::sendfile::worth_it(bytes.len()) {
             return None;
         }
         self.copy
-            .get_or_init(|| crate::sendfile::FileCopy::new(&self.bytes))
+            .get_or_init(|| crate::sendfile::FileCopy::new(bytes))
             .as_ref()
     }
 
-    /// The bytes, as `urne export` writes them.
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// The bytes, as `urne export` writes them (read back from disk for a file kept there).
+    pub fn bytes(&self) -> std::io::Result<Bytes> {
+        self.body.contents()
+    }
+
+    /// The file's length.
+    pub fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.body.len() == 0
+    }
+
+    /// Whether the file (and its gzip form) is kept on disk, not in memory.
+    pub fn on_disk(&self) -> bool {
+        matches!(self.body, Body::Disk { .. })
+    }
+
+    /// Bytes held in memory and on disk by the file and its gzip form (if made).
+    pub(crate) fn footprint(&self) -> (usize, usize) {
+        let gz = self
+            .gzip
+            .as_ref()
+            .and_then(|g| g.get())
+            .and_then(Option::as_ref);
+        let (memory, disk) = (self.body.memory(), self.body.disk());
+        match gz {
+            Some(g) => (memory + g.body.memory(), disk + g.body.disk()),
+            None => (memory, disk),
+        }
     }
 
     /// The gzip form (`None` when gzip does not make it smaller).
@@ -254,30 +408,45 @@ impl ServedFile {
         self.gzip
             .as_ref()?
             .get_or_init(|| {
-                use std::io::Write;
-                let mut encoder = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(self.bytes.len() / 4),
-                    flate2::Compression::default(),
-                );
-                encoder.write_all(&self.bytes).ok()?;
-                let gz = encoder.finish().ok()?;
-                if gz.len() >= self.bytes.len() {
+                // Only a file in memory gets here uncompressed (one on disk got its gzip form
+                // when it was made); it is below `SPILL_BYTES_MIN`.
+                let Body::Memory(bytes) = &self.body else {
                     return None;
-                }
-                // The gzip form is another representation: its own strong ETag.
-                let tag = self.etag.to_str().ok()?.trim_end_matches('"');
+                };
+                let gz = gzip(bytes)?;
                 Some(Gzipped {
-                    bytes: Bytes::from(gz),
-                    etag: HeaderValue::from_str(&format!("{tag}-gzip\"")).ok()?,
+                    body: Body::Memory(Bytes::from(gz)),
+                    etag: gzip_etag(&self.etag)?,
                 })
             })
             .as_ref()
     }
 }
 
+/// `bytes` gzip-compressed, if that makes them smaller.
+fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(bytes).ok()?;
+    let gz = encoder.finish().ok()?;
+    (gz.len() < bytes.len()).then_some(gz)
+}
+
+/// The gzip form is another representation: its own strong ETag.
+fn gzip_etag(plain: &HeaderValue) -> Option<HeaderValue> {
+    let tag = plain.to_str().ok()?.trim_end_matches('"');
+    HeaderValue::from_str(&format!("{tag}-gzip\"")).ok()
+}
+
 impl PartialEq for ServedFile {
     fn eq(&self, other: &ServedFile) -> bool {
-        self.bytes == other.bytes
+        match (self.bytes(), other.bytes()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -363,7 +532,7 @@ pub(crate) struct TreeReply<'f> {
     /// 304: the client's copy is current (no body, no Content-Encoding).
     pub not_modified: bool,
     /// The representation sent (the file or its gzip form).
-    pub body: &'f Bytes,
+    pub body: &'f Body,
     pub etag: &'f HeaderValue,
     pub content_type: &'static str,
     pub cache: &'static str,
@@ -383,7 +552,7 @@ pub(crate) fn tree_reply<'f, 'v>(
 ) -> TreeReply<'f> {
     let mut reply = TreeReply {
         not_modified: false,
-        body: &f.bytes,
+        body: &f.body,
         etag: &f.etag,
         content_type: f.content_type,
         cache: f.cache,
@@ -398,7 +567,7 @@ pub(crate) fn tree_reply<'f, 'v>(
     let wants_gzip = accept_encoding.filter_map(header_str).any(accepts_gzip);
     let gzipped = if wants_gzip { f.gzipped() } else { None };
     if let Some(g) = gzipped {
-        (reply.body, reply.etag) = (&g.bytes, &g.etag);
+        (reply.body, reply.etag) = (&g.body, &g.etag);
     }
     // A cached copy of either form is still good: the tags name the same file. A 304 has no
     // body, so no Content-Encoding (clients would try to decode the empty body).
@@ -411,8 +580,9 @@ pub(crate) fn tree_reply<'f, 'v>(
     reply
 }
 
-/// [`tree_reply`] as an axum response.
-pub(crate) fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
+/// [`tree_reply`] as an axum response. A body on disk is streamed in chunks read off the
+/// async workers.
+pub(crate) fn tree_answer(request: &HeaderMap, f: &Arc<ServedFile>) -> Response {
     let reply = tree_reply(
         f,
         request
@@ -424,30 +594,106 @@ pub(crate) fn tree_answer(request: &HeaderMap, f: &ServedFile) -> Response {
             .iter()
             .map(HeaderValue::as_bytes),
     );
-    if !reply.vary {
-        return file(
-            request,
-            reply.body.clone(),
-            reply.etag.clone(),
-            reply.content_type,
-            reply.cache,
-        );
-    }
     let mut headers = HeaderMap::with_capacity(6);
-    headers.insert(header::ETAG, reply.etag.clone());
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(reply.cache));
+    if reply.not_modified {
+        headers.insert(header::ETAG, reply.etag.clone());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(reply.cache));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(reply.content_type),
+        );
+        if reply.vary {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    // The order axum gave these headers when the body was always `Bytes` (its content type
+    // first, replaced in place), which the light path writes too.
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(reply.content_type),
     );
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if reply.not_modified {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    headers.insert(header::ETAG, reply.etag.clone());
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(reply.cache));
+    if reply.vary {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     if reply.gzip {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    (headers, reply.body.clone()).into_response()
+    let body = match reply.body {
+        Body::Memory(bytes) => axum::body::Body::from(bytes.clone()),
+        Body::Disk { len, .. } => axum::body::Body::new(DiskStream {
+            file: Arc::clone(f),
+            gzip: reply.gzip,
+            offset: 0,
+            len: *len,
+            reading: None,
+        }),
+    };
+    (headers, body).into_response()
+}
+
+/// A served file's body on disk, read in [`DISK_CHUNK_BYTES`] chunks on tokio's blocking
+/// threads, with its exact length (so hyper sends `content-length`, as for a body in memory).
+struct DiskStream {
+    file: Arc<ServedFile>,
+    /// The gzip form, not the file.
+    gzip: bool,
+    offset: usize,
+    len: usize,
+    reading: Option<tokio::task::JoinHandle<std::io::Result<Bytes>>>,
+}
+
+impl http_body::Body for DiskStream {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        use std::future::Future as _;
+        use std::task::Poll;
+        let this = &mut *self;
+        if this.offset >= this.len {
+            return Poll::Ready(None);
+        }
+        if this.reading.is_none() {
+            let (file, gzip, offset) = (Arc::clone(&this.file), this.gzip, this.offset);
+            let n = DISK_CHUNK_BYTES.min(this.len - offset);
+            this.reading = Some(tokio::task::spawn_blocking(move || {
+                let body = match (gzip, file.gzipped()) {
+                    (true, Some(g)) => &g.body,
+                    (true, None) => return Err(std::io::ErrorKind::NotFound.into()),
+                    (false, _) => &file.body,
+                };
+                body.chunk(offset, n)
+            }));
+        }
+        let handle = this.reading.as_mut().expect("set above");
+        let done = std::task::ready!(std::pin::Pin::new(handle).poll(cx));
+        this.reading = None;
+        let chunk = done.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match chunk {
+            Ok(bytes) => {
+                this.offset += bytes.len();
+                Poll::Ready(Some(Ok(http_body::Frame::data(bytes))))
+            }
+            Err(e) => {
+                this.offset = this.len;
+                Poll::Ready(Some(Err(e)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.offset >= self.len
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact((self.len - self.offset) as u64)
+    }
 }
 
 async fn checkpoint(State(p): State<AppState>, headers: HeaderMap) -> Result<Response, HttpError> {
@@ -684,7 +930,7 @@ mod tests {
         let gz = page.gzipped().expect("a repetitive page compresses");
         let mut decoded = Vec::new();
         std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(&gz.bytes[..]),
+            &mut flate2::read::GzDecoder::new(&gz.body.contents().unwrap()[..]),
             &mut decoded,
         )
         .unwrap();
@@ -696,5 +942,48 @@ mod tests {
                 .gzip
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_large_file_is_kept_on_disk_with_its_gzip_form_made_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = "county,precinct,office,candidate,votes\nAdams,1,President,Someone,123\n"
+            .repeat(SPILL_BYTES_MIN / 40)
+            .into_bytes();
+        assert!(csv.len() >= SPILL_BYTES_MIN);
+        let spill = Spill {
+            dir: dir.path(),
+            bytes_min: SPILL_BYTES_MIN,
+        };
+        let f = ServedFile::rendered("downloads/e/results.csv", csv.clone(), Some(spill));
+        let in_memory = ServedFile::new("downloads/e/results.csv", csv.clone());
+        assert!(!in_memory.on_disk());
+        assert_eq!(f.etag, in_memory.etag);
+        if !cfg!(target_os = "linux") {
+            assert!(!f.on_disk());
+            return;
+        }
+        assert!(f.on_disk());
+        assert_eq!(f.len(), csv.len());
+        assert_eq!(&f.bytes().unwrap()[..], &csv[..]);
+        assert_eq!(f, in_memory);
+        // The gzip form is there before any request asked for it, and is what the in-memory
+        // file makes on request.
+        let made = f.gzip.as_ref().unwrap().get().expect("made with the file");
+        let gz = made.as_ref().expect("a repetitive file compresses");
+        let lazy = in_memory.gzipped().unwrap();
+        assert_eq!(gz.etag, lazy.etag);
+        assert_eq!(gz.body.contents().unwrap(), lazy.body.contents().unwrap());
+        // Served in parts, as axum streams it.
+        let half = csv.len() / 2;
+        let mut parts = f.body.chunk(0, half).unwrap().to_vec();
+        parts.extend_from_slice(&f.body.chunk(half, csv.len() - half).unwrap());
+        assert_eq!(parts, csv);
+        // The cache counts a few hundred bytes of memory for it, and its bytes on disk.
+        let (memory, disk) = f.footprint();
+        assert!(memory < 1 << 20, "{memory}");
+        assert!(disk >= csv.len(), "{disk}");
+        // Nothing is left in the directory: the file is unlinked from the start.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

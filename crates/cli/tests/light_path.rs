@@ -33,7 +33,8 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path) -> Server {
+    /// `spill_bytes_min`: the smallest rendered file kept on disk.
+    fn start(data: &Path, spill_bytes_min: usize) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -49,7 +50,10 @@ impl Server {
             )
             .await
             .unwrap();
-            let site = urne::site_config(TITLE, &dir.signer);
+            let site = urne::publish::SiteConfig {
+                spill_bytes_min,
+                ..urne::site_config(TITLE, &dir.signer)
+            };
             let publisher = urne::publish::Publisher::open(
                 dir.blobs.clone(),
                 log.handle(),
@@ -195,8 +199,25 @@ fn etag_of(server: &Server, path: &str, extra: &str) -> String {
 
 #[test]
 fn the_light_path_answers_as_axum_does() {
+    // As `urne serve` runs (files in memory below `SPILL_BYTES_MIN`, which these all are), then
+    // on a new server with every rendered file kept on disk, gzip form and all.
+    for on_disk in [false, true] {
+        table(on_disk);
+    }
+}
+
+/// The table of exchanges, each sent to the light path and to axum; `on_disk`: every rendered
+/// file is kept on disk.
+fn table(on_disk: bool) {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(&tmp.path().join("data"));
+    let server = Server::start(
+        &tmp.path().join("data"),
+        if on_disk {
+            1
+        } else {
+            urne::serve::SPILL_BYTES_MIN
+        },
+    );
     let (alice, bob) = (official("alice", 1), official("bob", 2));
     let log_vkey = {
         let vkey = std::fs::read_to_string(tmp.path().join("data/log.vkey")).unwrap();
@@ -474,7 +495,7 @@ fn the_light_path_answers_as_axum_does() {
                 seen_statuses.insert(a.status.clone());
             }
         }
-        if sendfile_min == 1 {
+        if sendfile_min == 1 || on_disk {
             let sent = server.stats.sent_from_files() - from_files;
             assert!(sent >= 10, "{sent} answers by sendfile(2)");
         }

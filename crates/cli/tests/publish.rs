@@ -34,6 +34,14 @@ struct Server {
 
 impl Server {
     async fn start(data: &Path) -> Server {
+        Server::start_with(data, |site| site).await
+    }
+
+    /// A server whose site settings `site` changes from the default.
+    async fn start_with(
+        data: &Path,
+        site: impl FnOnce(urne::publish::SiteConfig) -> urne::publish::SiteConfig,
+    ) -> Server {
         let dir = urne::open_data_dir(data, ORIGIN, None).await.unwrap();
         let log = urne_log::Log::open(
             urne_log::Config::new(ORIGIN),
@@ -47,7 +55,7 @@ impl Server {
             dir.blobs.clone(),
             log.handle(),
             log.size_at_open(),
-            urne::site_config("Test County", &dir.signer),
+            site(urne::site_config("Test County", &dir.signer)),
         )
         .await
         .unwrap();
@@ -419,6 +427,64 @@ async fn officials_publish_and_every_refusal_names_its_rule_and_changes_nothing(
     .await
     .unwrap();
     assert_eq!(report.size, 6);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_past_the_cache_limit_is_kept_on_disk_and_rendered_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path();
+    let spill = b.join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    // A 4 KiB cache: each download of the fixture is larger, so when only memory held rendered
+    // files, every request for one rendered it (and gzipped it) again.
+    let server = Server::start_with(&b.join("data"), |site| urne::publish::SiteConfig {
+        render_cache_bytes: 4096,
+        spill_dir: Some(spill.clone()),
+        spill_bytes_min: 2048,
+        ..site
+    })
+    .await;
+    let (alice, bob) = (official("alice", 1), official("bob", 2));
+    let policy = policy_bundle(&b.join("policy"), &[&alice, &bob], 0, None);
+    ok(&server.publish(&signed(&policy, &[&alice, &bob])).await);
+    let r0 = results_bundle(&b.join("r0"), 0, None, (1, 2), None);
+    ok(&server.publish(&signed(&r0, &[&alice, &bob])).await);
+
+    let url = format!("{}/downloads/2018-general/results.xml", server.url);
+    let before = server.publisher.served().renders();
+    let mut plain = std::collections::BTreeSet::new();
+    // One after the other: readers at the same time would share one render anyway.
+    for i in 0..6 {
+        let url = url.clone();
+        let encoding = if i % 2 == 0 { "gzip" } else { "identity" };
+        let (status, headers, body) =
+            tokio::task::spawn_blocking(move || get_with(&url, &[("Accept-Encoding", encoding)]))
+                .await
+                .unwrap();
+        assert_eq!(status, 200);
+        let body = match header(&headers, "content-encoding") {
+            Some("gzip") => {
+                let mut decoded = Vec::new();
+                flate2::read::GzDecoder::new(&body[..])
+                    .read_to_end(&mut decoded)
+                    .unwrap();
+                decoded
+            }
+            other => {
+                assert_eq!(other, None);
+                body
+            }
+        };
+        plain.insert(body);
+    }
+    assert_eq!(plain.len(), 1, "every reader got the same file");
+    let file = plain.pop_first().unwrap();
+    assert!(file.len() > 4096, "{} bytes", file.len());
+    assert!(file.starts_with(b"<?xml"));
+    assert_eq!(server.publisher.served().renders() - before, 1);
+    // Unlinked from the start: the directory shows nothing while the file is served.
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
     server.stop().await;
 }
 

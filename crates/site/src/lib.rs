@@ -694,10 +694,21 @@ impl<'a> Prepared<'a> {
 
     /// Download `d` of an election (exporters get the release's own timestamp).
     fn download(&self, pe: &PreparedElection<'_>, d: usize) -> Result<Vec<u8>, RenderError> {
+        let mut out = Vec::new();
+        self.download_to(pe, d, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Prepared::download`] written to `out`.
+    fn download_to(
+        &self,
+        pe: &PreparedElection<'_>,
+        d: usize,
+        mut out: impl std::io::Write,
+    ) -> Result<(), RenderError> {
         let s = pe.latest();
         let generated = i18n::utc(pe.refs.last().expect("non-empty").timestamp).1;
         let (name, _) = DOWNLOADS[d];
-        let mut out = Vec::new();
         let (format, result) = match name {
             "results.json" => (
                 "nist-json",
@@ -720,8 +731,7 @@ impl<'a> Prepared<'a> {
             election: pe.e.id.to_owned(),
             format,
             message,
-        })?;
-        Ok(out)
+        })
     }
 
     /// (path, label, size) of each download, for the downloads page: the downloads are
@@ -735,10 +745,26 @@ impl<'a> Prepared<'a> {
         }
         let mut sizes = Vec::with_capacity(DOWNLOADS.len());
         for (d, (name, label)) in DOWNLOADS.iter().enumerate() {
-            let n = self.download(pe, d)?.len();
-            sizes.push((format!("downloads/{}/{name}", pe.seg), *label, n));
+            // Counted as written, not held: a state's NIST XML is hundreds of megabytes.
+            let mut n = Counted(0);
+            self.download_to(pe, d, &mut n)?;
+            sizes.push((format!("downloads/{}/{name}", pe.seg), *label, n.0));
         }
         Ok(pe.download_sizes.get_or_init(|| sizes))
+    }
+}
+
+/// A writer that keeps only the number of bytes written to it.
+struct Counted(usize);
+
+impl std::io::Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
