@@ -35,6 +35,7 @@ pub use nist_json::{export_nist_json, import_nist_json, import_nist_json_bytes};
 pub use nist_xml::{NIST_ERR_NAMESPACE, export_nist_xml, import_nist_xml, import_nist_xml_bytes};
 pub use openelections::{CsvOptions, CsvSource, import_openelections_csv};
 pub use validate::{
-    Imported, Limits, Totals, UNIT_DEPTH_MAX, ValidSnapshot, unit_totals, validate,
+    ContestTotals, Imported, IndexTotals, Limits, SnapshotTotals, Totals, UNIT_DEPTH_MAX,
+    ValidSnapshot, unit_totals, validate,
 };
 pub use xml::XML_DEPTH_MAX;

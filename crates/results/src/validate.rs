@@ -754,8 +754,279 @@ fn check_ballots(
 /// Totals keyed by (choice, count type, round).
 pub type Totals = BTreeMap<(String, CountType, Option<u32>), u64>;
 
-/// [`Totals`] with the choice as its position in [`Contest::choices`].
-type IndexTotals = BTreeMap<(u32, CountType, Option<u32>), u64>;
+/// [`Totals`] with the choice as its position in [`Contest::choices`] (`u32::MAX`: a choice the
+/// contest does not list).
+pub type IndexTotals = BTreeMap<(u32, CountType, Option<u32>), u64>;
+
+/// [`unit_totals`] for many units of one snapshot: units are looked up through one hash map,
+/// and each contest's totals ([`SnapshotTotals::contest`]) are kept per unit as they are
+/// computed, so a county's are summed once from its precincts and the state's from its
+/// counties, not again from every precinct; and a sum visits only the units with data in the
+/// contest (a house district's contest does not walk the state's every precinct). The results
+/// site asks for every unit of every contest.
+pub struct SnapshotTotals<'s> {
+    s: &'s Snapshot,
+    index: UnitIndex<'s>,
+    /// Per unit (by position), the units it is a child of.
+    parents: Vec<Vec<u32>>,
+    /// Some unit has [`UNIT_DEPTH_MAX`] levels of units below it.
+    deep: bool,
+}
+
+impl<'s> SnapshotTotals<'s> {
+    pub fn new(s: &'s ValidSnapshot) -> Self {
+        let index = UnitIndex::new(s);
+        let n = s.units.len();
+        let children: Vec<Vec<u32>> = s
+            .units
+            .iter()
+            .map(|u| {
+                u.children
+                    .iter()
+                    .filter_map(|c| index.get(c).map(|i| i as u32))
+                    .collect()
+            })
+            .collect();
+        let mut parents = vec![Vec::new(); n];
+        for (p, cs) in children.iter().enumerate() {
+            for &c in cs {
+                parents[c as usize].push(p as u32);
+            }
+        }
+        // Heights, children first, with a stack of our own; a cycle (refused by `validate`)
+        // counts as the limit.
+        let mut height = vec![usize::MAX; n];
+        let mut pending = vec![false; n];
+        for root in 0..n {
+            let mut stack = vec![(root, false)];
+            while let Some((u, expanded)) = stack.pop() {
+                if height[u] != usize::MAX {
+                    continue;
+                }
+                if expanded {
+                    pending[u] = false;
+                    let below = children[u].iter().map(|&c| height[c as usize]);
+                    let h = below.map(|h| h.saturating_add(1)).max().unwrap_or(0);
+                    height[u] = h.min(UNIT_DEPTH_MAX);
+                    continue;
+                }
+                if pending[u] {
+                    height[u] = UNIT_DEPTH_MAX;
+                    continue;
+                }
+                pending[u] = true;
+                stack.push((u, true));
+                for &c in &children[u] {
+                    if height[c as usize] == usize::MAX {
+                        if pending[c as usize] {
+                            height[c as usize] = UNIT_DEPTH_MAX;
+                        } else {
+                            stack.push((c as usize, false));
+                        }
+                    }
+                }
+            }
+        }
+        SnapshotTotals {
+            s,
+            index,
+            parents,
+            deep: height.iter().any(|&h| h >= UNIT_DEPTH_MAX),
+        }
+    }
+
+    /// The totals of `contest` (one of the snapshot's), unit by unit.
+    pub fn contest(&self, contest: &'s Contest) -> ContestTotals<'_, 's> {
+        let layout = Layout::new(contest, &self.index);
+        // Units with counts, and every unit above one.
+        let mut has_data = vec![false; self.s.units.len()];
+        let mut stack: Vec<u32> = layout
+            .unit_of
+            .iter()
+            .copied()
+            .filter(|&u| u != u32::MAX)
+            .collect();
+        while let Some(u) = stack.pop() {
+            if std::mem::replace(&mut has_data[u as usize], true) {
+                continue;
+            }
+            stack.extend(&self.parents[u as usize]);
+        }
+        ContestTotals {
+            units: self,
+            contest,
+            choice_of: layout.choice_of,
+            has_data,
+            memo: HashMap::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SnapshotTotals<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotTotals")
+            .field("units", &self.s.units.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The totals of one contest in the units asked so far: see [`SnapshotTotals`].
+pub struct ContestTotals<'u, 's> {
+    units: &'u SnapshotTotals<'s>,
+    contest: &'s Contest,
+    /// The position of each count's choice in [`Contest::choices`] (`u32::MAX`: unknown).
+    choice_of: Vec<u32>,
+    /// Per unit: it has counts in the contest, or a unit below it has.
+    has_data: Vec<bool>,
+    memo: HashMap<&'s str, Entry>,
+}
+
+/// One unit's totals in [`ContestTotals`].
+struct Entry {
+    totals: Result<Option<IndexTotals>, ProblemKind>,
+    /// How deep below the unit the sum went through units without counts (see
+    /// [`ContestTotals::get`]).
+    deep: usize,
+    /// The totals are the unit's own counts.
+    own: bool,
+}
+
+impl std::fmt::Debug for ContestTotals<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContestTotals")
+            .field("contest", &self.contest.id)
+            .field("units", &self.memo.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s> ContestTotals<'_, 's> {
+    /// The totals [`unit_totals`] gives for `unit`, with choices as positions (unknown ones as
+    /// `u32::MAX`, which [`unit_totals`] leaves out); `Err` where it fails.
+    pub fn get(&mut self, unit: &'s str) -> Result<Option<&IndexTotals>, ProblemKind> {
+        self.ensure(unit);
+        let entry = &self.memo[unit];
+        // `unit_totals` refuses a sum that goes `UNIT_DEPTH_MAX` units without counts deep
+        // below the one asked for; `deep` is that nesting, measured from this unit.
+        if entry.deep >= UNIT_DEPTH_MAX {
+            return Err(ProblemKind::Limit {
+                what: "unit depth",
+                count: UNIT_DEPTH_MAX as u64,
+                max: UNIT_DEPTH_MAX as u64,
+            });
+        }
+        match &entry.totals {
+            Ok(t) => Ok(t.as_ref()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Computes the entries of `root` and of the units under it that it needs, children
+    /// first, with a stack of its own (units may nest deeper than the thread's stack would
+    /// allow recursion). A unit met again while its own sum is pending (a cycle, which
+    /// [`validate`] refuses) counts as having no data.
+    fn ensure(&mut self, root: &'s str) {
+        let s = self.units.s;
+        let mut stack: Vec<(&'s str, bool)> = vec![(root, false)];
+        let mut pending: std::collections::HashSet<&'s str> = Default::default();
+        while let Some((unit, expanded)) = stack.pop() {
+            if self.memo.contains_key(unit) {
+                continue;
+            }
+            if expanded {
+                pending.remove(unit);
+                let entry = self.sum_children(unit);
+                self.memo.insert(unit, entry);
+                continue;
+            }
+            let own = unit_range(self.contest, unit);
+            if !own.is_empty() {
+                let mut t = IndexTotals::new();
+                let choices = &self.choice_of[own.clone()];
+                for (vc, &ch) in self.contest.counts[own].iter().zip(choices) {
+                    t.insert((ch, vc.kind, vc.round), vc.votes);
+                }
+                let entry = Entry {
+                    totals: Ok(Some(t)),
+                    deep: 0,
+                    own: true,
+                };
+                self.memo.insert(unit, entry);
+                continue;
+            }
+            let Some(u) = self.units.index.get(unit) else {
+                let entry = Entry {
+                    totals: Ok(None),
+                    deep: 0,
+                    own: false,
+                };
+                self.memo.insert(unit, entry);
+                continue;
+            };
+            if !pending.insert(unit) {
+                continue;
+            }
+            stack.push((unit, true));
+            // Children without data add nothing; only their depth could matter (`get`), and
+            // only in a snapshot whose units nest `UNIT_DEPTH_MAX` levels deep.
+            let every_child = self.units.deep;
+            for child in &s.units[u].children {
+                let child = child.as_str();
+                let Some(c) = self.units.index.get(child) else {
+                    continue;
+                };
+                let wanted = every_child || self.has_data[c];
+                if wanted && !self.memo.contains_key(child) && !pending.contains(child) {
+                    stack.push((child, false));
+                }
+            }
+        }
+    }
+
+    /// The entry of a unit without counts of its own whose children's entries are made: as
+    /// `child_groups`, children with data summed per unit kind, the best group.
+    fn sum_children(&self, unit: &str) -> Entry {
+        let (s, index) = (self.units.s, &self.units.index);
+        let entry = |totals, deep| Entry {
+            totals,
+            deep,
+            own: false,
+        };
+        let Some(u) = index.get(unit) else {
+            return entry(Ok(None), 0);
+        };
+        let children = &s.units[u].children;
+        let mut deep = 0;
+        for child in children.iter().filter(|c| index.get(c).is_some()) {
+            if let Some(e) = self.memo.get(child.as_str())
+                && !e.own
+            {
+                deep = deep.max(1 + e.deep);
+            }
+        }
+        let mut groups: BTreeMap<&'static str, (usize, IndexTotals)> = BTreeMap::new();
+        for child in children {
+            let Some(cu) = index.get(child) else { continue };
+            let t = match self.memo.get(child.as_str()).map(|e| &e.totals) {
+                Some(Ok(Some(t))) => t,
+                Some(Ok(None)) | None => continue,
+                Some(Err(e)) => return entry(Err(e.clone()), deep),
+            };
+            let g = groups.entry(s.units[cu].kind.as_str()).or_default();
+            g.0 += 1;
+            for (k, v) in t {
+                let e = g.1.entry(*k).or_insert(0);
+                match e.checked_add(*v) {
+                    Some(sum) => *e = sum,
+                    None => return entry(Err(ProblemKind::Overflow), deep),
+                }
+            }
+        }
+        let mut out: Vec<_> = groups.into_iter().map(|(k, (n, t))| (n, k, t)).collect();
+        out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        entry(Ok(out.into_iter().next().map(|(_, _, t)| t)), deep)
+    }
+}
 
 /// Exact totals of `contest` in `unit`: the unit's own counts if the source gives any,
 /// otherwise the sum over one group of its children (those of one unit kind, so that overlapping

@@ -1,7 +1,7 @@
 //! What the pages and the API show, computed once per snapshot: totals per contest and unit,
 //! choice order, winner/leading marks, reporting progress and turnout.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use urne_release::Status;
 use urne_results::{
@@ -104,15 +104,24 @@ impl<'a> View<'a> {
             || s.status == ReportStatus::Certified;
         let mut contests = Vec::with_capacity(s.contests.len());
         let mut unit_contests: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let totals = urne_results::SnapshotTotals::new(s);
+        // Contests share districts (every contest of a CSV import is statewide): each
+        // district's leaves are found once.
+        let mut leaves_of: HashMap<&str, Vec<&str>> = HashMap::new();
         for (i, c) in s.contests.iter().enumerate() {
-            let cv = contest_view(s, c, &parents, facts_known, final_);
+            let district = leaves_of
+                .entry(c.district.as_str())
+                .or_insert_with(|| leaves(s, &c.district));
+            let cv = contest_view(s, &totals, c, district, &parents, facts_known, final_);
             for u in cv.units.keys() {
                 unit_contests.entry(u).or_default().push(i);
             }
             contests.push(cv);
         }
         let scope = s.election.scope_unit.as_str();
-        let reporting = reporting(s, scope, facts_known, |u| unit_contests.contains_key(u));
+        let reporting = reporting(s, &leaves(s, scope), facts_known, |u| {
+            unit_contests.contains_key(u)
+        });
         let turnout = turnout(s, scope);
         View {
             s,
@@ -126,19 +135,29 @@ impl<'a> View<'a> {
     /// Reporting progress of the leaves under `unit`.
     pub fn unit_reporting(&self, unit: &str) -> Reporting {
         let known = self.reporting.known;
-        reporting(self.s, unit, known, |u| self.unit_contests.contains_key(u))
+        reporting(self.s, &leaves(self.s, unit), known, |u| {
+            self.unit_contests.contains_key(u)
+        })
     }
 }
 
+/// `district_leaves`: the leaves under `c.district` ([`leaves`]).
 fn contest_view<'a>(
     s: &'a ValidSnapshot,
+    totals: &urne_results::SnapshotTotals<'a>,
     c: &'a Contest,
+    district_leaves: &[&str],
     parents: &BTreeMap<&'a str, Vec<&'a str>>,
     facts_known: bool,
     final_: bool,
 ) -> ContestView<'a> {
     // Units with own counts, then every ancestor of one.
-    let mut relevant: BTreeSet<&str> = c.counts.iter().map(|vc| vc.unit.as_str()).collect();
+    // Counts are sorted by unit: one insert per unit, not per count.
+    let mut relevant: BTreeSet<&str> = c
+        .counts
+        .chunk_by(|a, b| a.unit == b.unit)
+        .map(|run| run[0].unit.as_str())
+        .collect();
     let mut stack: Vec<&str> = relevant.iter().copied().collect();
     while let Some(u) = stack.pop() {
         for p in parents.get(u).into_iter().flatten() {
@@ -147,18 +166,15 @@ fn contest_view<'a>(
             }
         }
     }
-    let index: BTreeMap<&str, usize> = c
-        .choices
-        .iter()
-        .enumerate()
-        .map(|(i, ch)| (ch.id.as_str(), i))
-        .collect();
+    // Each unit's totals once, a parent's from its children's (`urne_results::unit_totals`
+    // per unit summed every precinct again for each county and for the state).
+    let mut contest_totals = totals.contest(c);
     let mut units = BTreeMap::new();
     for u in relevant {
-        let Ok(Some(t)) = urne_results::unit_totals(s, c, u) else {
+        let Ok(Some(t)) = contest_totals.get(u) else {
             continue;
         };
-        units.insert(u, fold(&t, &index, c.choices.len()));
+        units.insert(u, fold(t, c.choices.len()));
     }
     let district = units
         .get(c.district.as_str())
@@ -168,7 +184,7 @@ fn contest_view<'a>(
     order.sort_by(|&a, &b| district[b].cmp(&district[a]).then(a.cmp(&b)));
     let marks = marks(c, &district, &order, final_);
     let has = |u: &str| units.contains_key(u);
-    let reporting = reporting(s, &c.district, facts_known, has);
+    let reporting = reporting(s, district_leaves, facts_known, has);
     ContestView {
         c,
         units,
@@ -178,26 +194,30 @@ fn contest_view<'a>(
     }
 }
 
-fn fold(t: &urne_results::Totals, index: &BTreeMap<&str, usize>, n: usize) -> UnitTotals {
+/// A unit's totals (choices as positions; one the contest does not list, as `u32::MAX`, is left
+/// out) per choice and per count type.
+fn fold(t: &urne_results::IndexTotals, n: usize) -> UnitTotals {
+    let known = |choice: u32| (choice as usize) < n;
     // RCV contests carry rounds; the summary shows the first round's (or unrounded) counts.
-    let first = t.keys().map(|k| k.2).min().flatten();
+    let first = t.keys().filter(|k| known(k.0)).map(|k| k.2).min().flatten();
     let mut out = UnitTotals {
         by_choice: vec![0; n],
         ..UnitTotals::default()
     };
     let mut have_total = vec![false; n];
-    for ((choice, kind, round), votes) in t {
-        if *round != first && round.is_some() {
+    for (&(choice, kind, round), votes) in t {
+        if round != first && round.is_some() {
             continue;
         }
-        let Some(&i) = index.get(choice.as_str()) else {
+        if !known(choice) {
             continue;
-        };
-        if *kind == CountType::Total {
+        }
+        let i = choice as usize;
+        if kind == CountType::Total {
             out.by_choice[i] = *votes;
             have_total[i] = true;
         } else {
-            out.by_kind.entry(*kind).or_insert_with(|| vec![0; n])[i] = *votes;
+            out.by_kind.entry(kind).or_insert_with(|| vec![0; n])[i] = *votes;
         }
     }
     // A source with only per-type counts: the total is their sum.
@@ -260,13 +280,13 @@ pub fn leaves<'a>(s: &'a ValidSnapshot, root: &str) -> Vec<&'a str> {
     out
 }
 
+/// Reporting progress of `leaves` (those under one unit: [`leaves`]).
 fn reporting(
     s: &ValidSnapshot,
-    root: &str,
+    leaves: &[&str],
     facts_known: bool,
     has_data: impl Fn(&str) -> bool,
 ) -> Reporting {
-    let leaves = leaves(s, root);
     let total = leaves.len() as u64;
     if facts_known {
         let n = leaves

@@ -1,0 +1,233 @@
+//! `SnapshotTotals` (the results site's per-unit totals, each unit's summed once from its
+//! children's) gives what `unit_totals` gives, for every contest and unit of the shipped NIST
+//! examples, of Georgia 2018 counties one by one and of the whole state set's counties and
+//! state, asked in an order that mixes levels (units sorted by id).
+
+mod common;
+
+use urne_results::{
+    CsvOptions, CsvSource, NistOptions, SnapshotTotals, Totals, ValidSnapshot,
+    import_nist_json_bytes, import_nist_xml_bytes, import_openelections_csv, unit_totals,
+};
+
+/// Every contest of `s`, in every unit `pick` keeps: the two agree.
+fn agree(s: &ValidSnapshot, pick: impl Fn(&urne_results::Unit) -> bool) -> usize {
+    let all = SnapshotTotals::new(s);
+    let mut compared = 0;
+    for c in &s.contests {
+        let mut totals = all.contest(c);
+        for u in s.units.iter().filter(|u| pick(u)) {
+            let want = unit_totals(s, c, &u.id);
+            let got = totals.get(&u.id).map(|t| {
+                t.map(|t| {
+                    t.iter()
+                        .filter_map(|(&(ch, kind, round), &v)| {
+                            let choice = c.choices.get(ch as usize)?;
+                            Some(((choice.id.clone(), kind, round), v))
+                        })
+                        .collect::<Totals>()
+                })
+            });
+            assert_eq!(got, want, "contest {:?}, unit {:?}", c.id, u.id);
+            compared += 1;
+        }
+        // A unit the snapshot does not have: no data, as `unit_totals` says.
+        assert_eq!(totals.get("no-such-unit"), Ok(None));
+    }
+    compared
+}
+
+fn csv(files: &[std::path::PathBuf]) -> ValidSnapshot {
+    let sources = files
+        .iter()
+        .map(|p| CsvSource {
+            name: p.display().to_string(),
+            reader: std::fs::File::open(p).unwrap(),
+        })
+        .collect();
+    let options = CsvOptions::new("Georgia", "General Election", "2018-11-06");
+    import_openelections_csv(sources, &options)
+        .unwrap()
+        .snapshot
+}
+
+#[test]
+fn totals_of_every_unit_match_unit_totals() {
+    let Some(data) = common::data_dir("totals_of_every_unit_match_unit_totals") else {
+        return;
+    };
+    let mut compared = 0;
+    let nist = data.join("nist/election-results-reporting-sp1500-100-v2/examples/cdf-test-method");
+    let mut paths = common::files(&nist, ".json");
+    paths.extend(common::files(&nist, ".xml"));
+    assert!(!paths.is_empty());
+    for path in &paths {
+        let bytes = std::fs::read(path).unwrap();
+        let name = path.display().to_string();
+        let imported = if name.ends_with(".json") {
+            import_nist_json_bytes(&name, &bytes, &NistOptions::default())
+        } else {
+            import_nist_xml_bytes(&name, &bytes, &NistOptions::default())
+        };
+        compared += agree(&imported.unwrap().snapshot, |_| true);
+    }
+    let ga = common::files(&data.join("openelections/ga-2018-general-precinct"), ".csv");
+    for file in ga.iter().take(12) {
+        compared += agree(&csv(std::slice::from_ref(file)), |_| true);
+    }
+    let state = csv(&ga);
+    compared += agree(&state, |u| u.kind != urne_results::UnitKind::Precinct);
+    assert!(compared > 10_000, "{compared} comparisons");
+}
+
+/// Units in overlapping groups (a state made of counties and of house districts; the county group
+/// has more children with data and wins), counts at two levels (one county gives its own
+/// totals, the other's come from its precincts), vote types and a unit with no data.
+#[test]
+fn overlapping_groups_and_mixed_levels_match_unit_totals() {
+    use urne_results::{
+        Choice, Contest, ContestKind, CountType, Election, ElectionKind, ReportStatus, Snapshot,
+        Unit, UnitFacts, UnitKind, VoteCount,
+    };
+    let unit = |id: &str, kind, children: &[&str]| Unit {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        kind,
+        children: children.iter().map(|c| c.to_string()).collect(),
+        facts: UnitFacts::default(),
+    };
+    let count = |unit: &str, choice: &str, kind, votes| VoteCount {
+        unit: unit.into(),
+        choice: choice.into(),
+        kind,
+        round: None,
+        votes,
+    };
+    let choice = |id: &str| Choice {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        party: None,
+        write_in: false,
+    };
+    let s = Snapshot {
+        election: Election {
+            name: "Test".into(),
+            kind: ElectionKind::General,
+            start_date: "2026-11-03".into(),
+            end_date: "2026-11-03".into(),
+            scope_unit: "state".into(),
+        },
+        status: ReportStatus::UnofficialPartial,
+        parties: vec![],
+        units: vec![
+            unit("state", UnitKind::State, &["c1", "c2", "c3", "d1"]),
+            unit("c1", UnitKind::County, &["p1", "p2"]),
+            unit("c2", UnitKind::County, &["p3"]),
+            unit("c3", UnitKind::County, &["p4"]),
+            unit("d1", UnitKind::StateHouse, &["p1", "p3"]),
+            unit("p1", UnitKind::Precinct, &[]),
+            unit("p2", UnitKind::Precinct, &[]),
+            unit("p3", UnitKind::Precinct, &[]),
+            unit("p4", UnitKind::Precinct, &[]),
+        ],
+        contests: vec![Contest {
+            id: "gov".into(),
+            name: "Governor".into(),
+            kind: ContestKind::Candidate,
+            district: "state".into(),
+            votes_allowed: Some(1),
+            variation: None,
+            choices: vec![choice("a"), choice("b")],
+            counts: vec![
+                count("c1", "a", CountType::Total, 100),
+                count("c1", "b", CountType::Total, 50),
+                count("p3", "a", CountType::Total, 30),
+                count("p3", "a", CountType::ElectionDay, 20),
+                count("p3", "b", CountType::Total, 40),
+            ],
+            other_counts: vec![],
+        }],
+    };
+    let mut warnings = Vec::new();
+    let s = urne_results::validate("test", s, &Default::default(), &mut warnings).unwrap();
+    assert_eq!(agree(&s, |_| true), 9);
+    // The state: counties c1 (own counts) and c2 (from p3), not the district.
+    let totals = unit_totals(&s, &s.contests[0], "state").unwrap().unwrap();
+    assert_eq!(totals[&("a".to_owned(), CountType::Total, None)], 130);
+}
+
+/// Units nested past `UNIT_DEPTH_MAX` with no counts, beside a precinct with counts under the
+/// same root: both give the same answer for every unit (the root's sum fails on the depth,
+/// though the one branch with data is short).
+#[test]
+fn units_nested_past_the_depth_limit_match_unit_totals() {
+    use urne_results::{
+        Choice, Contest, ContestKind, CountType, Election, ElectionKind, ReportStatus, Snapshot,
+        Unit, UnitFacts, UnitKind, VoteCount,
+    };
+    let n = urne_results::UNIT_DEPTH_MAX + 6;
+    let id = |i: usize| format!("u{i:03}");
+    let mut units: Vec<Unit> = (0..n)
+        .map(|i| Unit {
+            id: id(i),
+            name: id(i),
+            kind: if i + 1 == n {
+                UnitKind::Precinct
+            } else {
+                UnitKind::County
+            },
+            children: if i + 1 == n { vec![] } else { vec![id(i + 1)] },
+            facts: UnitFacts::default(),
+        })
+        .collect();
+    units[0].children.push("x".into());
+    units.push(Unit {
+        id: "x".into(),
+        name: "x".into(),
+        kind: UnitKind::Precinct,
+        children: vec![],
+        facts: UnitFacts::default(),
+    });
+    let s = Snapshot {
+        election: Election {
+            name: "Test".into(),
+            kind: ElectionKind::General,
+            start_date: "2026-11-03".into(),
+            end_date: "2026-11-03".into(),
+            scope_unit: id(0),
+        },
+        status: ReportStatus::UnofficialPartial,
+        parties: vec![],
+        units,
+        contests: vec![Contest {
+            id: "gov".into(),
+            name: "Governor".into(),
+            kind: ContestKind::Candidate,
+            district: id(0),
+            votes_allowed: Some(1),
+            variation: None,
+            choices: vec![Choice {
+                id: "a".into(),
+                name: "A".into(),
+                party: None,
+                write_in: false,
+            }],
+            counts: vec![VoteCount {
+                unit: "x".into(),
+                choice: "a".into(),
+                kind: CountType::Total,
+                round: None,
+                votes: 5,
+            }],
+            other_counts: vec![],
+        }],
+    };
+    let mut warnings = Vec::new();
+    let s = match urne_results::validate("test", s, &Default::default(), &mut warnings) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(unit_totals(&s, &s.contests[0], &id(0)).is_err());
+    assert!(unit_totals(&s, &s.contests[0], "x").unwrap().is_some());
+    assert_eq!(agree(&s, |_| true), n + 1);
+}
