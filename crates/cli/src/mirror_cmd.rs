@@ -76,6 +76,9 @@ pub type Compared = (Vec<u8>, Vec<(String, Option<Vec<u8>>)>);
 pub struct MirrorSite {
     pub mirror: Arc<Mirror>,
     pub title: String,
+    /// Where large rendered files are kept while served (`DATA/spill`; `None`: the system's
+    /// temporary directory).
+    pub spill_dir: Option<PathBuf>,
     pub rendered: RwLock<Rendered>,
 }
 
@@ -105,7 +108,7 @@ impl MirrorSite {
             origin: key.name().to_owned(),
             log_vkey: key.vkey(),
             render_cache_bytes: crate::rendered::RENDER_CACHE_BYTES_DEFAULT,
-            spill_dir: None,
+            spill_dir: self.spill_dir.clone(),
             spill_bytes_min: crate::serve::SPILL_BYTES_MIN,
         };
         let history = crate::publish::History::replay(blobs.as_ref(), size).await?;
@@ -259,9 +262,15 @@ pub async fn run(args: MirrorArgs) -> anyhow::Result<()> {
         args.interval,
         stopped,
     ));
+    // Large rendered files go on the data directory's disk, not a temporary directory that
+    // may be memory.
+    let spill_dir = args.data.join("spill");
+    std::fs::create_dir_all(&spill_dir)
+        .with_context(|| format!("creating {}", spill_dir.display()))?;
     let site = Arc::new(MirrorSite {
         mirror: mirror.clone(),
         title: args.title.clone(),
+        spill_dir: Some(spill_dir),
         rendered: RwLock::default(),
     });
     if let Err(e) = site.refresh().await {

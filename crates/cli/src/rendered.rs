@@ -22,9 +22,9 @@
 //!   without being kept.
 //! - A file of at least [`crate::serve::SPILL_BYTES_MIN`] (a state's downloads) is made ready
 //!   on the render thread as an unlinked temporary file in [`SiteConfig::spill_dir`]
-//!   (`DATA/spill` for `urne serve`), with its ETag and its gzip form, so no request ever
-//!   hashes or compresses hundreds of megabytes on an async worker, and it is rendered once
-//!   per state, not once per request. Such files count 512 bytes (`DISK_FILE_COST`) against
+//!   (`DATA/spill` of `urne serve` and `urne mirror`), with its ETag and gzip form, so no
+//!   request ever hashes or compresses hundreds of megabytes on an async worker, and it is
+//!   rendered once per state, not once per request. Such files count 512 bytes (`DISK_FILE_COST`) against
 //!   the memory limit and their bytes against [`SPILL_BYTES_MAX`] on disk; the space goes back
 //!   to the file system when the last response using one ends (nothing to clean up after a
 //!   crash).
