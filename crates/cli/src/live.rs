@@ -615,8 +615,8 @@ fn http_date(out: &mut Vec<u8>) {
     });
 }
 
-/// Writes `head` and `body` with vectored writes (one, unless the socket takes less).
-/// A body kept on disk: `sendfile(2)` (Linux, where alone files are kept on disk).
+/// Writes `head`, then a body kept on disk, with `sendfile(2)` (Linux, the only system where
+/// files are kept on disk).
 async fn send_disk(
     stream: &TcpStream,
     head: &[u8],
@@ -634,6 +634,7 @@ async fn send_disk(
     }
 }
 
+/// Writes `head` and `body` with vectored writes (one, unless the socket takes less).
 async fn write_answer(stream: &mut TcpStream, head: &[u8], body: &[u8]) -> io::Result<()> {
     let write = async {
         let mut slices = [IoSlice::new(head), IoSlice::new(body)];

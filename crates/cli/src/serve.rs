@@ -223,7 +223,7 @@ impl Body {
     /// `bytes` on disk when `spill` allows it (at least its `bytes_min`; Linux) and the file
     /// could be made; in memory otherwise.
     fn store(bytes: Vec<u8>, spill: Option<Spill<'_>>) -> Body {
-        let spill = spill.filter(|s| cfg!(target_os = "linux") && bytes.len() >= s.bytes_min);
+        let spill = spill.filter(|&s| Body::spills(bytes.len(), s));
         if let Some(Spill { dir, .. }) = spill {
             use std::io::Write as _;
             let made = tempfile::tempfile_in(dir).and_then(|mut file| {
@@ -245,6 +245,11 @@ impl Body {
             }
         }
         Body::Memory(Bytes::from(bytes))
+    }
+
+    /// Whether `len` bytes go to disk under `spill` (only on Linux).
+    fn spills(len: usize, spill: Spill<'_>) -> bool {
+        cfg!(target_os = "linux") && len >= spill.bytes_min
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -332,27 +337,27 @@ impl ServedFile {
         let content_type = content_type(path);
         let compressible = bytes.len() >= GZIP_BYTES_MIN && compressible(content_type);
         let etag = HeaderValue::from_str(&etag(&bytes)).expect("hex ETag is a valid header");
-        let body = Body::store(bytes, spill);
         let gzip_form = compressible.then(OnceLock::new);
-        let file = ServedFile {
-            body,
+        // A file going to disk gets its gzip form now, from the bytes in hand (no request
+        // should compress hundreds of megabytes, nor read them back to do it).
+        let to_disk = spill.is_some_and(|s| Body::spills(bytes.len(), s));
+        if let (true, Some(cell)) = (to_disk, &gzip_form) {
+            let gz = gzip(&bytes).and_then(|gz| {
+                Some(Gzipped {
+                    body: Body::store(gz, spill),
+                    etag: gzip_etag(&etag)?,
+                })
+            });
+            let _ = cell.set(gz);
+        }
+        ServedFile {
+            body: Body::store(bytes, spill),
             etag,
             content_type,
             cache: tree_cache_control(path),
             gzip: gzip_form,
             copy: OnceLock::new(),
-        };
-        if let (Body::Disk { .. }, Some(cell)) = (&file.body, &file.gzip) {
-            let gz = file.body.contents().ok().and_then(|plain| {
-                let gz = gzip(&plain)?;
-                Some(Gzipped {
-                    body: Body::store(gz, spill),
-                    etag: gzip_etag(&file.etag)?,
-                })
-            });
-            let _ = cell.set(gz);
         }
-        file
     }
 
     /// The file copy the light path sends the plain body from, for a file in memory big
