@@ -71,6 +71,28 @@ stop_servers() {
   URNE_PID="" NGINX_PID=""
 }
 
+# A 2-of-2 trust policy and one release of the files given after ELECTION (and any
+# `urne results import` options among them), signed and published to a new `urne serve` on
+# PORT with data in $W/data ($URNE, $W/keys made by the caller). Sets URNE_PID.
+serve_state() {
+  local election=$1
+  shift
+  for who in registrar deputy; do
+    "$URNE" keygen --name "$who.bench.example" --out "$W/keys/$who.key" >/dev/null
+  done
+  "$URNE" policy init --official "$W/keys/registrar.key.vkey" --official "$W/keys/deputy.key.vkey" \
+    --threshold 2 --status test --out "$W/policy" >/dev/null
+  "$URNE" results import "$@" --election "$election" --status unofficial --out "$W/r0" >/dev/null
+  for b in policy r0; do
+    for who in registrar deputy; do "$URNE" sign "$W/$b" --key "$W/keys/$who.key" >/dev/null; done
+  done
+  RUST_LOG=warn "${SERVER_CPU[@]}" "$URNE" serve --data "$W/data" --listen 127.0.0.1:$PORT >/dev/null &
+  URNE_PID=$!
+  until curl -sf -o /dev/null http://127.0.0.1:$PORT/; do sleep 0.2; done
+  "$URNE" publish "$W/policy" --server http://127.0.0.1:$PORT
+  "$URNE" publish "$W/r0" --server http://127.0.0.1:$PORT
+}
+
 run_http() {
   need nginx nginx-light
   need wrk wrk
@@ -82,20 +104,7 @@ run_http() {
   trap 'stop_servers' EXIT
 
   echo "== state: 2-of-2 policy and one release of ${CSVS[*]}"
-  for who in registrar deputy; do
-    "$URNE" keygen --name "$who.bench.example" --out "$W/keys/$who.key" >/dev/null
-  done
-  "$URNE" policy init --official "$W/keys/registrar.key.vkey" --official "$W/keys/deputy.key.vkey" \
-    --threshold 2 --status test --out "$W/policy" >/dev/null
-  "$URNE" results import "${CSVS[@]}" --election $ELECTION --status unofficial --out "$W/r0" >/dev/null
-  for b in policy r0; do
-    for who in registrar deputy; do "$URNE" sign "$W/$b" --key "$W/keys/$who.key" >/dev/null; done
-  done
-  RUST_LOG=warn "${SERVER_CPU[@]}" "$URNE" serve --data "$W/data" --listen 127.0.0.1:$PORT >/dev/null &
-  URNE_PID=$!
-  until curl -sf -o /dev/null http://127.0.0.1:$PORT/; do sleep 0.2; done
-  "$URNE" publish "$W/policy" --server http://127.0.0.1:$PORT
-  "$URNE" publish "$W/r0" --server http://127.0.0.1:$PORT
+  serve_state $ELECTION "${CSVS[@]}"
   "$URNE" export "$W/export" --data "$W/data"
   chmod -R a+rX "$W/export"
 
@@ -204,21 +213,8 @@ run_downloads() {
   URNE_PID="" NGINX_PID=""
   trap 'stop_servers' EXIT
   echo "== state: 2-of-2 policy and one release of $# files"
-  for who in registrar deputy; do
-    "$URNE" keygen --name "$who.bench.example" --out "$W/keys/$who.key" >/dev/null
-  done
-  "$URNE" policy init --official "$W/keys/registrar.key.vkey" --official "$W/keys/deputy.key.vkey" \
-    --threshold 2 --status test --out "$W/policy" >/dev/null
-  "$URNE" results import "$@" --election $ELECTION --status unofficial --date 2024-11-05 \
-    --state Pennsylvania --out "$W/r0" 2>/dev/null >/dev/null
-  for b in policy r0; do
-    for who in registrar deputy; do "$URNE" sign "$W/$b" --key "$W/keys/$who.key" >/dev/null; done
-  done
-  RUST_LOG=warn "${SERVER_CPU[@]}" "$URNE" serve --data "$W/data" --listen 127.0.0.1:$PORT >/dev/null &
-  URNE_PID=$!
-  until curl -sf -o /dev/null http://127.0.0.1:$PORT/; do sleep 0.2; done
-  "$URNE" publish "$W/policy" --server http://127.0.0.1:$PORT
-  "$URNE" publish "$W/r0" --server http://127.0.0.1:$PORT
+  # The import's warnings (hundreds for a state) are not what this bench reports.
+  serve_state $ELECTION "$@" --date 2024-11-05 --state Pennsylvania 2>/dev/null
   local FILE=/downloads/$ELECTION/results.json SUMMARY=/api/v1/elections/$ELECTION/summary.json
   rss() { awk '/VmRSS/ {print $2 " " $3}' /proc/$URNE_PID/status; }
   local rss0 first
