@@ -6,12 +6,14 @@
 mod common;
 
 use urne_results::{
-    CsvOptions, CsvSource, NistOptions, SnapshotTotals, Totals, ValidSnapshot,
-    import_nist_json_bytes, import_nist_xml_bytes, import_openelections_csv, unit_totals,
+    Choice, Contest, ContestKind, CountType, CsvOptions, CsvSource, Election, ElectionKind,
+    NistOptions, ReportStatus, Snapshot, SnapshotTotals, Totals, Unit, UnitFacts, UnitKind,
+    ValidSnapshot, VoteCount, import_nist_json_bytes, import_nist_xml_bytes,
+    import_openelections_csv, unit_totals,
 };
 
 /// Every contest of `s`, in every unit `pick` keeps: the two agree.
-fn agree(s: &ValidSnapshot, pick: impl Fn(&urne_results::Unit) -> bool) -> usize {
+fn agree(s: &ValidSnapshot, pick: impl Fn(&Unit) -> bool) -> usize {
     let all = SnapshotTotals::new(s);
     let mut compared = 0;
     for c in &s.contests {
@@ -76,50 +78,79 @@ fn totals_of_every_unit_match_unit_totals() {
         compared += agree(&csv(std::slice::from_ref(file)), |_| true);
     }
     let state = csv(&ga);
-    compared += agree(&state, |u| u.kind != urne_results::UnitKind::Precinct);
+    compared += agree(&state, |u| u.kind != UnitKind::Precinct);
     assert!(compared > 10_000, "{compared} comparisons");
 }
 
-/// Units in overlapping groups (a state made of counties and of house districts; the county group
-/// has more children with data and wins), counts at two levels (one county gives its own
-/// totals, the other's come from its precincts), vote types and a unit with no data.
-#[test]
-fn overlapping_groups_and_mixed_levels_match_unit_totals() {
-    use urne_results::{
-        Choice, Contest, ContestKind, CountType, Election, ElectionKind, ReportStatus, Snapshot,
-        Unit, UnitFacts, UnitKind, VoteCount,
-    };
-    let unit = |id: &str, kind, children: &[&str]| Unit {
+fn unit(id: &str, kind: UnitKind, children: &[&str]) -> Unit {
+    Unit {
         id: id.to_owned(),
         name: id.to_owned(),
         kind,
         children: children.iter().map(|c| c.to_string()).collect(),
         facts: UnitFacts::default(),
-    };
-    let count = |unit: &str, choice: &str, kind, votes| VoteCount {
+    }
+}
+
+fn count(unit: &str, choice: &str, kind: CountType, votes: u64) -> VoteCount {
+    VoteCount {
         unit: unit.into(),
         choice: choice.into(),
         kind,
         round: None,
         votes,
-    };
-    let choice = |id: &str| Choice {
-        id: id.to_owned(),
-        name: id.to_owned(),
-        party: None,
-        write_in: false,
-    };
+    }
+}
+
+/// One candidate contest over `units` (the first is the election's scope and the contest's
+/// district), validated.
+fn one_contest(units: Vec<Unit>, choices: &[&str], counts: Vec<VoteCount>) -> ValidSnapshot {
+    let scope = units[0].id.clone();
     let s = Snapshot {
         election: Election {
             name: "Test".into(),
             kind: ElectionKind::General,
             start_date: "2026-11-03".into(),
             end_date: "2026-11-03".into(),
-            scope_unit: "state".into(),
+            scope_unit: scope.clone(),
         },
         status: ReportStatus::UnofficialPartial,
         parties: vec![],
-        units: vec![
+        units,
+        contests: vec![Contest {
+            id: "gov".into(),
+            name: "Governor".into(),
+            kind: ContestKind::Candidate,
+            district: scope,
+            votes_allowed: Some(1),
+            variation: None,
+            choices: choices
+                .iter()
+                .map(|&id| Choice {
+                    id: id.to_owned(),
+                    name: id.to_owned(),
+                    party: None,
+                    write_in: false,
+                })
+                .collect(),
+            counts,
+            other_counts: vec![],
+        }],
+    };
+    let mut warnings = Vec::new();
+    match urne_results::validate("test", s, &Default::default(), &mut warnings) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Units in overlapping groups (a state made of counties and of house districts; the county
+/// group has more children with data and wins), counts at two levels (one county gives its
+/// own totals, the other's come from its precincts), vote types and a unit with no data.
+#[test]
+fn overlapping_groups_and_mixed_levels_match_unit_totals() {
+    let s = one_contest(
+        vec![
             unit("state", UnitKind::State, &["c1", "c2", "c3", "d1"]),
             unit("c1", UnitKind::County, &["p1", "p2"]),
             unit("c2", UnitKind::County, &["p3"]),
@@ -130,26 +161,15 @@ fn overlapping_groups_and_mixed_levels_match_unit_totals() {
             unit("p3", UnitKind::Precinct, &[]),
             unit("p4", UnitKind::Precinct, &[]),
         ],
-        contests: vec![Contest {
-            id: "gov".into(),
-            name: "Governor".into(),
-            kind: ContestKind::Candidate,
-            district: "state".into(),
-            votes_allowed: Some(1),
-            variation: None,
-            choices: vec![choice("a"), choice("b")],
-            counts: vec![
-                count("c1", "a", CountType::Total, 100),
-                count("c1", "b", CountType::Total, 50),
-                count("p3", "a", CountType::Total, 30),
-                count("p3", "a", CountType::ElectionDay, 20),
-                count("p3", "b", CountType::Total, 40),
-            ],
-            other_counts: vec![],
-        }],
-    };
-    let mut warnings = Vec::new();
-    let s = urne_results::validate("test", s, &Default::default(), &mut warnings).unwrap();
+        &["a", "b"],
+        vec![
+            count("c1", "a", CountType::Total, 100),
+            count("c1", "b", CountType::Total, 50),
+            count("p3", "a", CountType::Total, 30),
+            count("p3", "a", CountType::ElectionDay, 20),
+            count("p3", "b", CountType::Total, 40),
+        ],
+    );
     assert_eq!(agree(&s, |_| true), 9);
     // The state: counties c1 (own counts) and c2 (from p3), not the district.
     let totals = unit_totals(&s, &s.contests[0], "state").unwrap().unwrap();
@@ -161,72 +181,17 @@ fn overlapping_groups_and_mixed_levels_match_unit_totals() {
 /// though the one branch with data is short).
 #[test]
 fn units_nested_past_the_depth_limit_match_unit_totals() {
-    use urne_results::{
-        Choice, Contest, ContestKind, CountType, Election, ElectionKind, ReportStatus, Snapshot,
-        Unit, UnitFacts, UnitKind, VoteCount,
-    };
     let n = urne_results::UNIT_DEPTH_MAX + 6;
     let id = |i: usize| format!("u{i:03}");
     let mut units: Vec<Unit> = (0..n)
-        .map(|i| Unit {
-            id: id(i),
-            name: id(i),
-            kind: if i + 1 == n {
-                UnitKind::Precinct
-            } else {
-                UnitKind::County
-            },
-            children: if i + 1 == n { vec![] } else { vec![id(i + 1)] },
-            facts: UnitFacts::default(),
+        .map(|i| match i + 1 == n {
+            true => unit(&id(i), UnitKind::Precinct, &[]),
+            false => unit(&id(i), UnitKind::County, &[&id(i + 1)]),
         })
         .collect();
     units[0].children.push("x".into());
-    units.push(Unit {
-        id: "x".into(),
-        name: "x".into(),
-        kind: UnitKind::Precinct,
-        children: vec![],
-        facts: UnitFacts::default(),
-    });
-    let s = Snapshot {
-        election: Election {
-            name: "Test".into(),
-            kind: ElectionKind::General,
-            start_date: "2026-11-03".into(),
-            end_date: "2026-11-03".into(),
-            scope_unit: id(0),
-        },
-        status: ReportStatus::UnofficialPartial,
-        parties: vec![],
-        units,
-        contests: vec![Contest {
-            id: "gov".into(),
-            name: "Governor".into(),
-            kind: ContestKind::Candidate,
-            district: id(0),
-            votes_allowed: Some(1),
-            variation: None,
-            choices: vec![Choice {
-                id: "a".into(),
-                name: "A".into(),
-                party: None,
-                write_in: false,
-            }],
-            counts: vec![VoteCount {
-                unit: "x".into(),
-                choice: "a".into(),
-                kind: CountType::Total,
-                round: None,
-                votes: 5,
-            }],
-            other_counts: vec![],
-        }],
-    };
-    let mut warnings = Vec::new();
-    let s = match urne_results::validate("test", s, &Default::default(), &mut warnings) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    };
+    units.push(unit("x", UnitKind::Precinct, &[]));
+    let s = one_contest(units, &["a"], vec![count("x", "a", CountType::Total, 5)]);
     assert!(unit_totals(&s, &s.contests[0], &id(0)).is_err());
     assert!(unit_totals(&s, &s.contests[0], "x").unwrap().is_some());
     assert_eq!(agree(&s, |_| true), n + 1);
