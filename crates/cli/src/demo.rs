@@ -221,9 +221,15 @@ pub fn partial(full: &ValidSnapshot, num: u64, den: u64) -> anyhow::Result<Valid
             });
         }
     }
+    // By position in `s.units`: whether that unit's counts are in this release.
+    let kept: Vec<bool> = s
+        .units
+        .iter()
+        .map(|u| counted.contains(&u.id) || !leaves.contains(&u.id))
+        .collect();
     for c in &mut s.contests {
         c.counts
-            .retain(|vc| counted.contains(vc.unit.as_str()) || !leaves.contains(vc.unit.as_str()));
+            .retain(|vc| kept.get(vc.unit as usize).copied().unwrap_or(true));
         c.other_counts
             .retain(|oc| counted.contains(oc.unit.as_str()) || !leaves.contains(oc.unit.as_str()));
     }

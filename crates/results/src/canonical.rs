@@ -105,16 +105,10 @@ pub fn encode(snapshot: &ValidSnapshot) -> Vec<u8> {
             out.buf.push(u8::from(ch.write_in));
         }
         out.len(c.counts.len());
-        let mut last_unit: (&str, u32) = ("", 0);
         for vc in &c.counts {
-            if last_unit.0 != vc.unit {
-                last_unit = (&vc.unit, unit_index(&vc.unit));
-            }
-            out.u32(last_unit.1);
-            let choice = c
-                .choices
-                .binary_search_by(|x| x.id.as_str().cmp(&vc.choice));
-            out.u32(choice.map_or(u32::MAX, |i| i as u32));
+            // Positions in the sorted units and choices: the canonical indexes themselves.
+            out.u32(vc.unit);
+            out.u32(vc.choice);
             out.str(vc.kind.as_str());
             out.opt(vc.round, Encoder::u32);
             out.u64(vc.votes);
@@ -459,12 +453,12 @@ impl<'a> Decoder<'a> {
                 write_in,
             });
         }
-        let choice_ids: Vec<Id> = choices.iter().map(|c| Id::from(&c.id)).collect();
         let n = self.len("counts", self.limits.counts_max, 21)?;
         let mut counts = Vec::with_capacity(n);
         for _ in 0..n {
-            let unit = unit_ids[self.index("count unit", units.len())?].clone();
-            let choice = choice_ids[self.index("count choice", choices.len())?].clone();
+            // Indexes below `len`, itself below 2^32 (read as a u32).
+            let unit = self.index("count unit", units.len())? as u32;
+            let choice = self.index("count choice", choices.len())? as u32;
             counts.push(VoteCount {
                 unit,
                 choice,

@@ -188,7 +188,8 @@ pub fn import_clarity_xml(
         children: Vec::new(),
         facts: UnitFacts::default(),
     }];
-    let mut by_name: HashMap<String, String> = HashMap::new();
+    // Unit name -> (id, position in `units`).
+    let mut by_name: HashMap<String, (String, u32)> = HashMap::new();
     let prefix = if sub_kind == UnitKind::Precinct {
         "p-"
     } else {
@@ -209,10 +210,13 @@ pub fn import_clarity_xml(
         let path = format!("/ElectionResult/.../{sub_tag}[{}]", i + 1);
         let name = e.attr("name").unwrap_or("").to_owned();
         let mut id = format!("{prefix}{}", slug(&name));
-        if by_name.values().any(|v| *v == id) {
+        if by_name.values().any(|v| v.0 == id) {
             id = format!("{id}-{}", i + 1);
         }
-        if by_name.insert(name.clone(), id.clone()).is_some() {
+        // Positions fit in u32: the file is below `Limits::source_bytes_max`, 4 GiB, and each
+        // unit takes more than one byte of it.
+        let at = units.len() as u32;
+        if by_name.insert(name.clone(), (id.clone(), at)).is_some() {
             p.push(
                 loc(e, &path),
                 ProblemKind::DuplicateId {
@@ -321,7 +325,7 @@ pub fn import_clarity_xml(
                 vec![(REGION_UNIT_ID.to_owned(), region_total)];
             for (si, se) in ve.children_named(sub_tag).enumerate() {
                 let spath = format!("{vpath}/{sub_tag}[{}]", si + 1);
-                let Some(uid) = by_name.get(se.attr("name").unwrap_or("")) else {
+                let Some((uid, _)) = by_name.get(se.attr("name").unwrap_or("")) else {
                     p.push(
                         loc(se, &spath),
                         ProblemKind::UnknownReference {
@@ -366,6 +370,8 @@ pub fn import_clarity_xml(
                     pid
                 });
             let name = che.attr("text").unwrap_or("").to_owned();
+            // Below `choices_per_contest_max` once validated; a longer list is refused there.
+            let choice = contest.choices.len() as u32;
             // Clarity lists the write-in total ("Write-in") and then, without a party, the
             // write-ins it resolved to names (Luzerne 2024: "SCATTER", named people), whose
             // votes the total already holds. All of those are write-in lines.
@@ -380,9 +386,9 @@ pub fn import_clarity_xml(
             if let Some(t) = count(&mut p, che, &chpath, "totalVotes") {
                 contest
                     .counts
-                    .push(vc(REGION_UNIT_ID, &choice_id, CountType::Total, t));
+                    .push(vc(REGION_AT, choice, CountType::Total, t));
             }
-            let mut sub_totals: HashMap<String, u64> = HashMap::new();
+            let mut sub_totals: HashMap<u32, u64> = HashMap::new();
             for (vi, ve) in che.children_named("VoteType").enumerate() {
                 let vpath = format!("{chpath}/VoteType[{}]", vi + 1);
                 let tname = ve.attr("name").unwrap_or("");
@@ -397,11 +403,11 @@ pub fn import_clarity_xml(
                     continue;
                 };
                 if let Some(v) = count(&mut p, ve, &vpath, "votes") {
-                    contest.counts.push(vc(REGION_UNIT_ID, &choice_id, kind, v));
+                    contest.counts.push(vc(REGION_AT, choice, kind, v));
                 }
                 for (si, se) in ve.children_named(sub_tag).enumerate() {
                     let spath = format!("{vpath}/{sub_tag}[{}]", si + 1);
-                    let Some(uid) = by_name.get(se.attr("name").unwrap_or("")) else {
+                    let Some(&(_, unit)) = by_name.get(se.attr("name").unwrap_or("")) else {
                         p.push(
                             loc(se, &spath),
                             ProblemKind::UnknownReference {
@@ -414,18 +420,16 @@ pub fn import_clarity_xml(
                     let Some(v) = count(&mut p, se, &spath, "votes") else {
                         continue;
                     };
-                    contest.counts.push(vc(uid, &choice_id, kind, v));
-                    let t = sub_totals.entry(uid.clone()).or_insert(0);
+                    contest.counts.push(vc(unit, choice, kind, v));
+                    let t = sub_totals.entry(unit).or_insert(0);
                     match t.checked_add(v) {
                         Some(x) => *t = x,
                         None => p.push(loc(se, &spath), ProblemKind::Overflow),
                     }
                 }
             }
-            for (uid, t) in sub_totals {
-                contest
-                    .counts
-                    .push(vc(&uid, &choice_id, CountType::Total, t));
+            for (unit, t) in sub_totals {
+                contest.counts.push(vc(unit, choice, CountType::Total, t));
             }
         }
         contests.push(contest);
@@ -474,10 +478,13 @@ fn reported_status(
     status
 }
 
-fn vc(unit: &str, choice: &str, kind: CountType, votes: u64) -> VoteCount {
+/// Position of the region's unit in `units`: the first.
+const REGION_AT: u32 = 0;
+
+fn vc(unit: u32, choice: u32, kind: CountType, votes: u64) -> VoteCount {
     VoteCount {
-        unit: unit.into(),
-        choice: choice.into(),
+        unit,
+        choice,
         kind,
         round: None,
         votes,

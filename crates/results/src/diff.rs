@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::model::{CountType, UnitKind};
+use crate::model::{CountType, UnitKind, VoteCount};
 use crate::validate::{ValidSnapshot, unit_totals};
 
 /// One count that differs. `None` means absent on that side.
@@ -80,39 +80,66 @@ pub fn diff(old: &ValidSnapshot, new: &ValidSnapshot) -> SnapshotDiff {
         .chain(&new.contests)
         .map(|c| c.id.as_str())
         .collect();
+    // Releases of one election nearly always list the same units: then positions compare
+    // like ids.
+    let same_units = old.units.len() == new.units.len()
+        && old.units.iter().zip(&new.units).all(|(a, b)| a.id == b.id);
+    let empty: &[VoteCount] = &[];
     for id in ids {
-        // Both sides' counts are sorted by key: one merge walk, no copies of the ids.
-        let empty: &[crate::model::VoteCount] = &[];
-        let a = old.contest(id).map_or(empty, |c| &c.counts);
-        let b = new.contest(id).map_or(empty, |c| &c.counts);
+        // Both sides' counts are sorted by key, which is id order: one merge walk.
+        let (ca, cb) = (old.contest(id), new.contest(id));
+        let same_choices = match (ca, cb) {
+            (Some(x), Some(y)) => {
+                x.choices.len() == y.choices.len()
+                    && x.choices.iter().zip(&y.choices).all(|(a, b)| a.id == b.id)
+            }
+            // One side has no counts: no two keys are compared.
+            _ => true,
+        };
+        let a = ca.map_or(empty, |c| &c.counts);
+        let b = cb.map_or(empty, |c| &c.counts);
+        let key_a = |vc: &VoteCount| {
+            let choice = ca.map_or("", |c| c.choice_id(vc.choice));
+            (old.unit_id(vc.unit), choice)
+        };
+        let key_b = |vc: &VoteCount| {
+            let choice = cb.map_or("", |c| c.choice_id(vc.choice));
+            (new.unit_id(vc.unit), choice)
+        };
         let (mut i, mut j) = (0, 0);
         while i < a.len() || j < b.len() {
             let order = match (a.get(i), b.get(j)) {
-                (Some(x), Some(y)) => x.key().cmp(&y.key()),
+                (Some(x), Some(y)) if same_units && same_choices => x.key().cmp(&y.key()),
+                (Some(x), Some(y)) => key_a(x)
+                    .cmp(&key_b(y))
+                    .then_with(|| (x.kind, x.round).cmp(&(y.kind, y.round))),
                 (Some(_), None) => Ordering::Less,
                 _ => Ordering::Greater,
             };
-            let (vc, o, n) = match order {
+            let ((unit, choice), vc, o, n) = match order {
                 Ordering::Less => {
                     i += 1;
-                    (&a[i - 1], Some(a[i - 1].votes), None)
+                    let vc = &a[i - 1];
+                    (key_a(vc), vc, Some(vc.votes), None)
                 }
                 Ordering::Greater => {
                     j += 1;
-                    (&b[j - 1], None, Some(b[j - 1].votes))
+                    let vc = &b[j - 1];
+                    (key_b(vc), vc, None, Some(vc.votes))
                 }
                 Ordering::Equal => {
                     i += 1;
                     j += 1;
-                    (&b[j - 1], Some(a[i - 1].votes), Some(b[j - 1].votes))
+                    let vc = &b[j - 1];
+                    (key_b(vc), vc, Some(a[i - 1].votes), Some(vc.votes))
                 }
             };
             if o != n {
-                units.insert(vc.unit.to_string());
+                units.insert(unit.to_owned());
                 out.changes.push(CountChange {
                     contest: id.to_owned(),
-                    unit: vc.unit.to_string(),
-                    choice: vc.choice.to_string(),
+                    unit: unit.to_owned(),
+                    choice: choice.to_owned(),
                     kind: vc.kind,
                     round: vc.round,
                     old: o,

@@ -153,7 +153,8 @@ impl ImportError {
         }
     }
 
-    pub(crate) fn one(source_name: &str, location: Location, kind: ProblemKind) -> Self {
+    /// The error for one problem.
+    pub fn one(source_name: &str, location: Location, kind: ProblemKind) -> Self {
         ImportError::Invalid {
             source_name: source_name.to_owned(),
             problems: vec![Problem { location, kind }],

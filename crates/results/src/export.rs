@@ -9,11 +9,8 @@ use crate::validate::{ValidSnapshot, unit_totals};
 pub(crate) fn counts_by_choice(contest: &Contest) -> Vec<Vec<&VoteCount>> {
     let mut out: Vec<Vec<&VoteCount>> = vec![Vec::new(); contest.choices.len()];
     for vc in &contest.counts {
-        if let Ok(i) = contest
-            .choices
-            .binary_search_by(|c| c.id.as_str().cmp(&vc.choice))
-        {
-            out[i].push(vc);
+        if let Some(choice) = out.get_mut(vc.choice as usize) {
+            choice.push(vc);
         }
     }
     out
@@ -40,8 +37,8 @@ pub fn export_flat_csv(snapshot: &ValidSnapshot, writer: impl Write) -> Result<(
     w.write_record(FLAT_CSV_HEADER)?;
     for c in &snapshot.contests {
         for vc in &c.counts {
-            let unit = snapshot.unit(&vc.unit);
-            let choice = c.choice(&vc.choice);
+            let unit = snapshot.units.get(vc.unit as usize);
+            let choice = c.choices.get(vc.choice as usize);
             let party = choice
                 .and_then(|ch| ch.party.as_deref())
                 .and_then(|p| snapshot.party(p));
@@ -50,10 +47,10 @@ pub fn export_flat_csv(snapshot: &ValidSnapshot, writer: impl Write) -> Result<(
             w.write_record([
                 c.id.as_str(),
                 c.name.as_str(),
-                vc.unit.as_str(),
+                unit.map_or("", |u| u.id.as_str()),
                 unit.map_or("", |u| u.name.as_str()),
                 unit.map_or("", |u| u.kind.as_str()),
-                vc.choice.as_str(),
+                choice.map_or("", |ch| ch.id.as_str()),
                 choice.map_or("", |ch| ch.name.as_str()),
                 party.map_or("", |p| p.name.as_str()),
                 vc.kind.as_str(),

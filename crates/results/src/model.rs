@@ -368,10 +368,18 @@ pub struct Choice {
 }
 
 /// Votes for one choice in one unit, of one count type (and RCV round).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The unit and the choice are positions, as in the canonical encoding: a state holds millions
+/// of counts, and two 4-byte positions are a fifth of the two shared ids they replace (no
+/// reference counts to touch when counts are built, compared or dropped).
+/// [`Snapshot::normalize`] keeps them pointing at the same unit and choice when it sorts units
+/// and choices; [`crate::validate`] refuses a position past the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VoteCount {
-    pub unit: Id,
-    pub choice: Id,
+    /// Position of the unit in [`Snapshot::units`].
+    pub unit: u32,
+    /// Position of the choice in [`Contest::choices`].
+    pub choice: u32,
     pub kind: CountType,
     pub round: Option<u32>,
     pub votes: u64,
@@ -387,17 +395,10 @@ pub struct OtherCount {
 }
 
 impl VoteCount {
-    /// The sort key that orders [`Contest::counts`].
-    pub fn key(&self) -> (&str, &str, CountType, Option<u32>) {
-        (&self.unit, &self.choice, self.kind, self.round)
-    }
-
-    /// [`VoteCount::key`] order, comparing shared ids by pointer first.
-    fn cmp_key(&self, other: &VoteCount) -> std::cmp::Ordering {
-        self.unit
-            .cmp(&other.unit)
-            .then_with(|| self.choice.cmp(&other.choice))
-            .then_with(|| (self.kind, self.round).cmp(&(other.kind, other.round)))
+    /// The sort key that orders [`Contest::counts`]: positions, which in a normalized snapshot
+    /// are in the order of the unit and choice ids.
+    pub fn key(&self) -> (u32, u32, CountType, Option<u32>) {
+        (self.unit, self.choice, self.kind, self.round)
     }
 }
 
@@ -410,21 +411,99 @@ impl OtherCount {
 
 impl Snapshot {
     /// Sorts every collection into canonical order. Importers call this before validating.
+    /// Counts keep naming the same unit and choice: their positions follow the sort. A
+    /// position past the end stays past the end (for [`crate::validate`] to refuse).
     pub fn normalize(&mut self) {
         self.parties.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        self.units.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let unit_moves = sort_with_moves(&mut self.units, |a, b| a.id.cmp(&b.id));
         for unit in &mut self.units {
             unit.children.sort();
             unit.children.dedup();
         }
         self.contests.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         for contest in &mut self.contests {
-            contest.choices.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-            contest.counts.sort_unstable_by(VoteCount::cmp_key);
+            let choice_moves = sort_with_moves(&mut contest.choices, |a, b| a.id.cmp(&b.id));
+            if unit_moves.is_some() || choice_moves.is_some() {
+                let moved = |moves: &Option<Vec<u32>>, at: u32| match moves {
+                    Some(m) => m.get(at as usize).copied().unwrap_or(at),
+                    None => at,
+                };
+                for vc in &mut contest.counts {
+                    vc.unit = moved(&unit_moves, vc.unit);
+                    vc.choice = moved(&choice_moves, vc.choice);
+                }
+            }
+            if !contest.counts.is_sorted_by_key(VoteCount::key) {
+                contest.counts.sort_unstable_by_key(VoteCount::key);
+            }
             contest
                 .other_counts
                 .sort_unstable_by(|a, b| a.key().cmp(&b.key()));
         }
+    }
+
+    /// The position in [`Snapshot::units`] of the unit with this id (binary search: units are
+    /// sorted once normalized).
+    pub fn unit_position(&self, id: &str) -> Option<u32> {
+        self.units
+            .binary_search_by(|u| u.id.as_str().cmp(id))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// Adds to the contest at position `contest` counts named by ids: (unit id, choice id,
+    /// count type, round, votes). For code that has ids rather than positions (tally exports,
+    /// tests); the units and the contest's choices must be in place, in any order. Adds nothing
+    /// if an id is unknown, and names it.
+    pub fn add_counts_by_id<'i>(
+        &mut self,
+        contest: usize,
+        counts: impl IntoIterator<Item = (&'i str, &'i str, CountType, Option<u32>, u64)>,
+    ) -> Result<(), crate::error::ProblemKind> {
+        let positions =
+            |ids: &mut dyn Iterator<Item = &str>| -> std::collections::HashMap<String, u32> {
+                let mut map = std::collections::HashMap::new();
+                for (i, id) in ids.enumerate() {
+                    // The first of equal ids, as a lookup by position would find (validation
+                    // refuses duplicates anyway). Positions fit: `Limits` caps units and choices.
+                    map.entry(id.to_owned()).or_insert(i as u32);
+                }
+                map
+            };
+        let units = positions(&mut self.units.iter().map(|u| u.id.as_str()));
+        let Some(c) = self.contests.get_mut(contest) else {
+            return Err(crate::error::ProblemKind::UnknownReference {
+                what: "contest",
+                id: format!("#{contest}"),
+            });
+        };
+        let choices = positions(&mut c.choices.iter().map(|ch| ch.id.as_str()));
+        let unknown = |what, id: &str| crate::error::ProblemKind::UnknownReference {
+            what,
+            id: id.to_owned(),
+        };
+        let mut add = Vec::new();
+        for (unit, choice, kind, round, votes) in counts {
+            add.push(VoteCount {
+                unit: *units.get(unit).ok_or_else(|| unknown("unit", unit))?,
+                choice: *choices
+                    .get(choice)
+                    .ok_or_else(|| unknown("choice", choice))?,
+                kind,
+                round,
+                votes,
+            });
+        }
+        c.counts.extend(add);
+        Ok(())
+    }
+
+    /// The id of the unit a count names (`""` for a position past the end, which
+    /// [`crate::validate`] refuses).
+    pub fn unit_id(&self, position: u32) -> &str {
+        self.units
+            .get(position as usize)
+            .map_or("", |u| u.id.as_str())
     }
 
     /// The unit with this id, if any (binary search: units are sorted).
@@ -452,7 +531,44 @@ impl Snapshot {
     }
 }
 
+/// Sorts `items` (stably) and returns, if anything moved, each item's new position by its old
+/// one.
+fn sort_with_moves<T>(
+    items: &mut Vec<T>,
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> Option<Vec<u32>> {
+    if items.is_sorted_by(|a, b| cmp(a, b).is_le()) {
+        return None;
+    }
+    let mut order: Vec<u32> = (0..items.len() as u32).collect();
+    order.sort_by(|&a, &b| cmp(&items[a as usize], &items[b as usize]));
+    let mut moves = vec![0u32; items.len()];
+    for (new, &old) in order.iter().enumerate() {
+        moves[old as usize] = new as u32;
+    }
+    let mut slots: Vec<Option<T>> = std::mem::take(items).into_iter().map(Some).collect();
+    items.extend(order.iter().filter_map(|&old| slots[old as usize].take()));
+    Some(moves)
+}
+
 impl Contest {
+    /// The id of the choice a count names (`""` for a position past the end, which
+    /// [`crate::validate`] refuses).
+    pub fn choice_id(&self, position: u32) -> &str {
+        self.choices
+            .get(position as usize)
+            .map_or("", |c| c.id.as_str())
+    }
+
+    /// The position in [`Contest::choices`] of the choice with this id (binary search:
+    /// choices are sorted once normalized).
+    pub fn choice_position(&self, id: &str) -> Option<u32> {
+        self.choices
+            .binary_search_by(|c| c.id.as_str().cmp(id))
+            .ok()
+            .map(|i| i as u32)
+    }
+
     /// The choice with this id, if any.
     pub fn choice(&self, id: &str) -> Option<&Choice> {
         self.choices

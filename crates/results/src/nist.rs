@@ -612,7 +612,8 @@ pub(crate) fn convert(
             let (name, party) = selection_name(&sd, &candidates, &party_names, |k, leaf| {
                 p.push(at(&sseg, Some(leaf)), k)
             });
-            let choice_id = Id::from(&id);
+            // Below `choices_per_contest_max` once validated; a longer list is refused there.
+            let choice = contest.choices.len() as u32;
             contest.choices.push(Choice {
                 id: id.clone(),
                 name,
@@ -650,9 +651,20 @@ pub(crate) fn convert(
                         continue;
                     }
                 };
+                let Some(&unit) = unit_index.get(vc.gp_unit_id.as_str()) else {
+                    p.push(
+                        at(&vseg, Some("GpUnitId")),
+                        ProblemKind::UnknownReference {
+                            what: "unit",
+                            id: vc.gp_unit_id.clone(),
+                        },
+                    );
+                    continue;
+                };
                 contest.counts.push(VoteCount {
-                    unit: intern(&mut unit_ids, &vc.gp_unit_id),
-                    choice: choice_id.clone(),
+                    // Below `units_max` once validated; more units are refused there.
+                    unit: unit as u32,
+                    choice,
                     kind,
                     round: vc.round,
                     votes,
@@ -691,7 +703,6 @@ pub(crate) fn convert(
         ElectionKind::Other
     });
     p.into_result(source_name)?;
-    presort_counts(&units, &mut contests);
     let snapshot = Snapshot {
         election: Election {
             name: election_d
@@ -711,40 +722,6 @@ pub(crate) fn convert(
     };
     let snapshot = validate(source_name, snapshot, &options.limits, &mut warnings)?;
     Ok(Imported { snapshot, warnings })
-}
-
-/// Puts counts into canonical order by interned ids: NIST lists them per selection (choice
-/// first), and sorting by the id strings in [`Snapshot::normalize`] would compare strings about
-/// 20 times per count. Normalizing stays the authority: it finds the order already right (one
-/// pass) or, where an id is unknown and ranked arbitrarily here, sorts by strings as before.
-fn presort_counts(units: &[Unit], contests: &mut [Contest]) {
-    let mut ids: Vec<&str> = units.iter().map(|u| u.id.as_str()).collect();
-    ids.sort_unstable();
-    let unit_rank: foldhash::HashMap<&str, u32> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (*id, i as u32))
-        .collect();
-    for c in contests.iter_mut() {
-        let mut choice_ids: Vec<&str> = c.choices.iter().map(|ch| ch.id.as_str()).collect();
-        choice_ids.sort_unstable();
-        let choice_rank: foldhash::HashMap<&str, u32> = choice_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i as u32))
-            .collect();
-        c.counts.sort_by_cached_key(|vc| {
-            (
-                unit_rank.get(vc.unit.as_str()).copied().unwrap_or(u32::MAX),
-                choice_rank
-                    .get(vc.choice.as_str())
-                    .copied()
-                    .unwrap_or(u32::MAX),
-                vc.kind,
-                vc.round,
-            )
-        });
-    }
 }
 
 fn selection_name(

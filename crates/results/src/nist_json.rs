@@ -392,7 +392,7 @@ fn candidates(s: &Snapshot) -> impl Iterator<Item = CandidateOut<'_>> {
     })
 }
 
-fn contest(c: &Contest) -> ContestOut<'_> {
+fn contest<'a>(s: &'a Snapshot, c: &'a Contest) -> ContestOut<'a> {
     let selections: Dyn<'_, SelectionOut<'_>> = Box::new(move || {
         let by_choice = crate::export::counts_by_choice(c);
         Box::new(c.choices.iter().zip(by_choice).map(move |(ch, counts)| {
@@ -425,7 +425,7 @@ fn contest(c: &Contest) -> ContestOut<'_> {
                     Box::new(counts.clone().into_iter().map(|vc| VoteCountsOut {
                         ty: "ElectionResults.VoteCounts",
                         count: vc.votes,
-                        gp_unit_id: vc.unit.as_str(),
+                        gp_unit_id: s.unit_id(vc.unit),
                         round: vc.round,
                         kind: vc.kind.as_str(),
                     }))
@@ -513,7 +513,7 @@ fn report<'a>(s: &'a Snapshot, generated: &'a str) -> Report<'a> {
         .any(|u| u.facts.ballots_cast.is_some() || u.facts.ballots_outstanding.is_some());
     let candidate: Dyn<'a, CandidateOut<'a>> = Box::new(move || Box::new(candidates(s)));
     let contests: Dyn<'a, ContestOut<'a>> =
-        Box::new(move || Box::new(s.contests.iter().map(contest)));
+        Box::new(move || Box::new(s.contests.iter().map(move |c| contest(s, c))));
     fn party(p: &Party) -> PartyOut<'_> {
         PartyOut {
             id: &p.id,

@@ -352,7 +352,7 @@ fn write_election(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
         }
     }
     for c in &s.contests {
-        write_contest(c, w)?;
+        write_contest(s, c, w)?;
     }
     write!(
         w,
@@ -370,7 +370,11 @@ fn write_election(s: &Snapshot, w: &mut impl Write) -> std::io::Result<()> {
     writeln!(w, "</Election>")
 }
 
-fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Result<()> {
+fn write_contest(
+    s: &crate::model::Snapshot,
+    c: &crate::model::Contest,
+    w: &mut impl Write,
+) -> std::io::Result<()> {
     let ty = match c.kind {
         ContestKind::Candidate => "CandidateContest",
         ContestKind::BallotMeasure => "BallotMeasureContest",
@@ -395,7 +399,11 @@ fn write_contest(c: &crate::model::Contest, w: &mut impl Write) -> std::io::Resu
             escape(&ch.id)
         )?;
         for vc in counts {
-            write!(w, "<VoteCounts><GpUnitId>{}</GpUnitId>", escape(&vc.unit))?;
+            write!(
+                w,
+                "<VoteCounts><GpUnitId>{}</GpUnitId>",
+                escape(s.unit_id(vc.unit))
+            )?;
             if let Some(r) = vc.round {
                 write!(w, "<Round>{r}</Round>")?;
             }

@@ -19,7 +19,7 @@ use crate::model::{
     Choice, Contest, ContestKind, CountType, Election, ElectionKind, Id, OtherCount, Party,
     ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
-use crate::validate::{Imported, Layout, Limits, validate_sorted};
+use crate::validate::{Imported, Limits, validate_sorted};
 
 /// One CSV file: its name (for messages) and its bytes.
 #[derive(Debug)]
@@ -677,14 +677,8 @@ pub fn import_openelections_csv<R: Read>(
         )?;
     }
     let set_name = "OpenElections CSV set";
-    let (snapshot, layouts) = finish(acc, options, &mut warnings);
-    let snapshot = validate_sorted(
-        set_name,
-        snapshot,
-        Some(layouts),
-        &options.limits,
-        &mut warnings,
-    )?;
+    let snapshot = finish(acc, options, &mut warnings);
+    let snapshot = validate_sorted(set_name, snapshot, &options.limits, &mut warnings)?;
     Ok(Imported { snapshot, warnings })
 }
 
@@ -1333,15 +1327,14 @@ fn in_rank_order<T>(items: Vec<T>, rank: &[u32]) -> Vec<T> {
 }
 
 /// The snapshot in canonical order (units, parties, contests, choices sorted by id, counts by
-/// unit, choice and count type) and each contest's count layout, both built from the
-/// importer's indices: sorting one integer key per row is far cheaper than sorting counts by
-/// their id strings.
-fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snapshot, Vec<Layout>) {
+/// unit, choice and count type), built from the importer's indices: each id's rank in sorted
+/// order is its final position, which is what a count holds, so rows are put in order by one
+/// integer key each.
+fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapshot {
     let unit_rank = ranks(&acc.unit_id_list);
     let unit_ids: Vec<Id> = acc.unit_id_list.iter().map(Id::from).collect();
     let contest_rank = ranks(&acc.contest_id_list);
     let mut contests = Vec::with_capacity(acc.contests.len());
-    let mut layouts = Vec::with_capacity(acc.contests.len());
     let mut keyed: Vec<(u64, u32)> = Vec::new();
     let mut scratch: SortScratch = (Vec::new(), Vec::new(), Vec::new());
     // Per set of vote types a row gives (`ContestAcc::row_types`), the kinds of its counts.
@@ -1360,7 +1353,6 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
         let id = acc.contest_id_list[ci].clone();
         warn_variants(&id, &c.choices, warnings);
         let choice_rank = ranks(&c.choice_id_list);
-        let choice_ids: Vec<Id> = c.choice_id_list.iter().map(Id::from).collect();
         keyed.clear();
         keyed.extend(c.row_keys.iter().enumerate().map(|(r, &(u, ch))| {
             let key =
@@ -1369,42 +1361,25 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
         }));
         sort_rows(&mut keyed, unit_rank.len(), &mut scratch);
         let mut counts = Vec::with_capacity(c.votes.len());
-        let mut units = Vec::new();
-        let mut unit_of = Vec::new();
-        let mut choice_of = Vec::with_capacity(c.votes.len());
-        let mut prev_unit = u32::MAX;
         for &(key, r) in &keyed {
-            let (u, ch) = c.row_keys[r as usize];
             let start = c.row_starts[r as usize] as usize;
             let end = c
                 .row_starts
                 .get(r as usize + 1)
                 .map_or(c.votes.len(), |&e| e as usize);
             let rank = (key >> 32) as u32;
-            if rank != prev_unit {
-                if let Some(last) = units.last_mut() {
-                    let last: &mut std::ops::Range<usize> = last;
-                    last.end = counts.len();
-                }
-                units.push(counts.len()..counts.len());
-                unit_of.push(rank);
-                prev_unit = rank;
-            }
-            let (unit, choice) = (&unit_ids[u as usize], &choice_ids[ch as usize]);
+            // Ranks are the positions in the sorted units and choices (`in_rank_order` below).
+            let (unit, choice) = (rank, key as u32);
             // `extend` from slices: no capacity check per count.
             let row = &c.votes[start..end];
             let kinds = &kinds_of[usize::from(c.row_types[r as usize] & 31)];
             counts.extend(row.iter().zip(kinds).map(|(&votes, &kind)| VoteCount {
-                unit: unit.clone(),
-                choice: choice.clone(),
+                unit,
+                choice,
                 kind,
                 round: None,
                 votes,
             }));
-            choice_of.extend(std::iter::repeat_n(key as u32, row.len()));
-        }
-        if let Some(last) = units.last_mut() {
-            last.end = counts.len();
         }
         // Unit rank order is unit id order: this is `OtherCount::key` order.
         let mut other: Vec<_> = c.other.into_iter().collect();
@@ -1429,11 +1404,6 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
             counts,
             other_counts,
         });
-        layouts.push(Layout {
-            units,
-            unit_of,
-            choice_of,
-        });
     }
     let mut units = in_rank_order(acc.units, &unit_rank);
     for u in &mut units {
@@ -1441,7 +1411,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
     }
     let mut parties = acc.parties;
     parties.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    let snapshot = Snapshot {
+    Snapshot {
         election: Election {
             name: options.election_name.clone(),
             kind: options.election_kind,
@@ -1453,8 +1423,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
         parties,
         units,
         contests: in_rank_order(contests, &contest_rank),
-    };
-    (snapshot, in_rank_order(layouts, &contest_rank))
+    }
 }
 
 fn warn_variants(contest: &str, choices: &[Choice], warnings: &mut Vec<Warning>) {

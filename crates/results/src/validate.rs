@@ -87,16 +87,14 @@ pub fn validate(
     warnings: &mut Vec<Warning>,
 ) -> Result<ValidSnapshot, ImportError> {
     snapshot.normalize();
-    validate_sorted(source_name, snapshot, None, limits, warnings)
+    validate_sorted(source_name, snapshot, limits, warnings)
 }
 
-/// [`validate`] for a snapshot an importer built already in canonical order, optionally with
-/// the layout of each contest's counts (computed from the importer's indices rather than by
-/// comparing id strings). Debug builds check both claims.
+/// [`validate`] for a snapshot an importer built already in canonical order. Debug builds
+/// check the claim.
 pub(crate) fn validate_sorted(
     source_name: &str,
     snapshot: Snapshot,
-    layouts: Option<Vec<Layout>>,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
 ) -> Result<ValidSnapshot, ImportError> {
@@ -113,24 +111,11 @@ pub(crate) fn validate_sorted(
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
     let index = UnitIndex::new(&snapshot);
-    let layouts: Vec<Layout> = match layouts {
-        Some(given) => {
-            if cfg!(debug_assertions) {
-                let computed: Vec<Layout> = snapshot
-                    .contests
-                    .iter()
-                    .map(|c| Layout::new(c, &index))
-                    .collect();
-                assert!(computed == given, "validate_sorted: wrong layouts");
-            }
-            given
-        }
-        None => snapshot
-            .contests
-            .iter()
-            .map(|c| Layout::new(c, &index))
-            .collect(),
-    };
+    let layouts: Vec<Layout> = snapshot
+        .contests
+        .iter()
+        .map(|c| Layout::new(c, snapshot.units.len()))
+        .collect();
     check_ids(&snapshot, &layouts, &mut problems);
     check_references(&snapshot, &index, &layouts, &mut problems);
     check_cycles(&snapshot, &index, &mut problems);
@@ -138,11 +123,8 @@ pub(crate) fn validate_sorted(
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
     for (contest, layout) in snapshot.contests.iter().zip(&layouts) {
-        let c = Resolved {
-            contest,
-            choice_of: Some(&layout.choice_of),
-        };
-        check_breakdowns(contest, layout, &mut problems, warnings);
+        let c = Resolved { contest };
+        check_breakdowns(&snapshot, contest, layout, &mut problems, warnings);
         check_ballots(&snapshot, &c, layout, &mut problems, warnings);
         check_aggregates(&snapshot, &index, &c, layout, &mut problems);
     }
@@ -273,18 +255,11 @@ fn check_ids(s: &Snapshot, layouts: &[Layout], problems: &mut Problems) {
         );
         // Counts are sorted: a duplicate is next to its twin, in the same unit group.
         for range in &layout.units {
-            let counts = &c.counts[range.clone()];
-            let choice_of = &layout.choice_of[range.clone()];
-            for (w, ch) in counts.windows(2).zip(choice_of.windows(2)) {
-                let (a, b) = (&w[0], &w[1]);
-                let choice = match (ch[0], ch[1]) {
-                    (u32::MAX, u32::MAX) => a.choice == b.choice,
-                    (x, y) => x == y,
-                };
-                if choice && a.kind == b.kind && a.round == b.round {
+            for w in c.counts[range.clone()].windows(2) {
+                if w[0].key() == w[1].key() {
                     problems.push(
                         Location::Model(format!("contest {:?}", c.id)),
-                        ProblemKind::DuplicateCount(count_label(a)),
+                        ProblemKind::DuplicateCount(count_label(s, c, &w[0])),
                     );
                 }
             }
@@ -303,13 +278,36 @@ fn check_ids(s: &Snapshot, layouts: &[Layout], problems: &mut Problems) {
     }
 }
 
-fn count_label(c: &VoteCount) -> String {
+fn count_label(s: &Snapshot, contest: &Contest, c: &VoteCount) -> String {
+    let (unit, choice) = (unit_label(s, c.unit), choice_label(contest, c.choice));
     match c.round {
-        Some(r) => format!(
-            "unit {:?}, choice {:?}, {}, round {r}",
-            c.unit, c.choice, c.kind
-        ),
-        None => format!("unit {:?}, choice {:?}, {}", c.unit, c.choice, c.kind),
+        Some(r) => format!("unit {unit}, choice {choice}, {}, round {r}", c.kind),
+        None => format!("unit {unit}, choice {choice}, {}", c.kind),
+    }
+}
+
+/// The id of the unit at `position`, quoted, for messages (or the position past the end).
+fn unit_label(s: &Snapshot, position: u32) -> String {
+    match s.units.get(position as usize) {
+        Some(u) => format!("{:?}", u.id),
+        None => format!("#{position}"),
+    }
+}
+
+/// The id of the choice at `position`, quoted, for messages (or the position past the end).
+fn choice_label(contest: &Contest, position: u32) -> String {
+    match contest.choices.get(position as usize) {
+        Some(c) => format!("{:?}", c.id),
+        None => format!("#{position}"),
+    }
+}
+
+/// The count's choice position if the contest has that choice, else `u32::MAX`.
+fn choice_at(contest: &Contest, vc: &VoteCount) -> u32 {
+    if (vc.choice as usize) < contest.choices.len() {
+        vc.choice
+    } else {
+        u32::MAX
     }
 }
 
@@ -352,81 +350,45 @@ impl<'a> UnitIndex<'a> {
     }
 }
 
-/// A contest with the position of each count's choice in [`Contest::choices`] (`u32::MAX`:
-/// unknown), so later checks compare indices instead of strings. Without `choice_of`, each
-/// lookup is a binary search (for one-off totals).
+/// A contest of the snapshot being checked or summed.
 struct Resolved<'a> {
     contest: &'a Contest,
-    choice_of: Option<&'a [u32]>,
 }
 
 impl Resolved<'_> {
-    /// The choice positions of the counts in `range`.
+    /// The choice positions of the counts in `range` (`u32::MAX`: past the end).
     fn choices(&self, range: Range<usize>) -> impl Iterator<Item = u32> + '_ {
-        let counts = &self.contest.counts[range.clone()];
-        let given = self.choice_of.map(|c| &c[range]);
-        counts.iter().enumerate().map(move |(i, vc)| match given {
-            Some(g) => g[i],
-            None => self
-                .contest
-                .choices
-                .binary_search_by(|c| c.id.as_str().cmp(&vc.choice))
-                .map_or(u32::MAX, |j| j as u32),
-        })
+        self.contest.counts[range]
+            .iter()
+            .map(|vc| choice_at(self.contest, vc))
     }
 }
 
-/// One pass over a contest's sorted counts: where each unit's counts start and end, and the
-/// position of each count's choice in [`Contest::choices`] (`u32::MAX`: unknown). The checks
-/// then compare integers instead of re-comparing id strings.
+/// One pass over a contest's sorted counts: where each unit's counts start and end.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Layout {
+struct Layout {
     /// Ranges of counts with the same unit, in order; none empty.
-    pub(crate) units: Vec<Range<usize>>,
-    /// The position in [`Snapshot::units`] of each range's unit (`u32::MAX`: unknown).
-    pub(crate) unit_of: Vec<u32>,
-    pub(crate) choice_of: Vec<u32>,
+    units: Vec<Range<usize>>,
+    /// The position in [`Snapshot::units`] of each range's unit (`u32::MAX`: past the end).
+    unit_of: Vec<u32>,
 }
 
 impl Layout {
-    fn new(contest: &Contest, index: &UnitIndex<'_>) -> Layout {
+    fn new(contest: &Contest, units_len: usize) -> Layout {
         let counts = &contest.counts;
-        let choices = &contest.choices;
         let mut units = Vec::new();
-        let mut choice_of = Vec::with_capacity(counts.len());
-        let mut start = 0;
-        // Within one unit, counts come in choice order, the order of `choices`: each lookup
-        // searches only past the previous one (binary search: a unit may use few of many
-        // choices, e.g. one county's spellings of a statewide contest's candidates).
-        let mut j = 0usize;
-        for (i, vc) in counts.iter().enumerate() {
-            if i > 0 && vc.unit != counts[i - 1].unit {
-                units.push(start..i);
-                start = i;
-                j = 0;
-            }
-            if !(j < choices.len() && choices[j].id == vc.choice) {
-                j += choices[j..].partition_point(|c| c.id.as_str() < vc.choice.as_str());
-            }
-            let found = j < choices.len() && choices[j].id == vc.choice;
-            choice_of.push(if found { j as u32 } else { u32::MAX });
+        let mut unit_of = Vec::new();
+        for run in counts.chunk_by(|a, b| a.unit == b.unit) {
+            let start = units.last().map_or(0, |r: &Range<usize>| r.end);
+            units.push(start..start + run.len());
+            let u = run[0].unit;
+            unit_of.push(if (u as usize) < units_len {
+                u
+            } else {
+                u32::MAX
+            });
         }
-        if !counts.is_empty() {
-            units.push(start..counts.len());
-        }
-        let unit_of = units
-            .iter()
-            .map(|r| {
-                index
-                    .get(&counts[r.start].unit)
-                    .map_or(u32::MAX, |u| u as u32)
-            })
-            .collect();
-        Layout {
-            units,
-            unit_of,
-            choice_of,
-        }
+        Layout { units, unit_of }
     }
 }
 
@@ -471,30 +433,28 @@ fn check_references(
                 );
             }
         }
-        // Counts are sorted by unit: look each unit up once.
+        // Counts are sorted by unit: look at each unit once.
         for (range, &u) in layout.units.iter().zip(&layout.unit_of) {
             let group = &c.counts[range.clone()];
             if u == u32::MAX {
                 let vc = &group[0];
                 unknown(
-                    format!("contest {:?}, {}", c.id, count_label(vc)),
+                    format!("contest {:?}, {}", c.id, count_label(s, c, vc)),
                     "unit",
-                    &vc.unit,
+                    &unit_label(s, vc.unit),
                 );
             }
-            let choice_of = &layout.choice_of[range.clone()];
+            let n = c.choices.len() as u64;
             // Nearly always every choice is known: one vectorised scan says so.
-            if !choice_of.contains(&u32::MAX) {
+            if group.iter().all(|vc| u64::from(vc.choice) < n) {
                 continue;
             }
-            for (vc, &ch) in group.iter().zip(choice_of) {
-                if ch == u32::MAX {
-                    unknown(
-                        format!("contest {:?}, {}", c.id, count_label(vc)),
-                        "choice",
-                        &vc.choice,
-                    );
-                }
+            for vc in group.iter().filter(|vc| u64::from(vc.choice) >= n) {
+                unknown(
+                    format!("contest {:?}, {}", c.id, count_label(s, c, vc)),
+                    "choice",
+                    &choice_label(c, vc.choice),
+                );
             }
         }
         for oc in &c.other_counts {
@@ -553,6 +513,7 @@ fn is_breakdown(kind: CountType) -> bool {
 }
 
 fn check_breakdowns(
+    s: &Snapshot,
     contest: &Contest,
     layout: &Layout,
     problems: &mut Problems,
@@ -561,17 +522,13 @@ fn check_breakdowns(
     // Counts are sorted by (unit, choice, kind, round): group by (unit, choice), then look at
     // each round on its own (nearly always just one, `None`). Choices are resolved by now.
     let mut rounds: Vec<Option<u32>> = Vec::new();
-    let groups = layout.units.iter().flat_map(|r| {
-        let choice_of = &layout.choice_of[r.clone()];
-        let mut at = r.start;
-        choice_of.chunk_by(|a, b| a == b).map(move |g| {
-            at += g.len();
-            &contest.counts[at - g.len()..at]
-        })
-    });
+    let groups = layout
+        .units
+        .iter()
+        .flat_map(|r| contest.counts[r.clone()].chunk_by(|a, b| a.choice == b.choice));
     for group in groups {
         if group.iter().all(|vc| vc.round.is_none()) {
-            single_round_breakdown(contest, group, problems, warnings);
+            single_round_breakdown(s, contest, group, problems, warnings);
             continue;
         }
         rounds.clear();
@@ -604,8 +561,10 @@ fn check_breakdowns(
             }
             let place = || {
                 Location::Model(format!(
-                    "contest {:?}, unit {:?}, choice {:?}",
-                    contest.id, group[0].unit, group[0].choice
+                    "contest {:?}, unit {}, choice {}",
+                    contest.id,
+                    unit_label(s, group[0].unit),
+                    choice_label(contest, group[0].choice)
                 ))
             };
             if any && sum > total {
@@ -624,6 +583,7 @@ fn check_breakdowns(
 /// [`check_breakdowns`] for one (unit, choice) group with no rounds (nearly every group): the
 /// same checks in one pass. Saturating sums of non-negative counts do not depend on order.
 fn single_round_breakdown(
+    s: &Snapshot,
     contest: &Contest,
     group: &[VoteCount],
     problems: &mut Problems,
@@ -659,8 +619,10 @@ fn single_round_breakdown(
     }
     let place = || {
         Location::Model(format!(
-            "contest {:?}, unit {:?}, choice {:?}",
-            contest.id, group[0].unit, group[0].choice
+            "contest {:?}, unit {}, choice {}",
+            contest.id,
+            unit_label(s, group[0].unit),
+            choice_label(contest, group[0].choice)
         ))
     };
     if sum > total {
@@ -687,10 +649,11 @@ fn total_votes<'a>(counts: impl Iterator<Item = &'a VoteCount>) -> Option<u64> {
     Some(sum)
 }
 
-/// Positions in `contest.counts` of the counts of `unit` (counts are sorted by unit).
-fn unit_range(contest: &Contest, unit: &str) -> Range<usize> {
-    let start = contest.counts.partition_point(|vc| vc.unit.as_str() < unit);
-    let end = start + contest.counts[start..].partition_point(|vc| vc.unit.as_str() <= unit);
+/// Positions in `contest.counts` of the counts of the unit at `unit` (counts are sorted by
+/// unit).
+fn unit_range(contest: &Contest, unit: u32) -> Range<usize> {
+    let start = contest.counts.partition_point(|vc| vc.unit < unit);
+    let end = start + contest.counts[start..].partition_point(|vc| vc.unit <= unit);
     start..end
 }
 
@@ -705,7 +668,6 @@ fn check_ballots(
     for (range, &u) in layout.units.iter().zip(&layout.unit_of) {
         let range = range.clone();
         let group = &contest.counts[range.clone()];
-        let unit = &group[0].unit;
         let Some(ballots) = s.units.get(u as usize).and_then(|u| u.facts.ballots_cast) else {
             continue;
         };
@@ -733,7 +695,11 @@ fn check_ballots(
         if votes <= ballots.saturating_mul(u64::from(allowed.max(1))) {
             continue;
         }
-        let location = Location::Model(format!("contest {:?}, unit {unit:?}", contest.id));
+        let location = Location::Model(format!(
+            "contest {:?}, unit {}",
+            contest.id,
+            unit_label(s, u)
+        ));
         let kind = ProblemKind::VotesExceedBallots {
             votes,
             ballots,
@@ -837,7 +803,7 @@ impl<'s> SnapshotTotals<'s> {
 
     /// The totals of `contest` (one of the snapshot's), unit by unit.
     pub fn contest(&self, contest: &'s Contest) -> ContestTotals<'_, 's> {
-        let layout = Layout::new(contest, &self.index);
+        let layout = Layout::new(contest, self.s.units.len());
         // Units with counts, and every unit above one.
         let mut has_data = vec![false; self.s.units.len()];
         let mut stack: Vec<u32> = layout
@@ -855,7 +821,6 @@ impl<'s> SnapshotTotals<'s> {
         ContestTotals {
             units: self,
             contest,
-            choice_of: layout.choice_of,
             has_data,
             memo: HashMap::default(),
         }
@@ -874,8 +839,6 @@ impl std::fmt::Debug for SnapshotTotals<'_> {
 pub struct ContestTotals<'u, 's> {
     units: &'u SnapshotTotals<'s>,
     contest: &'s Contest,
-    /// The position of each count's choice in [`Contest::choices`] (`u32::MAX`: unknown).
-    choice_of: Vec<u32>,
     /// Per unit: it has counts in the contest, or a unit below it has.
     has_data: Vec<bool>,
     memo: HashMap<&'s str, Entry>,
@@ -939,12 +902,12 @@ impl<'s> ContestTotals<'_, 's> {
                 self.memo.insert(unit, entry);
                 continue;
             }
-            let own = unit_range(self.contest, unit);
+            let at = self.units.index.get(unit);
+            let own = at.map_or(0..0, |u| unit_range(self.contest, u as u32));
             if !own.is_empty() {
                 let mut t = IndexTotals::new();
-                let choices = &self.choice_of[own.clone()];
-                for (vc, &ch) in self.contest.counts[own].iter().zip(choices) {
-                    t.insert((ch, vc.kind, vc.round), vc.votes);
+                for vc in &self.contest.counts[own] {
+                    t.insert((choice_at(self.contest, vc), vc.kind, vc.round), vc.votes);
                 }
                 let entry = Entry {
                     totals: Ok(Some(t)),
@@ -954,7 +917,7 @@ impl<'s> ContestTotals<'_, 's> {
                 self.memo.insert(unit, entry);
                 continue;
             }
-            let Some(u) = self.units.index.get(unit) else {
+            let Some(u) = at else {
                 let entry = Entry {
                     totals: Ok(None),
                     deep: 0,
@@ -1028,7 +991,7 @@ impl<'s> ContestTotals<'_, 's> {
     }
 }
 
-/// Exact totals of `contest` in `unit`: the unit's own counts if the source gives any,
+/// Exact totals of `contest` (one of `s`'s) in `unit`: the unit's own counts if the source gives any,
 /// otherwise the sum over one group of its children (those of one unit kind, so that overlapping
 /// groups such as counties and house districts are not added twice; the group with the most
 /// children that have data wins, ties broken by kind). `None` if no data at all, `Err` on overflow.
@@ -1038,13 +1001,8 @@ pub fn unit_totals(
     unit: &str,
 ) -> Result<Option<Totals>, ProblemKind> {
     let index = UnitIndex::sorted(s);
-    let c = Resolved {
-        contest,
-        choice_of: None,
-    };
+    let c = Resolved { contest };
     let totals = totals_inner(s, &index, &c, unit, 0)?;
-    // A contest that is not part of `s` may name choices it does not list; such counts are
-    // left out rather than guessed at.
     Ok(totals.map(|t| {
         t.into_iter()
             .filter_map(|((ch, kind, round), v)| {
@@ -1065,7 +1023,8 @@ fn totals_inner(
     unit: &str,
     depth: usize,
 ) -> Result<Option<IndexTotals>, ProblemKind> {
-    let own = unit_range(c.contest, unit);
+    let at = index.get(unit);
+    let own = at.map_or(0..0, |u| unit_range(c.contest, u as u32));
     if !own.is_empty() {
         let mut t = IndexTotals::new();
         for (vc, ch) in c.contest.counts[own.clone()].iter().zip(c.choices(own)) {
@@ -1080,7 +1039,7 @@ fn totals_inner(
             max: UNIT_DEPTH_MAX as u64,
         });
     }
-    let Some(u) = index.get(unit) else {
+    let Some(u) = at else {
         return Ok(None);
     };
     Ok(child_groups(s, index, c, &s.units[u].children, depth)?
@@ -1127,10 +1086,10 @@ fn check_aggregates(
     for (range, &u) in layout.units.iter().zip(&layout.unit_of) {
         let range = range.clone();
         let group = &contest.counts[range.clone()];
-        let unit_id = group[0].unit.as_str();
         let Some(unit) = s.units.get(u as usize) else {
             continue;
         };
+        let unit_id = unit.id.as_str();
         if unit.children.is_empty() {
             continue;
         }
@@ -1153,7 +1112,11 @@ fn check_aggregates(
                         Location::Model(format!("contest {:?}", contest.id)),
                         ProblemKind::AggregateMismatch {
                             unit: unit_id.to_owned(),
-                            key: format!("choice {:?}, {}", vc.choice, vc.kind),
+                            key: format!(
+                                "choice {}, {}",
+                                choice_label(contest, vc.choice),
+                                vc.kind
+                            ),
                             child_kind: child_kind.to_owned(),
                             given: vc.votes,
                             sum,

@@ -21,9 +21,12 @@ fn small() -> Snapshot {
             ballots_outstanding: None,
         },
     };
+    // Counts name units and choices by position in the lists below (units deliberately out
+    // of order: `validate` sorts them and the counts follow).
+    let at = |list: &[&str], id: &str| list.iter().position(|x| *x == id).unwrap() as u32;
     let vc = |unit: &str, choice: &str, kind, votes| VoteCount {
-        unit: unit.into(),
-        choice: choice.into(),
+        unit: at(&["p2", "c", "p1"], unit),
+        choice: at(&["ann", "wi"], choice),
         kind,
         round: None,
         votes,
@@ -242,10 +245,17 @@ fn decode_is_strict_on_every_prefix_and_byte_flip() {
 
 #[test]
 fn input_order_does_not_change_the_bytes() {
+    // The same snapshot with its lists in reverse order (counts name units and choices by
+    // position, so theirs are reversed with them).
     let mut b = small();
+    let (units, choices) = (b.units.len() as u32, b.contests[0].choices.len() as u32);
     b.units.reverse();
     b.contests[0].counts.reverse();
     b.contests[0].choices.reverse();
+    for vc in &mut b.contests[0].counts {
+        vc.unit = units - 1 - vc.unit;
+        vc.choice = choices - 1 - vc.choice;
+    }
     let mut w = Vec::new();
     let va = validate("a", small(), &Limits::DEFAULT, &mut w).unwrap();
     let vb = validate("b", b, &Limits::DEFAULT, &mut w).unwrap();

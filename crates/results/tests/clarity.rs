@@ -59,13 +59,13 @@ fn by_name(s: &ValidSnapshot, contest: &str) -> BTreeMap<(String, String), u64> 
         .iter()
         .filter(|vc| {
             vc.kind == CountType::Total
-                && s.unit(&vc.unit).unwrap().kind == urne_results::UnitKind::Precinct
+                && s.units[vc.unit as usize].kind == urne_results::UnitKind::Precinct
         })
         .map(|vc| {
             (
                 (
-                    s.unit(&vc.unit).unwrap().name.clone(),
-                    c.choice(&vc.choice).unwrap().name.clone(),
+                    s.units[vc.unit as usize].name.clone(),
+                    c.choices[vc.choice as usize].name.clone(),
                 ),
                 vc.votes,
             )

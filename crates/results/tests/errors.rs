@@ -174,7 +174,7 @@ fn json_unknown_unit_is_refused() {
     check_json(
         &report(&contest(&vc("p9", "3"))),
         expect![[
-            r#"t.json: contest "m", unit "p9", choice "m-yes", total: unknown unit "p9" referenced"#
+            r#"t.json: JSON path Election[0].Contest[0].ContestSelection[0].VoteCounts[0].GpUnitId: unknown unit "p9" referenced"#
         ]],
     );
 }

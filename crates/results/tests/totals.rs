@@ -8,8 +8,8 @@ mod common;
 use urne_results::{
     Choice, Contest, ContestKind, CountType, CsvOptions, CsvSource, Election, ElectionKind,
     NistOptions, ReportStatus, Snapshot, SnapshotTotals, Totals, Unit, UnitFacts, UnitKind,
-    ValidSnapshot, VoteCount, import_nist_json_bytes, import_nist_xml_bytes,
-    import_openelections_csv, unit_totals,
+    ValidSnapshot, import_nist_json_bytes, import_nist_xml_bytes, import_openelections_csv,
+    unit_totals,
 };
 
 /// Every contest of `s`, in every unit `pick` keeps: the two agree.
@@ -92,21 +92,18 @@ fn unit(id: &str, kind: UnitKind, children: &[&str]) -> Unit {
     }
 }
 
-fn count(unit: &str, choice: &str, kind: CountType, votes: u64) -> VoteCount {
-    VoteCount {
-        unit: unit.into(),
-        choice: choice.into(),
-        kind,
-        round: None,
-        votes,
-    }
+/// A count named by ids (unit, choice, count type, votes).
+type Named = (String, String, CountType, u64);
+
+fn count(unit: &str, choice: &str, kind: CountType, votes: u64) -> Named {
+    (unit.to_owned(), choice.to_owned(), kind, votes)
 }
 
 /// One candidate contest over `units` (the first is the election's scope and the contest's
 /// district), validated.
-fn one_contest(units: Vec<Unit>, choices: &[&str], counts: Vec<VoteCount>) -> ValidSnapshot {
+fn one_contest(units: Vec<Unit>, choices: &[&str], counts: Vec<Named>) -> ValidSnapshot {
     let scope = units[0].id.clone();
-    let s = Snapshot {
+    let mut s = Snapshot {
         election: Election {
             name: "Test".into(),
             kind: ElectionKind::General,
@@ -133,10 +130,14 @@ fn one_contest(units: Vec<Unit>, choices: &[&str], counts: Vec<VoteCount>) -> Va
                     write_in: false,
                 })
                 .collect(),
-            counts,
+            counts: vec![],
             other_counts: vec![],
         }],
     };
+    let named = counts
+        .iter()
+        .map(|(u, c, kind, votes)| (u.as_str(), c.as_str(), *kind, None, *votes));
+    s.add_counts_by_id(0, named).unwrap();
     let mut warnings = Vec::new();
     match urne_results::validate("test", s, &Default::default(), &mut warnings) {
         Ok(s) => s,

@@ -156,7 +156,7 @@ fn contest_view<'a>(
     let mut relevant: BTreeSet<&str> = c
         .counts
         .chunk_by(|a, b| a.unit == b.unit)
-        .map(|run| run[0].unit.as_str())
+        .map(|run| s.unit_id(run[0].unit))
         .collect();
     let mut stack: Vec<&str> = relevant.iter().copied().collect();
     while let Some(u) = stack.pop() {

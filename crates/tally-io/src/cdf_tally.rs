@@ -16,7 +16,7 @@ use std::path::Path;
 use serde_json::Value;
 use urne_results::{
     Choice, Contest, ContestKind, CountType, Election, ElectionKind, Limits, OtherCount, Party,
-    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, ValidSnapshot, VoteCount, VoteVariation,
+    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, ValidSnapshot, VoteVariation,
 };
 use urne_tally::model::{Ballots, Cand, OvervoteRule, Rules, TiebreakMode, WinnerMode};
 use urne_tally::rcv::{Setup, tabulate};
@@ -130,14 +130,17 @@ fn snapshot_of(file: &Path, tree: &Value) -> Result<Snapshot, Error> {
             .map_err(|rule| err(format!("$.CVR[{ri}]"), rule))?;
     }
     let mut used_units: Vec<String> = Vec::new();
+    let mut named = Vec::with_capacity(contests.len());
     for (contest, acc) in contests.iter_mut().zip(acc) {
-        fill_counts(contest, acc, &scope, &mut used_units)
-            .map_err(|rule| err(format!("contest {:?}", contest.id), rule))?;
+        named.push(
+            fill_counts(contest, acc, &scope, &mut used_units)
+                .map_err(|rule| err(format!("contest {:?}", contest.id), rule))?,
+        );
     }
     used_units.sort();
     used_units.dedup();
     let units = units_of(tree, &scope, &used_units);
-    Ok(Snapshot {
+    let mut snapshot = Snapshot {
         election: Election {
             name: s(election, "Name")
                 .or_else(|| s(election, "@id"))
@@ -152,8 +155,30 @@ fn snapshot_of(file: &Path, tree: &Value) -> Result<Snapshot, Error> {
         parties,
         units,
         contests,
-    })
+    };
+    // Counts name units by position: added once the units are in place.
+    for (i, counts) in named.iter().enumerate() {
+        let by_id = counts.iter().map(|(unit, choice, round, votes)| {
+            (
+                unit.as_str(),
+                choice.as_str(),
+                CountType::Total,
+                *round,
+                *votes,
+            )
+        });
+        snapshot.add_counts_by_id(i, by_id).map_err(|e| {
+            err(
+                format!("contest {:?}", snapshot.contests[i].id),
+                e.to_string(),
+            )
+        })?;
+    }
+    Ok(snapshot)
 }
+
+/// A total count named by ids: (unit, choice, round, votes).
+type Named = (String, String, Option<u32>, u64);
 
 fn contest_of(
     c: &Value,
@@ -259,12 +284,14 @@ fn count_cvr(
     Ok(())
 }
 
+/// The contest's over- and undervotes, and its counts to add once the units are known.
 fn fill_counts(
     contest: &mut Contest,
     acc: Acc,
     scope: &str,
     used_units: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<Vec<Named>, String> {
+    let mut named = Vec::new();
     let rcv = contest.variation == Some(VoteVariation::Rcv);
     let mut units: Vec<String> = acc.other.keys().cloned().collect();
     if !units.is_empty() && !units.iter().any(|u| u == scope) {
@@ -283,13 +310,7 @@ fn fill_counts(
                     .map(|(_, v)| *v)
                     .sum()
             };
-            contest.counts.push(VoteCount {
-                unit: unit.into(),
-                choice: choice.id.as_str().into(),
-                kind: CountType::Total,
-                round: None,
-                votes,
-            });
+            named.push((unit.clone(), choice.id.clone(), None, votes));
         }
         let (over, under) = acc
             .other
@@ -307,17 +328,11 @@ fn fill_counts(
         let rounds = irv_rounds(contest, &acc.ranked)?;
         for (r, votes) in rounds.into_iter().enumerate() {
             for (choice, v) in votes {
-                contest.counts.push(VoteCount {
-                    unit: scope.into(),
-                    choice: choice.into(),
-                    kind: CountType::Total,
-                    round: Some(r as u32 + 1),
-                    votes: v,
-                });
+                named.push((scope.to_owned(), choice.to_string(), Some(r as u32 + 1), v));
             }
         }
     }
-    Ok(())
+    Ok(named)
 }
 
 /// Rank-1 marks for a choice (what an RCV contest's plain count means).

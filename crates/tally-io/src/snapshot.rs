@@ -24,8 +24,8 @@
 use std::collections::BTreeMap;
 
 use urne_results::{
-    Choice, Contest, ContestKind, CountType, Election, ElectionKind, Limits, OtherCount,
-    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, ValidSnapshot, VoteCount, VoteVariation,
+    Choice, Contest, ContestKind, CountType, Election, ElectionKind, Limits, Location, OtherCount,
+    ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, ValidSnapshot, VoteVariation,
 };
 use urne_tally::Dec;
 use urne_tally::model::{Ballots, Cand};
@@ -55,6 +55,7 @@ pub fn results_snapshot(
 ) -> Result<ResultsSnapshot, Error> {
     let units = Units::of(config, ballots);
     let mut contests = Vec::new();
+    let mut named = Vec::new();
     let mut fractional_rounds = Vec::new();
     let base_id = non_empty(&config.info.name, "contest");
     for (p, (contest, outcome)) in passes.iter().enumerate() {
@@ -75,6 +76,7 @@ pub fn results_snapshot(
         };
         let (counts, other_counts, fractional) =
             counts_of(config, contest, outcome, &units, &prefix);
+        named.push(counts);
         fractional_rounds.extend(fractional.into_iter().map(|r| (pass, r)));
         contests.push(Contest {
             id,
@@ -84,7 +86,7 @@ pub fn results_snapshot(
             votes_allowed: Some(1),
             variation: Some(VoteVariation::Rcv),
             choices: choices_of(config, &prefix),
-            counts,
+            counts: Vec::new(),
             other_counts,
         });
     }
@@ -97,7 +99,7 @@ pub fn results_snapshot(
                 b.is_ascii_digit()
             }
         });
-    let snapshot = Snapshot {
+    let mut snapshot = Snapshot {
         election: Election {
             name: non_empty(&config.info.name, "contest").to_owned(),
             kind: ElectionKind::Other,
@@ -111,6 +113,25 @@ pub fn results_snapshot(
         contests,
     };
     let name = config.path.display().to_string();
+    // Counts name units by position: added once the units are in place.
+    for (i, counts) in named.iter().enumerate() {
+        let by_id = counts.iter().map(|(unit, choice, round, votes)| {
+            (
+                unit.as_str(),
+                choice.as_str(),
+                CountType::Total,
+                *round,
+                *votes,
+            )
+        });
+        snapshot.add_counts_by_id(i, by_id).map_err(|e| {
+            let at = format!("contest {:?}", snapshot.contests[i].id);
+            Error::Results {
+                file: config.path.clone(),
+                source: urne_results::ImportError::one(&name, Location::Model(at), e),
+            }
+        })?;
+    }
     let snapshot = urne_results::validate(&name, snapshot, &Limits::DEFAULT, &mut Vec::new())
         .map_err(|e| Error::Results {
             file: config.path.clone(),
@@ -228,7 +249,13 @@ fn whole(v: Dec) -> Option<u64> {
     }
 }
 
-type Counts = (Vec<VoteCount>, Vec<OtherCount>, Vec<u32>);
+/// Total counts named by ids: (unit, choice, round, votes); over- and undervotes; the rounds
+/// left out for fractional tallies.
+type Counts = (
+    Vec<(String, String, Option<u32>, u64)>,
+    Vec<OtherCount>,
+    Vec<u32>,
+);
 
 fn counts_of(
     config: &Config,
@@ -274,12 +301,9 @@ fn counts_of(
                 let Some(votes) = tally.tally(c).and_then(whole) else {
                     continue;
                 };
-                let count = |round| VoteCount {
-                    unit: unit.into(),
-                    choice: format!("{prefix}{}", config.contest.names[c as usize]).into(),
-                    kind: CountType::Total,
-                    round,
-                    votes,
+                let count = |round| {
+                    let choice = format!("{prefix}{}", config.contest.names[c as usize]);
+                    (unit.clone(), choice, round, votes)
                 };
                 if r == 0 {
                     counts.push(count(None));

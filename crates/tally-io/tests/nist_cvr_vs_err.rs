@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use urne_results::{NistOptions, Snapshot, import_nist_json, import_nist_xml};
+use urne_results::{Contest, NistOptions, Snapshot, VoteCount, import_nist_json, import_nist_xml};
 
 const ELECTIONS: [&str; 6] = [
     "gen-01", "gen-02", "gen-03", "prim-01", "prim-02", "prim-03",
@@ -39,13 +39,22 @@ fn compare(err: &Snapshot, got: &Snapshot, out: &mut BTreeMap<String, Vec<String
             out.insert(want.id.clone(), lines);
             continue;
         };
+        // Counts name units and choices by position, which differ between the two snapshots:
+        // compare by ids.
+        let key = |s: &Snapshot, c: &Contest, vc: &VoteCount| {
+            let (unit, choice) = (s.unit_id(vc.unit).to_owned(), c.choice_id(vc.choice));
+            (unit, choice.to_owned(), vc.kind, vc.round)
+        };
         for vc in &want.counts {
-            let found = have.counts.iter().find(|c| c.key() == vc.key());
+            let found = have
+                .counts
+                .iter()
+                .find(|c| key(got, have, c) == key(err, want, vc));
             if found.map(|c| c.votes) != Some(vc.votes) {
                 lines.push(format!(
                     "choice {} unit {} {} round {:?}: ERR {}, tally {:?}",
-                    vc.choice,
-                    vc.unit,
+                    want.choice_id(vc.choice),
+                    err.unit_id(vc.unit),
                     vc.kind,
                     vc.round,
                     vc.votes,
@@ -131,7 +140,23 @@ fn nist_synthetic_cvr_tallies_equal_err_results() {
         let counts = |s: &Snapshot| -> Vec<_> {
             s.contests
                 .iter()
-                .map(|c| (c.id.clone(), c.counts.clone(), c.other_counts.clone()))
+                .map(|c| {
+                    let by_id: Vec<_> = c
+                        .counts
+                        .iter()
+                        .map(|vc| {
+                            let (unit, choice) = (s.unit_id(vc.unit), c.choice_id(vc.choice));
+                            (
+                                unit.to_owned(),
+                                choice.to_owned(),
+                                vc.kind,
+                                vc.round,
+                                vc.votes,
+                            )
+                        })
+                        .collect();
+                    (c.id.clone(), by_id, c.other_counts.clone())
+                })
                 .collect()
         };
         if let [(a, first), rest @ ..] = forms.as_slice() {
@@ -231,13 +256,15 @@ fn cdf_deck_with_rcv_rounds_and_overvotes() {
     std::fs::write(&file, deck).expect("write deck");
     let snapshot = urne_tally_io::tally_cdf_report(&file).expect("tally");
     let _ = std::fs::remove_dir_all(&dir);
+    let snapshot = &snapshot;
     let lines: Vec<String> = snapshot
         .contests
         .iter()
         .flat_map(|c| {
             let counts = c.counts.iter().map(move |v| {
                 let round = v.round.map(|r| format!(" round {r}")).unwrap_or_default();
-                format!("{} {} {}{round}: {}", c.id, v.unit, v.choice, v.votes)
+                let (unit, choice) = (snapshot.unit_id(v.unit), c.choice_id(v.choice));
+                format!("{} {unit} {choice}{round}: {}", c.id, v.votes)
             });
             let other = c.other_counts.iter().map(move |o| {
                 format!(

@@ -157,7 +157,11 @@ fn snapshot_vs_rctab(
                 contest
                     .counts
                     .iter()
-                    .find(|c| c.unit == unit && c.choice == choice && c.round == round)
+                    .find(|c| {
+                        snap.unit_id(c.unit) == unit
+                            && contest.choice_id(c.choice) == choice
+                            && c.round == round
+                    })
                     .map(|c| c.votes)
             };
             for r in report["results"].as_array().into_iter().flatten() {

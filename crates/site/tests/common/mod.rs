@@ -65,7 +65,10 @@ pub fn county(step: u64, status: ReportStatus) -> Snapshot {
         if !reported {
             continue;
         }
-        for (choice, base) in [("alvarez", 420), ("brown", 380 + 20 * i), ("chen", 150)] {
+        // Counts name units and choices by position: the precinct is unit `i + 1` (after the
+        // county); choices are in the order the contests below list them.
+        let unit = i as u32 + 1;
+        for (choice, base) in [(0, 420), (1, 380 + 20 * i), (2, 150)] {
             let day = base / 2 + i;
             let mail = base - day;
             for (kind, v) in [
@@ -74,18 +77,18 @@ pub fn county(step: u64, status: ReportStatus) -> Snapshot {
                 (CountType::AbsenteeMail, mail),
             ] {
                 mayor.push(VoteCount {
-                    unit: p.to_string().into(),
-                    choice: choice.into(),
+                    unit,
+                    choice,
                     kind,
                     round: None,
                     votes: v,
                 });
             }
         }
-        for (choice, v) in [("yes", 600 + 10 * i), ("no", 350)] {
+        for (choice, v) in [(0, 600 + 10 * i), (1, 350)] {
             measure.push(VoteCount {
-                unit: p.to_string().into(),
-                choice: choice.into(),
+                unit,
+                choice,
                 kind: CountType::Total,
                 round: None,
                 votes: v,
@@ -367,8 +370,12 @@ pub fn night_rotating(witness_policy: &str, rotate_before: Option<usize>) -> Fix
     let first = valid(county(1, ReportStatus::UnofficialPartial));
     let all = valid(county(3, ReportStatus::UnofficialComplete));
     let mut corrected = county(3, ReportStatus::UnofficialComplete);
+    let (p2, chen) = (
+        corrected.units.iter().position(|u| u.id == "p2").unwrap() as u32,
+        corrected.contests[0].choice_position("chen").unwrap(),
+    );
     for vc in &mut corrected.contests[0].counts {
-        if vc.unit == "p2" && vc.choice == "chen" {
+        if vc.unit == p2 && vc.choice == chen {
             match vc.kind {
                 CountType::Total => vc.votes -= 10,
                 CountType::AbsenteeMail => vc.votes -= 10,
