@@ -1,8 +1,9 @@
 //! Import speed against an untyped parse of the same bytes, measured in the same run:
 //! the PA 2024 and GA 2018 OpenElections sets (vs the csv crate's raw records: a streaming
-//! `ByteRecord` scan that keeps nothing, and every row kept as a `StringRecord`, the CSV
-//! counterpart of a `serde_json::Value`), NIST JSON files built from PA and from GA (vs
-//! `serde_json::Value`), and a synthetic state 10x PA (time and peak memory, one shot).
+//! `ByteRecord` scan that keeps nothing, and every row kept as a `ByteRecord` or as a
+//! `StringRecord`, the CSV counterparts of a `serde_json::Value`), NIST JSON files built from
+//! PA and from GA (vs `serde_json::Value`), and a synthetic state 10x PA (time and peak
+//! memory, one shot).
 //! Data as for the tests (`URNE_SHARED_DATA` or `../shared/data`).
 //!
 //! `URNE_BENCH_SYNTHETIC_ONLY=1` runs only the synthetic state and exits, so that
@@ -68,6 +69,20 @@ fn raw_records(files: &[(String, Vec<u8>)]) -> u64 {
     n
 }
 
+/// Every row of every file parsed and kept as raw bytes (no UTF-8 check).
+fn byte_records_kept(files: &[(String, Vec<u8>)]) -> Vec<csv::ByteRecord> {
+    let mut rows = Vec::new();
+    for (_, bytes) in files {
+        let mut r = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&bytes[..]);
+        for record in r.byte_records() {
+            rows.push(record.unwrap());
+        }
+    }
+    rows
+}
+
 /// Every row of every file parsed and kept, untyped: what a `serde_json::Value` is for JSON.
 fn raw_records_kept(files: &[(String, Vec<u8>)]) -> Vec<csv::StringRecord> {
     let mut rows = Vec::new();
@@ -125,6 +140,9 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(bytes as u64));
         g.bench_function("baseline csv ByteRecord", |b| {
             b.iter(|| black_box(raw_records(files)))
+        });
+        g.bench_function("baseline csv ByteRecords kept", |b| {
+            b.iter(|| black_box(byte_records_kept(files)))
         });
         g.bench_function("baseline csv StringRecords kept", |b| {
             b.iter(|| black_box(raw_records_kept(files)))

@@ -7,6 +7,7 @@
 //! import_once json FILE            # a NIST JSON file
 //! import_once raw-csv DIR          # baseline: csv ByteRecord scan of the same files
 //! import_once kept-csv DIR         # baseline: every row kept as a csv StringRecord
+//! import_once kept-bytes-csv DIR   # baseline: every row kept as a csv ByteRecord
 //! import_once value-json FILE      # baseline: the JSON file as a serde_json::Value
 //! ```
 #![forbid(unsafe_code)]
@@ -99,6 +100,19 @@ fn main() {
             println!("{} rows", rows.len());
             return;
         }
+        ["kept-bytes-csv", dir] => {
+            let mut rows = Vec::new();
+            for (_, bytes) in csv_files(Path::new(dir)) {
+                let mut r = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_reader(&bytes[..]);
+                for record in r.byte_records() {
+                    rows.push(record.expect("CSV"));
+                }
+            }
+            println!("{} rows", rows.len());
+            return;
+        }
         ["value-json", file] => {
             let bytes = std::fs::read(file).expect("read the JSON file");
             let v: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
@@ -108,7 +122,7 @@ fn main() {
         _ => {
             eprintln!(
                 "usage: import_once csv DIR | export-json DIR OUT | json FILE | raw-csv DIR \
-                 | kept-csv DIR | value-json FILE"
+                 | kept-csv DIR | kept-bytes-csv DIR | value-json FILE"
             );
             std::process::exit(2);
         }
