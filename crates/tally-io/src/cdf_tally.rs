@@ -24,6 +24,7 @@ use urne_tally::{Dec, model};
 
 use crate::Error;
 use crate::readers::{arr, read_cdf_xml_tree, read_json, s};
+use crate::snapshot::NamedTotal as Named;
 
 /// Reads a CDF CVR report (JSON, or XML by extension) and tallies every contest in it.
 pub fn tally_cdf_report(file: &Path) -> Result<ValidSnapshot, Error> {
@@ -157,28 +158,14 @@ fn snapshot_of(file: &Path, tree: &Value) -> Result<Snapshot, Error> {
         contests,
     };
     // Counts name units by position: added once the units are in place.
-    for (i, counts) in named.iter().enumerate() {
-        let by_id = counts.iter().map(|(unit, choice, round, votes)| {
-            (
-                unit.as_str(),
-                choice.as_str(),
-                CountType::Total,
-                *round,
-                *votes,
-            )
-        });
-        snapshot.add_counts_by_id(i, by_id).map_err(|e| {
-            err(
-                format!("contest {:?}", snapshot.contests[i].id),
-                e.to_string(),
-            )
-        })?;
-    }
+    crate::snapshot::add_totals(&mut snapshot, &named).map_err(|(i, e)| {
+        err(
+            format!("contest {:?}", snapshot.contests[i].id),
+            e.to_string(),
+        )
+    })?;
     Ok(snapshot)
 }
-
-/// A total count named by ids: (unit, choice, round, votes).
-type Named = (String, String, Option<u32>, u64);
 
 fn contest_of(
     c: &Value,

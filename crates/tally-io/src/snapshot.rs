@@ -114,24 +114,13 @@ pub fn results_snapshot(
     };
     let name = config.path.display().to_string();
     // Counts name units by position: added once the units are in place.
-    for (i, counts) in named.iter().enumerate() {
-        let by_id = counts.iter().map(|(unit, choice, round, votes)| {
-            (
-                unit.as_str(),
-                choice.as_str(),
-                CountType::Total,
-                *round,
-                *votes,
-            )
-        });
-        snapshot.add_counts_by_id(i, by_id).map_err(|e| {
-            let at = format!("contest {:?}", snapshot.contests[i].id);
-            Error::Results {
-                file: config.path.clone(),
-                source: urne_results::ImportError::one(&name, Location::Model(at), e),
-            }
-        })?;
-    }
+    add_totals(&mut snapshot, &named).map_err(|(i, e)| {
+        let at = format!("contest {:?}", snapshot.contests[i].id);
+        Error::Results {
+            file: config.path.clone(),
+            source: urne_results::ImportError::one(&name, Location::Model(at), e),
+        }
+    })?;
     let snapshot = urne_results::validate(&name, snapshot, &Limits::DEFAULT, &mut Vec::new())
         .map_err(|e| Error::Results {
             file: config.path.clone(),
@@ -141,6 +130,25 @@ pub fn results_snapshot(
         snapshot,
         fractional_rounds,
     })
+}
+
+/// A total count named by ids: (unit, choice, round, votes).
+pub(crate) type NamedTotal = (String, String, Option<u32>, u64);
+
+/// Adds `named[i]`, total counts named by ids, to contest `i` of `snapshot`, whose units and
+/// choices are in place. `Err` names the contest and the unknown id.
+pub(crate) fn add_totals(
+    snapshot: &mut Snapshot,
+    named: &[Vec<NamedTotal>],
+) -> Result<(), (usize, urne_results::ProblemKind)> {
+    for (i, counts) in named.iter().enumerate() {
+        let by_id = counts.iter().map(|(unit, choice, round, votes)| {
+            let (unit, choice) = (unit.as_str(), choice.as_str());
+            (unit, choice, CountType::Total, *round, *votes)
+        });
+        snapshot.add_counts_by_id(i, by_id).map_err(|e| (i, e))?;
+    }
+    Ok(())
 }
 
 fn non_empty<'a>(text: &'a str, default: &'a str) -> &'a str {
