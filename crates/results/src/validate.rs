@@ -124,7 +124,7 @@ pub(crate) fn validate_sorted(
     let mut problems = Problems::default();
     for (contest, layout) in snapshot.contests.iter().zip(&layouts) {
         let c = Resolved { contest };
-        check_breakdowns(&snapshot, contest, layout, &mut problems, warnings);
+        check_breakdowns(&snapshot, contest, &mut problems, warnings);
         check_ballots(&snapshot, &c, layout, &mut problems, warnings);
         check_aggregates(&snapshot, &index, &c, layout, &mut problems);
     }
@@ -515,122 +515,153 @@ fn is_breakdown(kind: CountType) -> bool {
 fn check_breakdowns(
     s: &Snapshot,
     contest: &Contest,
-    layout: &Layout,
     problems: &mut Problems,
     warnings: &mut Vec<Warning>,
 ) {
-    // Counts are sorted by (unit, choice, kind, round): group by (unit, choice), then look at
-    // each round on its own (nearly always just one, `None`). Choices are resolved by now.
-    let mut rounds: Vec<Option<u32>> = Vec::new();
-    let groups = layout
-        .units
-        .iter()
-        .flat_map(|r| contest.counts[r.clone()].chunk_by(|a, b| a.choice == b.choice));
-    for group in groups {
-        if group.iter().all(|vc| vc.round.is_none()) {
-            single_round_breakdown(s, contest, group, problems, warnings);
-            continue;
+    // Counts are sorted by (unit, choice, kind, round): each (unit, choice) group is a run,
+    // summed as it is read, in one pass over the contest.
+    let mut rest = &contest.counts[..];
+    while let Some(first) = rest.first() {
+        let mut sums = GroupSums::default();
+        let len = rest
+            .iter()
+            .take_while(|vc| vc.unit == first.unit && vc.choice == first.choice)
+            .inspect(|vc| sums.add(vc))
+            .count();
+        let (group, after) = rest.split_at(len);
+        if sums.rounds || sums.total.is_some() {
+            sums.check(s, contest, group, problems, warnings);
         }
-        rounds.clear();
-        rounds.extend(group.iter().map(|vc| vc.round));
-        rounds.sort_unstable();
-        rounds.dedup();
-        for &round in &rounds {
-            let in_round = || group.iter().filter(move |vc| vc.round == round);
-            let Some(total) = in_round()
-                .filter(|vc| vc.kind == CountType::Total)
-                .map(|vc| vc.votes)
-                .next_back()
-            else {
-                continue;
-            };
-            let has_sub = in_round().any(|vc| {
-                matches!(
-                    vc.kind,
-                    CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab
-                )
-            });
-            let mut sum = 0u64;
-            let mut any = false;
-            for vc in in_round().filter(|vc| is_breakdown(vc.kind)) {
-                if vc.kind == CountType::Absentee && has_sub {
-                    continue;
-                }
-                any = true;
-                sum = sum.saturating_add(vc.votes);
+        rest = after;
+    }
+}
+
+/// What [`check_breakdowns`] sums over one (unit, choice) group with no rounds (nearly every
+/// group). Saturating sums of non-negative counts do not depend on order.
+#[derive(Debug, Default)]
+struct GroupSums {
+    total: Option<u64>,
+    has_sub: bool,
+    /// Breakdown types other than `Absentee`: (any, saturating sum).
+    rest: (bool, u64),
+    /// `Absentee`: (any, saturating sum).
+    absentee: (bool, u64),
+    /// Some count of the group has a round: the group is checked round by round instead.
+    rounds: bool,
+}
+
+impl GroupSums {
+    #[inline(always)]
+    fn add(&mut self, vc: &VoteCount) {
+        self.rounds |= vc.round.is_some();
+        match vc.kind {
+            CountType::Total => self.total = Some(vc.votes),
+            CountType::Absentee => {
+                self.absentee = (true, self.absentee.1.saturating_add(vc.votes));
+                return;
             }
-            let place = || {
-                Location::Model(format!(
-                    "contest {:?}, unit {}, choice {}",
-                    contest.id,
-                    unit_label(s, group[0].unit),
-                    choice_label(contest, group[0].choice)
-                ))
-            };
-            if any && sum > total {
-                problems.push(place(), ProblemKind::TotalMismatch { total, sum });
-            } else if any && sum < total {
-                warnings.push(Warning {
-                    kind: WarningKind::PartialBreakdown,
-                    location: place(),
-                    detail: format!("vote types add up to {sum} of the total {total}"),
-                });
+            CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab => {
+                self.has_sub = true
             }
+            _ => {}
+        }
+        if is_breakdown(vc.kind) {
+            self.rest = (true, self.rest.1.saturating_add(vc.votes));
+        }
+    }
+
+    /// The vote types of `group` (the counts summed) must not add up to more than its total;
+    /// less is a warning.
+    fn check(
+        &self,
+        s: &Snapshot,
+        contest: &Contest,
+        group: &[VoteCount],
+        problems: &mut Problems,
+        warnings: &mut Vec<Warning>,
+    ) {
+        if self.rounds {
+            rounds_breakdown(s, contest, group, problems, warnings);
+            return;
+        }
+        let Some(total) = self.total else { return };
+        let (any, sum) = if self.has_sub {
+            self.rest
+        } else {
+            (
+                self.rest.0 || self.absentee.0,
+                self.rest.1.saturating_add(self.absentee.1),
+            )
+        };
+        if any && sum != total {
+            breakdown_problem(s, contest, group, total, sum, problems, warnings);
         }
     }
 }
 
-/// [`check_breakdowns`] for one (unit, choice) group with no rounds (nearly every group): the
-/// same checks in one pass. Saturating sums of non-negative counts do not depend on order.
-fn single_round_breakdown(
+/// [`check_breakdowns`] for a (unit, choice) group with rounds: each round on its own.
+fn rounds_breakdown(
     s: &Snapshot,
     contest: &Contest,
     group: &[VoteCount],
     problems: &mut Problems,
     warnings: &mut Vec<Warning>,
 ) {
-    let (mut total, mut has_sub) = (None, false);
-    // Breakdown types other than `Absentee`, and `Absentee`: (any, saturating sum).
-    let (mut rest, mut absentee) = ((false, 0u64), (false, 0u64));
-    for vc in group {
-        match vc.kind {
-            CountType::Total => total = Some(vc.votes),
-            CountType::Absentee => {
-                absentee = (true, absentee.1.saturating_add(vc.votes));
+    let mut rounds: Vec<Option<u32>> = group.iter().map(|vc| vc.round).collect();
+    rounds.sort_unstable();
+    rounds.dedup();
+    for &round in &rounds {
+        let in_round = || group.iter().filter(move |vc| vc.round == round);
+        let Some(total) = in_round()
+            .filter(|vc| vc.kind == CountType::Total)
+            .map(|vc| vc.votes)
+            .next_back()
+        else {
+            continue;
+        };
+        let has_sub = in_round().any(|vc| {
+            matches!(
+                vc.kind,
+                CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab
+            )
+        });
+        let mut sum = 0u64;
+        let mut any = false;
+        for vc in in_round().filter(|vc| is_breakdown(vc.kind)) {
+            if vc.kind == CountType::Absentee && has_sub {
                 continue;
             }
-            CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab => {
-                has_sub = true
-            }
-            _ => {}
+            any = true;
+            sum = sum.saturating_add(vc.votes);
         }
-        if is_breakdown(vc.kind) {
-            rest = (true, rest.1.saturating_add(vc.votes));
+        if any && sum != total {
+            breakdown_problem(s, contest, group, total, sum, problems, warnings);
         }
     }
-    let Some(total) = total else { return };
-    let (any, sum) = if has_sub {
-        rest
-    } else {
-        (rest.0 || absentee.0, rest.1.saturating_add(absentee.1))
-    };
-    if !any || sum == total {
-        return;
-    }
-    let place = || {
-        Location::Model(format!(
-            "contest {:?}, unit {}, choice {}",
-            contest.id,
-            unit_label(s, group[0].unit),
-            choice_label(contest, group[0].choice)
-        ))
-    };
+}
+
+/// Vote types adding up to more than their total (a problem) or less (a warning).
+fn breakdown_problem(
+    s: &Snapshot,
+    contest: &Contest,
+    group: &[VoteCount],
+    total: u64,
+    sum: u64,
+    problems: &mut Problems,
+    warnings: &mut Vec<Warning>,
+) {
+    let place = Location::Model(format!(
+        "contest {:?}, unit {}, choice {}",
+        contest.id,
+        unit_label(s, group[0].unit),
+        choice_label(contest, group[0].choice)
+    ));
     if sum > total {
-        problems.push(place(), ProblemKind::TotalMismatch { total, sum });
+        problems.push(place, ProblemKind::TotalMismatch { total, sum });
     } else {
         warnings.push(Warning {
             kind: WarningKind::PartialBreakdown,
-            location: place(),
+            location: place,
             detail: format!("vote types add up to {sum} of the total {total}"),
         });
     }
