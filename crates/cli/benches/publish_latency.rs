@@ -231,9 +231,10 @@ async fn case(name: &str, full: ValidSnapshot) {
     let site = urne::site_config("Bench", &dir.signer);
     // Preparing the state alone.
     let t = Instant::now();
-    let prepared = urne::rendered::ServedTree::start(history.clone(), site.clone(), None, 1 << 20)
-        .await
-        .unwrap();
+    let prepared =
+        urne::rendered::ServedTree::start(history.clone(), site.clone(), None, 1 << 20, None)
+            .await
+            .unwrap();
     let prepare = t.elapsed().as_secs_f64();
     drop(prepared);
     // Baseline: the whole tree at once, held as the server used to hold it.

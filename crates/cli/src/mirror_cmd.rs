@@ -131,11 +131,13 @@ impl MirrorSite {
                 .into_iter()
                 .map(|seg| format!("api/v1/elections/{seg}/summary.json")),
         );
+        let previous = self.rendered.read().expect("lock").tree.clone();
         let tree = crate::rendered::ServedTree::start(
             history,
             site.clone(),
             witnessed,
             site.render_cache_bytes,
+            previous.as_deref(),
         )
         .await?;
         *self.rendered.write().expect("lock") = Rendered {

@@ -467,7 +467,8 @@ impl Publisher {
     ) -> anyhow::Result<Arc<Publisher>> {
         let log_verifier = Ed25519Verifier::from_vkey(&site.log_vkey)?;
         let history = History::replay(blobs.as_ref(), size).await?;
-        let (served, witnessed) = prepare(blobs.as_ref(), &log_verifier, &history, &site).await?;
+        let (served, witnessed) =
+            prepare(blobs.as_ref(), &log_verifier, &history, &site, None).await?;
         let (events, _) = broadcast::channel(EVENT_QUEUE_MAX);
         let publisher = Arc::new_cyclic(|me| Publisher {
             public: RwLock::new(Arc::new(served)),
@@ -576,10 +577,16 @@ impl Publisher {
                 .map_err(|e| unavailable(&e))?;
             next
         };
-        let (served, witnessed) =
-            prepare(self.blobs.as_ref(), &self.log_verifier, &next, &self.site)
-                .await
-                .map_err(|e| unavailable(&e))?;
+        let current = self.served();
+        let (served, witnessed) = prepare(
+            self.blobs.as_ref(),
+            &self.log_verifier,
+            &next,
+            &self.site,
+            Some(&current),
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
         *self.public.write().expect("tree lock poisoned") = Arc::new(served);
         w.history = next;
         w.witnessed = witnessed;
@@ -682,11 +689,13 @@ impl Publisher {
         if witnessed == w.witnessed {
             return Ok(());
         }
+        let current = self.served();
         let served = ServedTree::start(
             w.history.clone(),
             self.site.clone(),
             witnessed.clone(),
             self.site.render_cache_bytes,
+            Some(&current),
         )
         .await?;
         *self.public.write().expect("tree lock poisoned") = Arc::new(served);
@@ -786,12 +795,20 @@ impl Publisher {
         let mut next = w.history.clone();
         next.state = state;
         next.push(log_index, release.clone(), snapshot);
-        let (served, witnessed) =
-            match prepare(self.blobs.as_ref(), &self.log_verifier, &next, &self.site).await {
-                Ok(p) => p,
-                Err(PrepareError::Render(e)) => return Err(PublishError::Render(e)),
-                Err(e) => return Err(PublishError::Unavailable(e.to_string())),
-            };
+        let current = self.served();
+        let prepared = prepare(
+            self.blobs.as_ref(),
+            &self.log_verifier,
+            &next,
+            &self.site,
+            Some(&current),
+        )
+        .await;
+        let (served, witnessed) = match prepared {
+            Ok(p) => p,
+            Err(PrepareError::Render(e)) => return Err(PublishError::Render(e)),
+            Err(e) => return Err(PublishError::Unavailable(e.to_string())),
+        };
         let key = blob_key(&release.manifest().payload.sha256);
         self.blobs
             .put(&key, payload)
@@ -879,12 +896,14 @@ pub enum PrepareError {
 }
 
 /// The served state of `history`: the stored witnessed state read for its size, then the
-/// prepared tree (what every new state the server or a mirror serves goes through).
+/// prepared tree (what every new state the server or a mirror serves goes through), taking
+/// over what `previous` made from releases it still shows ([`ServedTree::start`]).
 pub async fn prepare(
     blobs: &dyn Blobs,
     log: &Ed25519Verifier,
     history: &History,
     site: &SiteConfig,
+    previous: Option<&ServedTree>,
 ) -> Result<(ServedTree, Option<Witnessed>), PrepareError> {
     let witnessed = read_witnessed(blobs, log, history.witness_policy(), history.size()).await?;
     let served = ServedTree::start(
@@ -892,6 +911,7 @@ pub async fn prepare(
         site.clone(),
         witnessed.clone(),
         site.render_cache_bytes,
+        previous,
     )
     .await?;
     Ok((served, witnessed))

@@ -28,6 +28,12 @@
 //!   the memory limit and their bytes against [`SPILL_BYTES_MAX`] on disk; the space goes back
 //!   to the file system when the last response using one ends (nothing to clean up after a
 //!   crash).
+//! - A file made from one release alone (a state's downloads:
+//!   `urne_site::Prepared::release_key`, the release's manifest hash) is taken over by the
+//!   next state that makes it from the same release, with its size for the downloads page: a
+//!   witness cosignature, or a release of another election, renders no download again. The
+//!   same key means the same bytes, so what a path serves is still what the state renders;
+//!   a state keeps only the files of releases it still shows.
 //! - "No such file" answers are kept apart, in a set of at most [`MISS_BYTES_MAX`] (oldest
 //!   forgotten first): a flood of made-up paths never evicts a rendered page.
 
@@ -59,7 +65,17 @@ pub const SPILL_BYTES_MAX: usize = 8 << 30;
 const DISK_FILE_COST: usize = 512;
 
 /// The files of one rendered object, ready to serve, by path.
-type ObjectFiles = Vec<(String, ServedFile)>;
+type ObjectFiles = Vec<(String, Arc<ServedFile>)>;
+
+/// Files made from one release alone ([`urne_site::Prepared::release_key`]: a state's
+/// downloads) and their sizes, by path, with that release's key: what a later state that
+/// gives the path the same key serves (and shows on its downloads page) without rendering it
+/// again.
+#[derive(Debug, Default, Clone)]
+struct Carried {
+    files: HashMap<String, (String, Arc<ServedFile>)>,
+    sizes: HashMap<String, (String, usize)>,
+}
 
 /// What a render thread is asked.
 enum Job {
@@ -77,6 +93,8 @@ pub struct ServedTree {
     cache: Mutex<Cache>,
     /// Objects rendered for requests so far.
     renders: std::sync::atomic::AtomicU64,
+    /// This state's files made from one release alone, for the next state to take over.
+    carried: Arc<Mutex<Carried>>,
 }
 
 impl std::fmt::Debug for ServedTree {
@@ -233,18 +251,27 @@ fn cost(path: &str, file: &ServedFile) -> (usize, usize) {
 impl ServedTree {
     /// Prepares `history` as of its size, with the witnessed state `witnessed`, on a thread of
     /// its own, and returns once the prepared model is built (or could not be: the render
-    /// error, e.g. two elections with one path).
+    /// error, e.g. two elections with one path). The files of `previous` (the state served
+    /// until now) made from one release alone are served again where this state makes them
+    /// from the same release: a witness cosignature or another election's release does not
+    /// render a state's downloads again.
     pub async fn start(
         history: History,
         site: SiteConfig,
         witnessed: Option<Witnessed>,
         cache_bytes: usize,
+        previous: Option<&ServedTree>,
     ) -> Result<ServedTree, urne_site::RenderError> {
         let size = history.size();
         let spill_dir = site.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
         let spill_bytes_min = site.spill_bytes_min;
+        let mut inherited = previous.map_or_else(Carried::default, |p| {
+            p.carried.lock().expect("carried lock poisoned").clone()
+        });
+        let carried = Arc::new(Mutex::new(Carried::default()));
         let (ready_tx, ready_rx) = oneshot::channel();
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let for_thread = carried.clone();
         std::thread::Builder::new()
             .name("urne-render".into())
             .spawn(move || {
@@ -256,26 +283,50 @@ impl ServedTree {
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
+                // Only what this state makes from the same release: the rest is let go.
+                let current = |path: &str, key: &str| {
+                    prepared
+                        .object(path)
+                        .is_some_and(|o| prepared.release_key(&o) == Some(key))
+                };
+                inherited.files.retain(|path, (key, _)| current(path, key));
+                inherited.sizes.retain(|path, (key, _)| current(path, key));
+                prepared.know_download_sizes(|path| {
+                    let file = inherited.files.get(path).map(|(_, f)| f.len());
+                    file.or_else(|| inherited.sizes.get(path).map(|&(_, n)| n))
+                });
+                let files: ObjectFiles = inherited
+                    .files
+                    .iter()
+                    .map(|(path, (_, f))| (path.clone(), f.clone()))
+                    .collect();
+                *for_thread.lock().expect("carried lock poisoned") = inherited;
+                let _ = ready_tx.send(Ok(files));
                 let jobs = Mutex::new(jobs_rx);
                 let spill = crate::serve::Spill {
                     dir: &spill_dir,
                     bytes_min: spill_bytes_min,
                 };
+                let carried = &*for_thread;
                 std::thread::scope(|scope| {
                     for _ in 1..RENDER_THREADS {
-                        scope.spawn(|| work(&prepared, &jobs, spill));
+                        scope.spawn(|| work(&prepared, &jobs, spill, carried));
                     }
-                    work(&prepared, &jobs, spill);
+                    work(&prepared, &jobs, spill, carried);
                 });
             })
             .expect("spawning a render thread");
-        ready_rx.await.expect("the render thread answers")?;
+        let files = ready_rx.await.expect("the render thread answers")?;
+        let mut cache = Cache::new(cache_bytes);
+        for (path, file) in files {
+            cache.offer(&path, file);
+        }
         Ok(ServedTree {
             size,
             jobs: Mutex::new(jobs_tx),
-            cache: Mutex::new(Cache::new(cache_bytes)),
+            cache: Mutex::new(cache),
             renders: Default::default(),
+            carried,
         })
     }
 
@@ -310,7 +361,6 @@ impl ServedTree {
                 let mut this = None;
                 let mut siblings = Vec::new();
                 for (p, f) in files {
-                    let f = Arc::new(f);
                     if p == path {
                         this = Some(f);
                     } else {
@@ -367,10 +417,13 @@ impl ServedTree {
 
 /// A render thread: answers jobs until every sender is gone (the state is no longer served).
 /// Large files go to disk as `spill` says.
+/// A file made from one release alone is taken from `carried` when it holds it for the same
+/// release, and put there once rendered.
 fn work(
     prepared: &urne_site::Prepared<'_>,
     jobs: &Mutex<mpsc::Receiver<Job>>,
     spill: crate::serve::Spill<'_>,
+    carried: &Mutex<Carried>,
 ) {
     loop {
         let job = match jobs.lock().expect("jobs lock poisoned").recv() {
@@ -379,22 +432,48 @@ fn work(
         };
         match job {
             Job::Path(path, reply) => {
-                let files = match prepared.object(&path) {
-                    None => Ok(None),
-                    Some(object) => prepared
-                        .render_object(&object)
-                        .map(|tree| {
-                            let served = tree
-                                .into_iter()
-                                .map(|(p, bytes)| {
-                                    let f = ServedFile::rendered(&p, bytes, Some(spill));
-                                    (p, f)
-                                })
-                                .collect();
-                            Some(served)
-                        })
-                        .map_err(|e| e.to_string()),
+                let Some(object) = prepared.object(&path) else {
+                    let _ = reply.send(Ok(None));
+                    continue;
                 };
+                let key = prepared.release_key(&object);
+                if let Some(key) = key {
+                    let kept = carried.lock().expect("carried lock poisoned");
+                    if let Some((k, f)) = kept.files.get(&path)
+                        && k == key
+                    {
+                        let _ = reply.send(Ok(Some(vec![(path.clone(), f.clone())])));
+                        continue;
+                    }
+                }
+                let files = prepared
+                    .render_object(&object)
+                    .map(|tree| {
+                        let served: ObjectFiles = tree
+                            .into_iter()
+                            .map(|(p, bytes)| {
+                                let f = ServedFile::rendered(&p, bytes, Some(spill));
+                                (p, Arc::new(f))
+                            })
+                            .collect();
+                        let mut kept = carried.lock().expect("carried lock poisoned");
+                        if let Some(key) = key {
+                            for (p, f) in &served {
+                                kept.files.insert(p.clone(), (key.to_owned(), f.clone()));
+                            }
+                        }
+                        if matches!(object, urne_site::Object::DownloadsPage(..)) {
+                            for (p, n) in prepared.known_download_sizes() {
+                                let key =
+                                    prepared.object(&p).and_then(|o| prepared.release_key(&o));
+                                if let Some(key) = key {
+                                    kept.sizes.insert(p, (key.to_owned(), n));
+                                }
+                            }
+                        }
+                        Some(served)
+                    })
+                    .map_err(|e| e.to_string());
                 let _ = reply.send(files);
             }
             Job::All(reply) => {

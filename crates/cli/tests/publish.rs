@@ -485,6 +485,18 @@ async fn a_download_past_the_cache_limit_is_kept_on_disk_and_rendered_once() {
     assert_eq!(server.publisher.served().renders() - before, 1);
     // Unlinked from the start: the directory shows nothing while the file is served.
     assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0);
+
+    // A new release of the election: its download is made again, from the new release.
+    let r1 = results_bundle(&b.join("r1"), 1, Some(&r0), (2, 2), None);
+    ok(&server.publish(&signed(&r1, &[&alice, &bob])).await);
+    let (status, _, body) = tokio::task::spawn_blocking(move || get(&url, None))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_ne!(body, file, "the new release's download is the old one");
+    assert_eq!(server.publisher.served().renders(), 1);
+    let fresh = server.publisher.served().all().await.unwrap();
+    assert_eq!(Some(&body), fresh.get("downloads/2018-general/results.xml"));
     server.stop().await;
 }
 
@@ -744,6 +756,13 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     );
     let (_, _, bare) = server.get("/log/checkpoint").await;
     assert!(!String::from_utf8(bare).unwrap().contains("witness.test"));
+    // A download, made from the release alone, rendered while awaiting witnesses; and the
+    // downloads page, which counts every download's bytes.
+    let download = "/downloads/2018-general/results.csv";
+    let (status, _, awaiting_csv) = server.get(download).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = server.get("/elections/2018-general/downloads.html").await;
+    assert_eq!(status, 200);
 
     // The witness comes up: the next round (after RETRY_AFTER) gets the quorum.
     let listener = tokio::net::TcpListener::bind(witness_addr).await.unwrap();
@@ -763,6 +782,18 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     assert!(
         page.contains("the log checkpoint that includes this release is cosigned by witness.test"),
         "{page}"
+    );
+    // The witnessed state serves that download as it was, without rendering it again, and
+    // its downloads page shows the sizes counted before (the export comparison below checks
+    // both against a fresh render).
+    let renders = server.publisher.served().renders();
+    let (status, _, witnessed_csv) = server.get(download).await;
+    assert_eq!(status, 200);
+    assert_eq!(witnessed_csv, awaiting_csv);
+    assert_eq!(
+        server.publisher.served().renders(),
+        renders,
+        "the witnessed state rendered the download again"
     );
     let (_, _, json) = server.get(api).await;
     let json: serde_json::Value = serde_json::from_slice(&json).unwrap();

@@ -439,6 +439,53 @@ impl<'a> Prepared<'a> {
         out
     }
 
+    /// What `object`'s bytes are made from, when that is one release alone: a download is
+    /// its election's latest release exported, whatever the witnesses, the checkpoint or the
+    /// other elections say. The key is that release's manifest hash (hex), which covers its
+    /// payload and timestamp: two states of the log that give one download the same key give
+    /// it the same bytes. `None`: the object shows more than one release (every page shows the
+    /// witnessed state).
+    pub fn release_key(&self, object: &Object) -> Option<&str> {
+        match *object {
+            Object::Download(e, _) => self
+                .elections
+                .get(e)
+                .and_then(|pe| pe.refs.last())
+                .map(|r| r.manifest_hex.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Gives each election's downloads page the sizes of its downloads where `size` knows
+    /// every one of them (by path; a file kept from an earlier state that made it from the
+    /// same release, [`Prepared::release_key`]), so that the page does not render them all
+    /// again to count their bytes. Sizes already known stay.
+    pub fn know_download_sizes(&self, mut size: impl FnMut(&str) -> Option<usize>) {
+        for pe in &self.elections {
+            let sizes: Option<Vec<_>> = DOWNLOADS
+                .iter()
+                .map(|(name, label)| {
+                    let path = format!("downloads/{}/{name}", pe.seg);
+                    size(&path).map(|n| (path, *label, n))
+                })
+                .collect();
+            if let Some(sizes) = sizes {
+                let _ = pe.download_sizes.set(sizes);
+            }
+        }
+    }
+
+    /// The downloads' sizes known so far (computed for a downloads page, or given by
+    /// [`Prepared::know_download_sizes`]), by path.
+    pub fn known_download_sizes(&self) -> Vec<(String, usize)> {
+        self.elections
+            .iter()
+            .filter_map(|pe| pe.download_sizes.get())
+            .flatten()
+            .map(|(path, _, n)| (path.clone(), *n))
+            .collect()
+    }
+
     /// The object whose files include `path`, if the path has the shape of one (the file
     /// itself may still not exist: a page number past the last). Ids are found by their
     /// exact [`path_segment`], which is injective.

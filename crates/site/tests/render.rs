@@ -289,3 +289,63 @@ fn every_path_renders_on_demand_as_in_the_whole_tree() {
         common::assert_render_path_is_render(&prepared, &tree, 1);
     }
 }
+
+/// A download's key is its election's latest release, whatever the witnesses say; pages have
+/// none. Sizes given for every download of an election are what its downloads page shows
+/// (without rendering the downloads to count them); sizes for only some are not taken.
+#[test]
+fn downloads_are_keyed_by_their_release_and_their_sizes_can_be_given() {
+    let f = common::night();
+    let site = common::site(&f);
+    let prepared = urne_site::Prepared::new(&site).unwrap();
+    let seg = "2026-11-03-general";
+    let download = |name: &str| format!("downloads/{seg}/{name}");
+    let key_of = |path: &str| {
+        let object = prepared.object(path).unwrap();
+        prepared.release_key(&object).map(str::to_owned)
+    };
+    let key = key_of(&download("results.json")).expect("a download has a key");
+    assert_eq!(key.len(), 64, "a manifest hash in hex: {key}");
+    assert_eq!(key_of(&download("summary.csv")).as_deref(), Some(&key[..]));
+    assert_eq!(key_of(&format!("elections/{seg}/downloads.html")), None);
+    assert_eq!(
+        key_of(&format!("api/v1/elections/{seg}/summary.json")),
+        None
+    );
+    let cosigners = vec!["w1".to_owned()];
+    let witnessed = urne_site::Site {
+        witnesses: Some(urne_site::Witnesses {
+            size: 2,
+            cosigners: &cosigners,
+            policy_log_index: 0,
+        }),
+        ..common::site(&f)
+    };
+    let witnessed = urne_site::Prepared::new(&witnessed).unwrap();
+    let object = witnessed.object(&download("results.json")).unwrap();
+    assert_eq!(witnessed.release_key(&object), Some(&key[..]));
+
+    let page = format!("elections/{seg}/downloads.html");
+    prepared.know_download_sizes(|p| (p == download("results.json")).then_some(1));
+    assert!(
+        prepared.known_download_sizes().is_empty(),
+        "one size of four is not taken"
+    );
+    let real = urne_site::render_path(&prepared, &page).unwrap().unwrap();
+    let counted = prepared.known_download_sizes();
+    assert_eq!(counted.len(), 4);
+
+    // Given the sizes it counted, a new state renders the same page; given others, it shows
+    // them.
+    let again = urne_site::Prepared::new(&site).unwrap();
+    again.know_download_sizes(|p| counted.iter().find(|c| c.0 == p).map(|c| c.1));
+    assert_eq!(
+        urne_site::render_path(&again, &page).unwrap().unwrap(),
+        real
+    );
+    let other = urne_site::Prepared::new(&site).unwrap();
+    other.know_download_sizes(|p| p.starts_with("downloads/").then_some(123_456_789));
+    let given = urne_site::render_path(&other, &page).unwrap().unwrap();
+    let given = String::from_utf8(given).unwrap();
+    assert_eq!(given.matches("123,456,789").count(), 4, "{given}");
+}
