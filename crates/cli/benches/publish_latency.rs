@@ -265,6 +265,43 @@ async fn case(name: &str, full: ValidSnapshot) {
         rss_served / 1024,
         rss_whole / 1024,
     );
+
+    // A state's downloads across a new served state that keeps their release: another
+    // election's release is published. Baseline, same run: the first GET of each, which
+    // renders it (what every new state cost before states took over their downloads).
+    let downloads = [
+        format!("{url}/downloads/{ELECTION}/results.json"),
+        format!("{url}/elections/{ELECTION}/downloads.html"),
+    ];
+    let timed_gets = |urls: [String; 2]| {
+        tokio::task::spawn_blocking(move || {
+            urls.map(|u| {
+                let t = Instant::now();
+                let (status, _) = get(&u);
+                assert_eq!(status, 200, "{u}");
+                t.elapsed().as_secs_f64()
+            })
+        })
+    };
+    let first = timed_gets(downloads.clone()).await.unwrap();
+    let other = ResultsRelease {
+        election: ElectionId::new("bench-other").unwrap(),
+        sequence: 0,
+        previous: None,
+        status: Status::Unofficial,
+        correction: None,
+        timestamp: 1_800_000_300,
+    }
+    .write_bundle(&demo::fixture_snapshot().unwrap(), &b.join("other"))
+    .unwrap();
+    let answer = post(&signed(other, &[&alice, &bob])).await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let after = timed_gets(downloads).await.unwrap();
+    println!(
+        "  after another election's release (a new served state, same release for this one): \
+         first GET of results.json {:.3} s → {:.3} s, of the downloads page {:.3} s → {:.3} s",
+        first[0], after[0], first[1], after[1],
+    );
     server.abort();
     publisher.close();
     log.shutdown().await;
