@@ -33,7 +33,8 @@
 //!   next state that makes it from the same release, with its size for the downloads page: a
 //!   witness cosignature, or a release of another election, renders no download again. The
 //!   same key means the same bytes, so what a path serves is still what the state renders;
-//!   a state keeps only the files of releases it still shows.
+//!   a state keeps only the files of releases it still shows. A download rendered (or taken
+//!   over) tells the downloads page its size, which then counts only the others.
 //! - "No such file" answers are kept apart, in a set of at most [`MISS_BYTES_MAX`] (oldest
 //!   forgotten first): a flood of made-up paths never evicts a rendered page.
 
@@ -291,10 +292,12 @@ impl ServedTree {
                 };
                 inherited.files.retain(|path, (key, _)| current(path, key));
                 inherited.sizes.retain(|path, (key, _)| current(path, key));
-                prepared.know_download_sizes(|path| {
-                    let file = inherited.files.get(path).map(|(_, f)| f.len());
-                    file.or_else(|| inherited.sizes.get(path).map(|&(_, n)| n))
-                });
+                for (path, (_, f)) in &inherited.files {
+                    prepared.know_download_size(path, f.len());
+                }
+                for (path, &(_, n)) in &inherited.sizes {
+                    prepared.know_download_size(path, n);
+                }
                 let files: ObjectFiles = inherited
                     .files
                     .iter()
@@ -459,6 +462,7 @@ fn work(
                         let mut kept = carried.lock().expect("carried lock poisoned");
                         if let Some(key) = key {
                             for (p, f) in &served {
+                                prepared.know_download_size(p, f.len());
                                 kept.files.insert(p.clone(), (key.to_owned(), f.clone()));
                             }
                         }

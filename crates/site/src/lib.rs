@@ -305,6 +305,9 @@ struct PreparedElection<'a> {
     by_log_index: HashMap<u64, usize>,
     diffs: OnceLock<Vec<Option<urne_results::diff::SnapshotDiff>>>,
     download_sizes: OnceLock<Vec<(String, &'static str, usize)>>,
+    /// Sizes of downloads known without counting them ([`Prepared::know_download_size`]),
+    /// by position in [`DOWNLOADS`].
+    size_hints: std::sync::Mutex<[Option<usize>; DOWNLOADS.len()]>,
 }
 
 impl<'a> PreparedElection<'a> {
@@ -382,6 +385,7 @@ impl<'a> Prepared<'a> {
                 by_log_index,
                 diffs: OnceLock::new(),
                 download_sizes: OnceLock::new(),
+                size_hints: Default::default(),
             });
         }
         Ok(Prepared {
@@ -456,27 +460,20 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// Gives each election's downloads page the sizes of its downloads where `size` knows
-    /// every one of them (by path; a file kept from an earlier state that made it from the
-    /// same release, [`Prepared::release_key`]), so that the page does not render them all
-    /// again to count their bytes. Sizes already known stay.
-    pub fn know_download_sizes(&self, mut size: impl FnMut(&str) -> Option<usize>) {
-        for pe in &self.elections {
-            let sizes: Option<Vec<_>> = DOWNLOADS
-                .iter()
-                .map(|(name, label)| {
-                    let path = format!("downloads/{}/{name}", pe.seg);
-                    size(&path).map(|n| (path, *label, n))
-                })
-                .collect();
-            if let Some(sizes) = sizes {
-                let _ = pe.download_sizes.set(sizes);
-            }
+    /// Tells the downloads page of the download at `path` its size, so that it does not
+    /// render the download to count its bytes: `size` must be that of the file this state
+    /// renders there (one rendered already, or kept from an earlier state that made it from
+    /// the same release, [`Prepared::release_key`]). Other paths are ignored.
+    pub fn know_download_size(&self, path: &str, size: usize) {
+        if let Some(Object::Download(e, d)) = self.object(path)
+            && let Some(pe) = self.elections.get(e)
+        {
+            pe.size_hints.lock().expect("size hints lock poisoned")[d] = Some(size);
         }
     }
 
     /// The downloads' sizes known so far (computed for a downloads page, or given by
-    /// [`Prepared::know_download_sizes`]), by path.
+    /// [`Prepared::know_download_size`]), by path.
     pub fn known_download_sizes(&self) -> Vec<(String, usize)> {
         self.elections
             .iter()
@@ -790,12 +787,19 @@ impl<'a> Prepared<'a> {
         if let Some(sizes) = pe.download_sizes.get() {
             return Ok(sizes);
         }
+        let hints = *pe.size_hints.lock().expect("size hints lock poisoned");
         let mut sizes = Vec::with_capacity(DOWNLOADS.len());
         for (d, (name, label)) in DOWNLOADS.iter().enumerate() {
-            // Counted as written, not held: a state's NIST XML is hundreds of megabytes.
-            let mut n = Counted(0);
-            self.download_to(pe, d, &mut n)?;
-            sizes.push((format!("downloads/{}/{name}", pe.seg), *label, n.0));
+            let n = match hints[d] {
+                Some(n) => n,
+                None => {
+                    // Counted as written, not held: a state's NIST XML is hundreds of megabytes.
+                    let mut n = Counted(0);
+                    self.download_to(pe, d, &mut n)?;
+                    n.0
+                }
+            };
+            sizes.push((format!("downloads/{}/{name}", pe.seg), *label, n));
         }
         Ok(pe.download_sizes.get_or_init(|| sizes))
     }

@@ -291,8 +291,8 @@ fn every_path_renders_on_demand_as_in_the_whole_tree() {
 }
 
 /// A download's key is its election's latest release, whatever the witnesses say; pages have
-/// none. Sizes given for every download of an election are what its downloads page shows
-/// (without rendering the downloads to count them); sizes for only some are not taken.
+/// none. Sizes given for downloads are what the downloads page shows (without rendering them
+/// to count their bytes), and the others are counted.
 #[test]
 fn downloads_are_keyed_by_their_release_and_their_sizes_can_be_given() {
     let f = common::night();
@@ -326,26 +326,33 @@ fn downloads_are_keyed_by_their_release_and_their_sizes_can_be_given() {
     assert_eq!(witnessed.release_key(&object), Some(&key[..]));
 
     let page = format!("elections/{seg}/downloads.html");
-    prepared.know_download_sizes(|p| (p == download("results.json")).then_some(1));
-    assert!(
-        prepared.known_download_sizes().is_empty(),
-        "one size of four is not taken"
-    );
     let real = urne_site::render_path(&prepared, &page).unwrap().unwrap();
     let counted = prepared.known_download_sizes();
     assert_eq!(counted.len(), 4);
 
-    // Given the sizes it counted, a new state renders the same page; given others, it shows
-    // them.
+    // Given the sizes it counted, a new state renders the same page; given another for one
+    // download, it shows that one and counts the rest.
     let again = urne_site::Prepared::new(&site).unwrap();
-    again.know_download_sizes(|p| counted.iter().find(|c| c.0 == p).map(|c| c.1));
+    for (path, n) in &counted {
+        again.know_download_size(path, *n);
+    }
+    again.know_download_size("elections/no-such/downloads.html", 7);
     assert_eq!(
         urne_site::render_path(&again, &page).unwrap().unwrap(),
         real
     );
     let other = urne_site::Prepared::new(&site).unwrap();
-    other.know_download_sizes(|p| p.starts_with("downloads/").then_some(123_456_789));
+    other.know_download_size(&download("results.xml"), 123_456_789);
     let given = urne_site::render_path(&other, &page).unwrap().unwrap();
     let given = String::from_utf8(given).unwrap();
-    assert_eq!(given.matches("123,456,789").count(), 4, "{given}");
+    assert_eq!(given.matches("123,456,789").count(), 1, "{given}");
+    let sizes = other.known_download_sizes();
+    for (path, n) in &counted {
+        let shown = sizes.iter().find(|s| &s.0 == path).unwrap().1;
+        if path.ends_with("results.xml") {
+            assert_eq!(shown, 123_456_789);
+        } else {
+            assert_eq!(shown, *n, "{path}");
+        }
+    }
 }
