@@ -33,7 +33,9 @@
 //!   next state that makes it from the same release, with its size for the downloads page: a
 //!   witness cosignature, or a release of another election, renders no download again. The
 //!   same key means the same bytes, so what a path serves is still what the state renders;
-//!   a state keeps only the files of releases it still shows. A download rendered (or taken
+//!   a state keeps only the files of releases it still shows. Only files kept on disk are
+//!   taken over (a small download is cheap to render again), at most one per path and
+//!   [`CARRIED_BYTES_MAX`] in all, besides the cache's limits. A download rendered (or taken
 //!   over) tells the downloads page its size, which then counts only the others.
 //! - "No such file" answers are kept apart, in a set of at most [`MISS_BYTES_MAX`] (oldest
 //!   forgotten first): a flood of made-up paths never evicts a rendered page.
@@ -64,6 +66,9 @@ pub const MISS_BYTES_MAX: usize = 1 << 20;
 pub const SPILL_BYTES_MAX: usize = 8 << 30;
 /// What a file kept on disk counts for in the memory cache, besides its path.
 const DISK_FILE_COST: usize = 512;
+/// Bytes of files on disk one served state keeps for the next to take over (a state's
+/// downloads made from releases it still shows), besides its cache.
+pub const CARRIED_BYTES_MAX: usize = 8 << 30;
 
 /// The files of one rendered object, ready to serve, by path.
 type ObjectFiles = Vec<(String, Arc<ServedFile>)>;
@@ -419,9 +424,9 @@ impl ServedTree {
 }
 
 /// A render thread: answers jobs until every sender is gone (the state is no longer served).
-/// Large files go to disk as `spill` says.
-/// A file made from one release alone is taken from `carried` when it holds it for the same
-/// release, and put there once rendered.
+/// Large files go to disk as `spill` says. A file made from one release alone is taken from
+/// `carried` when it holds it for the same release, and put there once rendered (if on disk,
+/// within [`CARRIED_BYTES_MAX`]).
 fn work(
     prepared: &urne_site::Prepared<'_>,
     jobs: &Mutex<mpsc::Receiver<Job>>,
@@ -463,7 +468,11 @@ fn work(
                         if let Some(key) = key {
                             for (p, f) in &served {
                                 prepared.know_download_size(p, f.len());
-                                kept.files.insert(p.clone(), (key.to_owned(), f.clone()));
+                                kept.files.remove(p);
+                                let held: usize = kept.files.values().map(|(_, f)| f.len()).sum();
+                                if f.on_disk() && held + f.len() <= CARRIED_BYTES_MAX {
+                                    kept.files.insert(p.clone(), (key.to_owned(), f.clone()));
+                                }
                             }
                         }
                         if matches!(object, urne_site::Object::DownloadsPage(..)) {

@@ -676,7 +676,15 @@ async fn the_policy_witness_cosigns_what_the_server_serves() {
     let tmp = tempfile::tempdir().unwrap();
     let b = tmp.path();
     let data = b.join("data");
-    let server = Server::start(&data).await;
+    // The fixture's downloads kept on disk, as a state's are: those are taken over.
+    let spill = b.join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let server = Server::start_with(&data, |site| urne::publish::SiteConfig {
+        spill_dir: Some(spill.clone()),
+        spill_bytes_min: 1024,
+        ..site
+    })
+    .await;
     let log_key = server.publisher_signer_site().verifier();
 
     let signer = CosignatureSigner::from_seed("witness.test", [9; 32]).unwrap();
