@@ -599,7 +599,8 @@ impl GroupSums {
     }
 }
 
-/// [`check_breakdowns`] for a (unit, choice) group with rounds: each round on its own.
+/// [`check_breakdowns`] for a (unit, choice) group with rounds: each round on its own, summed
+/// as a group without rounds is.
 fn rounds_breakdown(
     s: &Snapshot,
     contest: &Contest,
@@ -610,33 +611,13 @@ fn rounds_breakdown(
     let mut rounds: Vec<Option<u32>> = group.iter().map(|vc| vc.round).collect();
     rounds.sort_unstable();
     rounds.dedup();
-    for &round in &rounds {
-        let in_round = || group.iter().filter(move |vc| vc.round == round);
-        let Some(total) = in_round()
-            .filter(|vc| vc.kind == CountType::Total)
-            .map(|vc| vc.votes)
-            .next_back()
-        else {
-            continue;
-        };
-        let has_sub = in_round().any(|vc| {
-            matches!(
-                vc.kind,
-                CountType::AbsenteeMail | CountType::AbsenteeInPerson | CountType::AbsenteeFwab
-            )
-        });
-        let mut sum = 0u64;
-        let mut any = false;
-        for vc in in_round().filter(|vc| is_breakdown(vc.kind)) {
-            if vc.kind == CountType::Absentee && has_sub {
-                continue;
-            }
-            any = true;
-            sum = sum.saturating_add(vc.votes);
+    for round in rounds {
+        let mut sums = GroupSums::default();
+        for vc in group.iter().filter(|vc| vc.round == round) {
+            sums.add(vc);
         }
-        if any && sum != total {
-            breakdown_problem(s, contest, group, total, sum, problems, warnings);
-        }
+        sums.rounds = false;
+        sums.check(s, contest, group, problems, warnings);
     }
 }
 

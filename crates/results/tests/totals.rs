@@ -102,6 +102,24 @@ fn count(unit: &str, choice: &str, kind: CountType, votes: u64) -> Named {
 /// One candidate contest over `units` (the first is the election's scope and the contest's
 /// district), validated.
 fn one_contest(units: Vec<Unit>, choices: &[&str], counts: Vec<Named>) -> ValidSnapshot {
+    let counts = counts
+        .into_iter()
+        .map(|(u, c, kind, votes)| (u, c, kind, None, votes))
+        .collect();
+    let mut warnings = Vec::new();
+    match validated(units, choices, counts, &mut warnings) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// [`one_contest`] with rounds, and its result as it comes.
+fn validated(
+    units: Vec<Unit>,
+    choices: &[&str],
+    counts: Vec<(String, String, CountType, Option<u32>, u64)>,
+    warnings: &mut Vec<urne_results::Warning>,
+) -> Result<ValidSnapshot, urne_results::ImportError> {
     let scope = units[0].id.clone();
     let mut s = Snapshot {
         election: Election {
@@ -136,13 +154,41 @@ fn one_contest(units: Vec<Unit>, choices: &[&str], counts: Vec<Named>) -> ValidS
     };
     let named = counts
         .iter()
-        .map(|(u, c, kind, votes)| (u.as_str(), c.as_str(), *kind, None, *votes));
+        .map(|(u, c, kind, round, votes)| (u.as_str(), c.as_str(), *kind, *round, *votes));
     s.add_counts_by_id(0, named).unwrap();
+    urne_results::validate("test", s, &Default::default(), warnings)
+}
+
+/// Vote types are checked against the total round by round: more than the total in one round
+/// is refused, less is a warning, whatever the other rounds hold.
+#[test]
+fn vote_types_are_checked_round_by_round() {
+    use CountType::{AbsenteeMail as Mail, ElectionDay as Day, Total};
+    let round = |r: u32, kind, votes| ("s".to_owned(), "a".to_owned(), kind, Some(r), votes);
+    let state = || vec![unit("s", UnitKind::State, &[])];
+    let fine = vec![round(1, Total, 10), round(1, Day, 6), round(1, Mail, 4)];
+    // Each round adds up; summed over both rounds, the types (40) would pass the last total.
+    let mut both = fine.clone();
+    both.extend([round(2, Total, 30), round(2, Day, 20), round(2, Mail, 10)]);
     let mut warnings = Vec::new();
-    match urne_results::validate("test", s, &Default::default(), &mut warnings) {
-        Ok(s) => s,
-        Err(e) => panic!("{e}"),
-    }
+    assert!(validated(state(), &["a"], both, &mut warnings).is_ok());
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let mut over = fine.clone();
+    over.extend([round(2, Total, 12), round(2, Day, 8), round(2, Mail, 5)]);
+    let e = validated(state(), &["a"], over, &mut Vec::new()).unwrap_err();
+    assert!(e.to_string().contains("13"), "{e}");
+    assert!(e.to_string().contains("12"), "{e}");
+
+    let mut under = fine;
+    under.extend([round(3, Total, 20), round(3, Day, 5)]);
+    let mut warnings = Vec::new();
+    assert!(validated(state(), &["a"], under, &mut warnings).is_ok());
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].detail.contains("5 of the total 20"),
+        "{warnings:?}"
+    );
 }
 
 /// Units in overlapping groups (a state made of counties and of house districts; the county
