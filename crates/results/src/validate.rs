@@ -536,8 +536,8 @@ fn check_breakdowns(
     }
 }
 
-/// What [`check_breakdowns`] sums over one (unit, choice) group with no rounds (nearly every
-/// group). Saturating sums of non-negative counts do not depend on order.
+/// What [`check_breakdowns`] sums over one (unit, choice) group, or over one round of a group
+/// with rounds. Saturating sums of non-negative counts do not depend on order.
 #[derive(Debug, Default)]
 struct GroupSums {
     total: Option<u64>,

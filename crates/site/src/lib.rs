@@ -472,8 +472,8 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// The downloads' sizes known so far (computed for a downloads page, or given by
-    /// [`Prepared::know_download_size`]), by path.
+    /// The downloads' sizes of every election whose downloads page has been rendered (those
+    /// given by [`Prepared::know_download_size`], the rest counted), by path.
     pub fn known_download_sizes(&self) -> Vec<(String, usize)> {
         self.elections
             .iter()
