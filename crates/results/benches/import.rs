@@ -14,6 +14,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+#[path = "support/floor.rs"]
+mod floor;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use urne_results::{
     CsvOptions, CsvSource, NistOptions, export_nist_json, import_nist_json_bytes,
@@ -146,6 +149,16 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function("baseline csv StringRecords kept", |b| {
             b.iter(|| black_box(raw_records_kept(files)))
+        });
+        g.bench_function("floor: counts parsed, none kept", |b| {
+            b.iter(|| {
+                let mut sum = 0u64;
+                floor::floor_scan(files, |_, _, v| sum = sum.wrapping_add(v));
+                black_box(sum)
+            })
+        });
+        g.bench_function("floor: counts written, nothing resolved", |b| {
+            b.iter(|| black_box(floor::floor_counts(files)))
         });
         g.bench_function("urne import (typed, validated)", |b| {
             b.iter(|| black_box(ours(files, &options)))

@@ -2,17 +2,22 @@
 //! repeatable numbers on a loaded machine where wall time does not.
 //!
 //! ```text
-//! import_once csv DIR              # every *.csv in DIR, as one OpenElections set (lenient)
-//! import_once export-json DIR OUT  # that set exported as NIST SP 1500-100 JSON to OUT
-//! import_once json FILE            # a NIST JSON file
-//! import_once raw-csv DIR          # baseline: csv ByteRecord scan of the same files
-//! import_once kept-csv DIR         # baseline: every row kept as a csv StringRecord
-//! import_once kept-bytes-csv DIR   # baseline: every row kept as a csv ByteRecord
-//! import_once value-json FILE      # baseline: the JSON file as a serde_json::Value
+//! import_once csv DIR                # every *.csv in DIR, as one OpenElections set (lenient)
+//! import_once export-json DIR OUT    # that set exported as NIST SP 1500-100 JSON to OUT
+//! import_once json FILE              # a NIST JSON file
+//! import_once raw-csv DIR            # baseline: csv ByteRecord scan of the same files
+//! import_once floor-parsed-csv DIR   # floor: the counts' fields cut and parsed, none kept
+//! import_once floor-written-csv DIR  # floor: those counts written out as VoteCounts
+//! import_once kept-csv DIR           # baseline: every row kept as a csv StringRecord
+//! import_once kept-bytes-csv DIR     # baseline: every row kept as a csv ByteRecord
+//! import_once value-json FILE        # baseline: the JSON file as a serde_json::Value
 //! ```
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
+
+#[path = "../benches/support/floor.rs"]
+mod floor;
 
 use urne_results::{
     CsvOptions, CsvSource, Imported, NistOptions, export_nist_json, import_nist_json_bytes,
@@ -87,6 +92,19 @@ fn main() {
             println!("{fields} fields");
             return;
         }
+        ["floor-parsed-csv", dir] => {
+            let mut sum = 0u64;
+            floor::floor_scan(&csv_files(Path::new(dir)), |_, _, v| {
+                sum = sum.wrapping_add(v)
+            });
+            println!("{sum}");
+            return;
+        }
+        ["floor-written-csv", dir] => {
+            let counts = floor::floor_counts(&csv_files(Path::new(dir)));
+            println!("{} counts", counts.len());
+            return;
+        }
         ["kept-csv", dir] => {
             let mut rows = Vec::new();
             for (_, bytes) in csv_files(Path::new(dir)) {
@@ -122,7 +140,7 @@ fn main() {
         _ => {
             eprintln!(
                 "usage: import_once csv DIR | export-json DIR OUT | json FILE | raw-csv DIR \
-                 | kept-csv DIR | kept-bytes-csv DIR | value-json FILE"
+                 | floor-parsed-csv DIR | floor-written-csv DIR | kept-csv DIR | kept-bytes-csv DIR | value-json FILE"
             );
             std::process::exit(2);
         }
