@@ -19,7 +19,7 @@ use crate::model::{
     Choice, Contest, ContestKind, CountType, Election, ElectionKind, Id, OtherCount, Party,
     ReportStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
-use crate::validate::{Imported, Limits, validate_sorted};
+use crate::validate::{Imported, Layout, Limits, Vouched, validate_sorted};
 
 /// One CSV file: its name (for messages) and its bytes.
 #[derive(Debug)]
@@ -225,6 +225,18 @@ fn parse_digits(s: &str) -> Option<u64> {
         v = v.wrapping_mul(10).wrapping_add(u64::from(d));
     }
     ok.then_some(v)
+}
+
+/// A count field that is not bare digits: trimmed, then parsed (thousands separators allowed,
+/// reported by the `bool`). `Ok(None)`: an empty vote type, which the row does not give; an
+/// empty total is refused.
+#[cold]
+fn unusual_count(untrimmed: &str, is_total: bool) -> Result<Option<(u64, bool)>, ProblemKind> {
+    let raw = trim(untrimmed);
+    if raw.is_empty() && !is_total {
+        return Ok(None);
+    }
+    parse_count(raw).map(Some)
 }
 
 #[cold]
@@ -677,8 +689,14 @@ pub fn import_openelections_csv<R: Read>(
         )?;
     }
     let set_name = "OpenElections CSV set";
-    let snapshot = finish(acc, options, &mut warnings);
-    let snapshot = validate_sorted(set_name, snapshot, &options.limits, &mut warnings)?;
+    let (snapshot, vouched) = finish(acc, options, &mut warnings);
+    let snapshot = validate_sorted(
+        set_name,
+        snapshot,
+        &options.limits,
+        &mut warnings,
+        Some(vouched),
+    )?;
     Ok(Imported { snapshot, warnings })
 }
 
@@ -905,70 +923,57 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     }
     // Counts first: a bad row must change nothing.
     let mut total: Option<u64> = None;
-    let mut types: [(u64, bool); 5] = [(0, false); 5];
+    // Per vote type of `ROW_TYPES`, the row's votes (summed if several columns give the type),
+    // and which types the row gives (bit `j`: `ROW_TYPES[j]`).
+    let mut types = [0u64; 5];
+    let mut types_given = 0u8;
     for &(i, slot) in &h.counts {
-        let is_total = slot.is_none();
-        let untrimmed = r.get(i).copied().unwrap_or("");
+        // `r` has the header's length, and the header's count columns are in it.
+        let untrimmed = r[i];
         // The usual count is bare digits, which trimming would leave as they are.
-        let parsed = match parse_digits(untrimmed) {
-            Some(v) => Ok((v, false)),
-            None => {
-                let raw = trim(untrimmed);
-                if raw.is_empty() && !is_total {
-                    continue; // A vote type this row does not report.
-                }
-                parse_count(raw)
-            }
-        };
-        let v = match parsed {
-            Ok((v, grouped)) => {
-                if grouped {
-                    sum.thousands.0 += 1;
-                    if sum.thousands.1 == 0 {
-                        sum.thousands.1 = line;
+        let v = match parse_digits(untrimmed) {
+            Some(v) => v,
+            None => match unusual_count(untrimmed, slot.is_none()) {
+                Ok(Some((v, grouped))) => {
+                    if grouped {
+                        sum.thousands.0 += 1;
+                        if sum.thousands.1 == 0 {
+                            sum.thousands.1 = line;
+                        }
                     }
+                    v
                 }
-                v
-            }
-            Err(k) => {
-                let name = match h.cols[i] {
-                    Col::Total => "votes".to_owned(),
-                    Col::Type(t) => t.as_str().to_owned(),
-                    _ => String::new(),
-                };
-                p.push(at(&name), k);
-                return;
-            }
+                Ok(None) => continue, // A vote type this row does not report.
+                Err(k) => {
+                    let name = match h.cols[i] {
+                        Col::Total => "votes".to_owned(),
+                        Col::Type(t) => t.as_str().to_owned(),
+                        _ => String::new(),
+                    };
+                    p.push(at(&name), k);
+                    return;
+                }
+            },
         };
         match slot {
             None => total = Some(v),
             Some(s) => {
-                let Some(x) = types[s].0.checked_add(v) else {
+                let Some(x) = types[s].checked_add(v) else {
                     p.push(at("votes"), ProblemKind::Overflow);
                     return;
                 };
-                types[s] = (x, true);
+                types[s] = x;
+                types_given |= 1 << s;
             }
         }
     }
-    let mut given = [(CountType::Total, 0u64); 5];
-    let mut n_given = 0;
-    let mut types_given = 0u8;
-    for (j, (&kind, t)) in ROW_TYPES.iter().zip(&types).enumerate() {
-        if t.1 {
-            given[n_given] = (kind, t.0);
-            n_given += 1;
-            types_given |= 1 << j;
-        }
-    }
-    let given = &given[..n_given];
-    let type_sum = given.iter().try_fold(0u64, |a, t| a.checked_add(t.1));
-    let Some(type_sum) = type_sum else {
+    // Types the row does not give are 0 here.
+    let Some(type_sum) = types.iter().try_fold(0u64, |a, &t| a.checked_add(t)) else {
         p.push(at("votes"), ProblemKind::Overflow);
         return;
     };
     let total = match total {
-        Some(t) if !given.is_empty() && t != type_sum => {
+        Some(t) if types_given != 0 && t != type_sum => {
             p.push(
                 at("votes"),
                 ProblemKind::TotalMismatch {
@@ -1052,16 +1057,22 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
             c.row_starts.push(c.votes.len() as u32);
             c.row_types.push(types_given);
             c.votes.push(total);
-            for g in given {
-                c.votes.push(g.1);
+            for (j, &v) in types.iter().enumerate() {
+                if types_given >> j & 1 == 1 {
+                    c.votes.push(v);
+                }
             }
         }
         Line::Over | Line::Under => {
             let mut entries = [(CountType::Total, total); 6];
-            for (e, g) in entries[1..].iter_mut().zip(given) {
-                *e = *g;
+            let mut n = 1;
+            for (j, (&kind, &v)) in ROW_TYPES.iter().zip(&types).enumerate() {
+                if types_given >> j & 1 == 1 {
+                    entries[n] = (kind, v);
+                    n += 1;
+                }
             }
-            let entries = &entries[..=given.len()];
+            let entries = &entries[..n];
             // Check every slot before writing any: a refused row changes nothing.
             let slot_of = |e: &(Option<u64>, Option<u64>)| {
                 if kind_line == Line::Over { e.0 } else { e.1 }
@@ -1330,7 +1341,7 @@ fn in_rank_order<T>(items: Vec<T>, rank: &[u32]) -> Vec<T> {
 /// unit, choice and count type), built from the importer's indices: each id's rank in sorted
 /// order is its final position, which is what a count holds, so rows are put in order by one
 /// integer key each.
-fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapshot {
+fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snapshot, Vouched) {
     let unit_rank = ranks(&acc.unit_id_list);
     let unit_ids: Vec<Id> = acc.unit_id_list.iter().map(Id::from).collect();
     let contest_rank = ranks(&acc.contest_id_list);
@@ -1361,6 +1372,10 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
         }));
         sort_rows(&mut keyed, unit_rank.len(), &mut scratch);
         let mut counts = Vec::with_capacity(c.votes.len());
+        let mut layout = Layout {
+            units: Vec::new(),
+            unit_of: Vec::new(),
+        };
         for &(key, r) in &keyed {
             let start = c.row_starts[r as usize] as usize;
             let end = c
@@ -1373,6 +1388,14 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
             // `extend` from slices: no capacity check per count.
             let row = &c.votes[start..end];
             let kinds = &kinds_of[usize::from(c.row_types[r as usize] & 31)];
+            let (from, to) = (counts.len(), counts.len() + row.len());
+            match layout.units.last_mut() {
+                Some(range) if layout.unit_of.last() == Some(&unit) => range.end = to,
+                _ => {
+                    layout.units.push(from..to);
+                    layout.unit_of.push(unit);
+                }
+            }
             counts.extend(row.iter().zip(kinds).map(|(&votes, &kind)| VoteCount {
                 unit,
                 choice,
@@ -1393,7 +1416,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
                 undervotes,
             })
             .collect();
-        contests.push(Contest {
+        let contest = Contest {
             id,
             name,
             kind: ContestKind::Candidate,
@@ -1403,7 +1426,8 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
             choices: in_rank_order(c.choices, &choice_rank),
             counts,
             other_counts,
-        });
+        };
+        contests.push((contest, layout));
     }
     let mut units = in_rank_order(acc.units, &unit_rank);
     for u in &mut units {
@@ -1411,7 +1435,8 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
     }
     let mut parties = acc.parties;
     parties.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-    Snapshot {
+    let (contests, layouts) = in_rank_order(contests, &contest_rank).into_iter().unzip();
+    let snapshot = Snapshot {
         election: Election {
             name: options.election_name.clone(),
             kind: options.election_kind,
@@ -1422,8 +1447,9 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> Snapsh
         status: options.status,
         parties,
         units,
-        contests: in_rank_order(contests, &contest_rank),
-    }
+        contests,
+    };
+    (snapshot, Vouched { layouts })
 }
 
 fn warn_variants(contest: &str, choices: &[Choice], warnings: &mut Vec<Warning>) {

@@ -87,16 +87,33 @@ pub fn validate(
     warnings: &mut Vec<Warning>,
 ) -> Result<ValidSnapshot, ImportError> {
     snapshot.normalize();
-    validate_sorted(source_name, snapshot, limits, warnings)
+    validate_sorted(source_name, snapshot, limits, warnings, None)
 }
 
-/// [`validate`] for a snapshot an importer built already in canonical order. Debug builds
-/// check the claim.
+/// What an importer that built a snapshot's counts itself vouches for, so that validation does
+/// not derive it again from 1 M counts:
+/// - `layouts`: each contest's [`Layout`], made while the counts were put in order;
+/// - every count's unit and choice are positions in range;
+/// - no two counts of a contest share a key;
+/// - in every (unit, choice) group the breakdown types sum exactly to the total (or there is
+///   no breakdown), so [`check_breakdowns`] would find nothing.
+///
+/// The OpenElections importer checks the last two at each row, with its line number: a
+/// second row for the same unit and choice is refused, and so is a row whose vote types do not
+/// sum to its total. Debug builds check every claim again and panic if one is false.
+#[derive(Debug)]
+pub(crate) struct Vouched {
+    pub layouts: Vec<Layout>,
+}
+
+/// [`validate`] for a snapshot an importer built already in canonical order, with what it
+/// vouches for (`None`: nothing). Debug builds check the claims.
 pub(crate) fn validate_sorted(
     source_name: &str,
     snapshot: Snapshot,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
+    vouched: Option<Vouched>,
 ) -> Result<ValidSnapshot, ImportError> {
     if cfg!(debug_assertions) {
         let mut sorted = snapshot.clone();
@@ -111,26 +128,55 @@ pub(crate) fn validate_sorted(
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
     let index = UnitIndex::new(&snapshot);
-    let layouts: Vec<Layout> = snapshot
-        .contests
-        .iter()
-        .map(|c| Layout::new(c, snapshot.units.len()))
-        .collect();
-    check_ids(&snapshot, &layouts, &mut problems);
-    check_references(&snapshot, &index, &layouts, &mut problems);
+    let all_layouts = || -> Vec<Layout> {
+        snapshot
+            .contests
+            .iter()
+            .map(|c| Layout::new(c, snapshot.units.len()))
+            .collect()
+    };
+    let (layouts, check_counts) = match vouched {
+        Some(v) => {
+            if cfg!(debug_assertions) {
+                assert_vouched(&snapshot, &v, &all_layouts(), &index);
+            }
+            (v.layouts, false)
+        }
+        None => (all_layouts(), true),
+    };
+    check_ids(&snapshot, &layouts, check_counts, &mut problems);
+    check_references(&snapshot, &index, &layouts, check_counts, &mut problems);
     check_cycles(&snapshot, &index, &mut problems);
     check_write_ins(&snapshot, &mut problems);
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
     for (contest, layout) in snapshot.contests.iter().zip(&layouts) {
         let c = Resolved { contest };
-        check_breakdowns(&snapshot, contest, &mut problems, warnings);
+        if check_counts {
+            check_breakdowns(&snapshot, contest, &mut problems, warnings);
+        }
         check_ballots(&snapshot, &c, layout, &mut problems, warnings);
         check_aggregates(&snapshot, &index, &c, layout, &mut problems);
     }
     problems.into_result(source_name)?;
     warn_units_without_votes(&snapshot, &index, &layouts, warnings);
     Ok(ValidSnapshot { snapshot })
+}
+
+/// Panics unless every claim of `vouched` holds (debug builds).
+fn assert_vouched(s: &Snapshot, vouched: &Vouched, layouts: &[Layout], index: &UnitIndex<'_>) {
+    assert_eq!(vouched.layouts, layouts, "vouched layouts");
+    let (mut problems, mut warnings) = (Problems::default(), Vec::new());
+    check_ids(s, layouts, true, &mut problems);
+    check_references(s, index, layouts, true, &mut problems);
+    for contest in &s.contests {
+        check_breakdowns(s, contest, &mut problems, &mut warnings);
+    }
+    assert!(
+        problems.is_empty() && warnings.is_empty(),
+        "vouched counts: {:?} {warnings:?}",
+        problems.list
+    );
 }
 
 /// Write-in choices only in candidate contests (found by the `results_nist_json` fuzz target:
@@ -214,7 +260,8 @@ fn check_limits(s: &Snapshot, limits: &Limits, problems: &mut Problems) {
     }
 }
 
-fn check_ids(s: &Snapshot, layouts: &[Layout], problems: &mut Problems) {
+/// Ids unique and not empty; with `counts`, each contest's counts too (else vouched for).
+fn check_ids(s: &Snapshot, layouts: &[Layout], counts: bool, problems: &mut Problems) {
     let dup = |problems: &mut Problems, what, ids: &mut dyn Iterator<Item = &str>| {
         let mut prev: Option<&str> = None;
         for id in ids {
@@ -254,7 +301,7 @@ fn check_ids(s: &Snapshot, layouts: &[Layout], problems: &mut Problems) {
             &mut c.choices.iter().map(|p| p.id.as_str()),
         );
         // Counts are sorted: a duplicate is next to its twin, in the same unit group.
-        for range in &layout.units {
+        for range in layout.units.iter().filter(|_| counts) {
             for w in c.counts[range.clone()].windows(2) {
                 if w[0].key() == w[1].key() {
                     problems.push(
@@ -366,11 +413,11 @@ impl Resolved<'_> {
 
 /// One pass over a contest's sorted counts: where each unit's counts start and end.
 #[derive(Debug, PartialEq, Eq)]
-struct Layout {
+pub(crate) struct Layout {
     /// Ranges of counts with the same unit, in order; none empty.
-    units: Vec<Range<usize>>,
+    pub units: Vec<Range<usize>>,
     /// The position in [`Snapshot::units`] of each range's unit (`u32::MAX`: past the end).
-    unit_of: Vec<u32>,
+    pub unit_of: Vec<u32>,
 }
 
 impl Layout {
@@ -392,10 +439,13 @@ impl Layout {
     }
 }
 
+/// Every reference names something; with `counts`, each count's unit and choice too (else
+/// vouched for).
 fn check_references(
     s: &Snapshot,
     index: &UnitIndex<'_>,
     layouts: &[Layout],
+    counts: bool,
     problems: &mut Problems,
 ) {
     let unit = |id: &str| index.get(id).is_some();
@@ -434,7 +484,7 @@ fn check_references(
             }
         }
         // Counts are sorted by unit: look at each unit once.
-        for (range, &u) in layout.units.iter().zip(&layout.unit_of) {
+        for (range, &u) in layout.units.iter().zip(&layout.unit_of).filter(|_| counts) {
             let group = &c.counts[range.clone()];
             if u == u32::MAX {
                 let vc = &group[0];
