@@ -622,6 +622,14 @@ fn field<'a>(r: &[&'a str], i: usize) -> &'a str {
 /// name is); `None` otherwise. Same result as collecting and lowercasing, without allocating.
 fn squeeze(candidate: &str, buf: &mut [u8; 16]) -> Option<usize> {
     let mut n = 0;
+    if candidate.is_ascii() {
+        // The same for ASCII, without a Unicode table per character.
+        for b in candidate.bytes().filter(u8::is_ascii_alphanumeric) {
+            *buf.get_mut(n)? = b.to_ascii_lowercase();
+            n += 1;
+        }
+        return Some(n);
+    }
     for ch in candidate.chars().filter(|c| c.is_alphanumeric()) {
         for lc in ch.to_lowercase() {
             if !lc.is_ascii() || n == buf.len() {
@@ -1510,6 +1518,20 @@ mod tests {
             b[i] = if b[i] == b'a' { b'b' } else { b'a' };
             let b = String::from_utf8(b).unwrap();
             prop_assert!(!super::same(&a, &b));
+        }
+
+        #[test]
+        fn squeeze_agrees_with_collecting_and_lowercasing(s in "[a-zA-Z0-9 \\-/.éÉßİ]{0,24}") {
+            let chars: String = s
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect();
+            let expected = (chars.is_ascii() && chars.len() <= 16).then_some(chars);
+            let mut buf = [0u8; 16];
+            let got = super::squeeze(&s, &mut buf)
+                .map(|n| String::from_utf8(buf[..n].to_vec()).unwrap());
+            prop_assert_eq!(got, expected);
         }
 
         #[test]
