@@ -1287,7 +1287,12 @@ fn ranks(ids: &[String]) -> Vec<u32> {
 /// Sorts rows keyed by unit rank (high 32 bits) and choice rank. Rows come mostly grouped by
 /// unit already: a stable counting sort by unit (unless the units are already in order), then
 /// a sort of each unit's few rows, costs a fraction of a general sort.
-fn sort_rows(keyed: &mut Vec<(u64, u32)>, units: usize, (starts, tmp, runs): &mut SortScratch) {
+fn sort_rows(
+    keyed: &mut Vec<(u64, u32)>,
+    units: usize,
+    choices: usize,
+    (starts, tmp, runs): &mut SortScratch,
+) {
     let unit = |k: u64| (k >> 32) as usize;
     if !keyed.is_sorted_by_key(|e| unit(e.0)) {
         if keyed.len() < units / 4 {
@@ -1313,25 +1318,40 @@ fn sort_rows(keyed: &mut Vec<(u64, u32)>, units: usize, (starts, tmp, runs): &mu
             }
             return;
         }
-        starts.clear();
-        starts.resize(units + 1, 0);
-        for &(k, _) in keyed.iter() {
-            starts[unit(k) + 1] += 1;
-        }
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        tmp.clear();
-        tmp.resize(keyed.len(), (0, 0));
-        for &e in keyed.iter() {
-            let at = &mut starts[unit(e.0)];
-            tmp[*at as usize] = e;
-            *at += 1;
-        }
-        std::mem::swap(keyed, tmp);
+        // Two stable counting sorts, by choice and then by unit, leave rows in (unit, choice)
+        // order: no comparison sort of each unit's rows afterwards.
+        let choice = |k: u64| (k as u32) as usize;
+        counting_sort(keyed, tmp, starts, choices, choice);
+        counting_sort(tmp, keyed, starts, units, unit);
+        return;
     }
     for run in keyed.chunk_by_mut(|a, b| unit(a.0) == unit(b.0)) {
         run.sort_unstable();
+    }
+}
+
+/// `from` into `to` in the order of `bucket(key)` (each below `buckets`), stable.
+fn counting_sort(
+    from: &[(u64, u32)],
+    to: &mut Vec<(u64, u32)>,
+    starts: &mut Vec<u32>,
+    buckets: usize,
+    bucket: impl Fn(u64) -> usize,
+) {
+    starts.clear();
+    starts.resize(buckets + 1, 0);
+    for &(k, _) in from {
+        starts[bucket(k) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    to.clear();
+    to.resize(from.len(), (0, 0));
+    for &e in from {
+        let at = &mut starts[bucket(e.0)];
+        to[*at as usize] = e;
+        *at += 1;
     }
 }
 
@@ -1340,9 +1360,12 @@ type SortScratch = (Vec<u32>, Vec<(u64, u32)>, Vec<(u32, u32, u32)>);
 
 /// `items` moved into the order `rank` gives them (`rank` a permutation of their positions).
 fn in_rank_order<T>(items: Vec<T>, rank: &[u32]) -> Vec<T> {
-    let mut keyed: Vec<(u32, T)> = rank.iter().copied().zip(items).collect();
-    keyed.sort_unstable_by_key(|x| x.0);
-    keyed.into_iter().map(|x| x.1).collect()
+    // Each item straight to its place: no comparison sort moving whole items.
+    let mut slots: Vec<Option<T>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    for (item, &r) in items.into_iter().zip(rank) {
+        slots[r as usize] = Some(item);
+    }
+    slots.into_iter().flatten().collect()
 }
 
 /// The snapshot in canonical order (units, parties, contests, choices sorted by id, counts by
@@ -1351,7 +1374,8 @@ fn in_rank_order<T>(items: Vec<T>, rank: &[u32]) -> Vec<T> {
 /// integer key each.
 fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snapshot, Vouched) {
     let unit_rank = ranks(&acc.unit_id_list);
-    let unit_ids: Vec<Id> = acc.unit_id_list.iter().map(Id::from).collect();
+    let unit_ids_ranked: Vec<Id> =
+        in_rank_order(acc.unit_id_list.iter().map(Id::from).collect(), &unit_rank);
     let contest_rank = ranks(&acc.contest_id_list);
     let mut contests = Vec::with_capacity(acc.contests.len());
     let mut keyed: Vec<(u64, u32)> = Vec::new();
@@ -1378,7 +1402,12 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
                 (u64::from(unit_rank[u as usize]) << 32) | u64::from(choice_rank[ch as usize]);
             (key, r as u32)
         }));
-        sort_rows(&mut keyed, unit_rank.len(), &mut scratch);
+        sort_rows(
+            &mut keyed,
+            unit_rank.len(),
+            choice_rank.len(),
+            &mut scratch,
+        );
         let mut counts = Vec::with_capacity(c.votes.len());
         let mut layout = Layout {
             units: Vec::new(),
@@ -1412,14 +1441,22 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
                 votes,
             }));
         }
-        // Unit rank order is unit id order: this is `OtherCount::key` order.
-        let mut other: Vec<_> = c.other.into_iter().collect();
-        other.sort_unstable_by_key(|&((u, kind), _)| (unit_rank[u as usize], kind));
+        // Unit rank order is unit id order, and a kind's position in `CountType::ALL` is its
+        // order: one packed key per entry gives `OtherCount::key` order.
+        let mut other: Vec<(u64, (Option<u64>, Option<u64>))> = c
+            .other
+            .into_iter()
+            .map(|((u, kind), v)| {
+                let key = (u64::from(unit_rank[u as usize]) << 8) | u64::from(kind as u8);
+                (key, v)
+            })
+            .collect();
+        other.sort_unstable_by_key(|e| e.0);
         let other_counts: Vec<OtherCount> = other
             .into_iter()
-            .map(|((u, kind), (overvotes, undervotes))| OtherCount {
-                unit: unit_ids[u as usize].clone(),
-                kind,
+            .map(|(key, (overvotes, undervotes))| OtherCount {
+                unit: unit_ids_ranked[(key >> 8) as usize].clone(),
+                kind: CountType::ALL[(key & 0xff) as usize],
                 overvotes,
                 undervotes,
             })
@@ -1486,6 +1523,17 @@ fn warn_variants(contest: &str, choices: &[Choice], warnings: &mut Vec<Warning>)
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
+
+    use crate::model::CountType;
+
+    /// `finish` packs a kind as its position in `CountType::ALL` and sorts by it.
+    #[test]
+    fn count_types_are_listed_in_their_order() {
+        for (i, kind) in CountType::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i);
+        }
+        assert!(CountType::ALL.is_sorted());
+    }
 
     /// `slug` as it was before its ASCII fast path: the reference for both paths.
     fn slug_by_chars(s: &str) -> String {
