@@ -16,6 +16,7 @@ use crate::model::{
     ReportStatus, ReportingStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
 use crate::nist_json::read_limited;
+use crate::openelections::slug;
 use crate::validate::{Imported, Limits, validate};
 use crate::xml::{Element, parse};
 
@@ -55,18 +56,6 @@ fn vote_type(name: &str) -> Option<CountType> {
         "provisional" | "provisional votes" => CountType::Provisional,
         _ => return None,
     })
-}
-
-fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for ch in s.chars() {
-        if ch.is_alphanumeric() {
-            out.extend(ch.to_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_owned()
 }
 
 /// `M/D/YYYY` to `YYYY-MM-DD`; anything else is kept as given.

@@ -265,34 +265,50 @@ fn parse_count_slow(s: &str) -> Result<(u64, bool), ProblemKind> {
 }
 
 /// Lowercase letters and digits, runs of anything else as one `-` (an XML NCName once prefixed).
-fn slug(s: &str) -> String {
-    if s.is_ascii() {
-        // The same, a byte at a time.
-        let mut out = Vec::with_capacity(s.len());
-        for &b in s.as_bytes() {
-            if b.is_ascii_alphanumeric() {
-                out.push(b.to_ascii_lowercase());
-            } else if out.last().is_some_and(|&l| l != b'-') {
-                out.push(b'-');
+pub(crate) fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    slug_into(&mut out, &[s]);
+    out
+}
+
+/// Appends to `out` the [`slug`] of `parts` read as one text. A run of other characters
+/// becomes a `-` only once a letter or digit follows it, so none ends or starts what is added.
+fn slug_into(out: &mut String, parts: &[&str]) {
+    let start = out.len();
+    let mut dash = false;
+    for part in parts {
+        for ch in part.chars() {
+            let alnum = if ch.is_ascii() {
+                ch.is_ascii_alphanumeric()
+            } else {
+                ch.is_alphanumeric()
+            };
+            if !alnum {
+                dash = out.len() > start;
+                continue;
+            }
+            if dash {
+                out.push('-');
+                dash = false;
+            }
+            if ch.is_ascii() {
+                out.push(ch.to_ascii_lowercase());
+            } else {
+                out.extend(ch.to_lowercase());
             }
         }
-        while out.last() == Some(&b'-') {
-            out.pop();
-        }
-        return String::from_utf8(out).unwrap_or_default();
     }
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        if ch.is_alphanumeric() {
-            out.extend(ch.to_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
+}
+
+/// An id: `prefix` as it is, then the [`slug`] of `parts` read as one text.
+fn id_from(prefix: &[&str], parts: &[&str]) -> String {
+    let len = prefix.iter().chain(parts).map(|p| p.len()).sum();
+    let mut id = String::with_capacity(len);
+    for p in prefix {
+        id.push_str(p);
     }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
+    slug_into(&mut id, parts);
+    id
 }
 
 /// `a`, `sep` and `b` in one string: what `format!("{a}{sep}{b}")` gives, without the
@@ -302,17 +318,6 @@ fn joined(a: &str, sep: &str, b: &str) -> String {
     s.push_str(a);
     s.push_str(sep);
     s.push_str(b);
-    s
-}
-
-/// The parts, then `rest`, in one string.
-fn prefixed(parts: &[&str], rest: &str) -> String {
-    let len = parts.iter().map(|p| p.len()).sum::<usize>() + rest.len();
-    let mut s = String::with_capacity(len);
-    for p in parts {
-        s.push_str(p);
-    }
-    s.push_str(rest);
     s
 }
 
@@ -370,7 +375,7 @@ struct ContestAcc {
     /// Per accepted row, which of [`ROW_TYPES`] it gives (bit `j`: `ROW_TYPES[j]`).
     row_types: Vec<u8>,
     /// (unit index, kind) -> (over, under); put in order in [`finish`].
-    other: HashMap<(u32, CountType), (Option<u64>, Option<u64>)>,
+    other: HashMap<(u32, CountType), OverUnder>,
 }
 
 impl ContestAcc {
@@ -396,17 +401,25 @@ impl ContestAcc {
     }
 }
 
-/// A set of unit indices: a bitmap while that stays small next to the rows it holds,
-/// otherwise a hash set (so that no input makes it large).
+/// A set of unit indices: a bitmap over the words its units span while that stays small next
+/// to the units it holds, otherwise a hash set (so that no input makes it large). A contest's
+/// units are mostly created together (one county's precincts), so the span starts at the first
+/// one's word, not at 0.
 #[derive(Debug)]
 enum UnitSet {
-    Bits { words: Vec<u64>, len: usize },
+    Bits {
+        /// Word index of `words[0]`.
+        base: u32,
+        words: Vec<u64>,
+        len: usize,
+    },
     Hashed(HashSet<u32>),
 }
 
 impl Default for UnitSet {
     fn default() -> Self {
         UnitSet::Bits {
+            base: 0,
             words: Vec::new(),
             len: 0,
         }
@@ -417,25 +430,32 @@ impl UnitSet {
     /// Adds `u`; false if it was there already.
     fn insert(&mut self, u: u32) -> bool {
         match self {
-            UnitSet::Bits { words, len } => {
-                let (w, bit) = ((u / 64) as usize, 1u64 << (u % 64));
-                if w >= words.len() {
-                    if w >= 64 + 16 * *len {
+            UnitSet::Bits { base, words, len } => {
+                let (w, bit) = (u / 64, 1u64 << (u % 64));
+                if words.is_empty() {
+                    *base = w;
+                }
+                // The span of words with `w` in it, if it has to grow.
+                let (from, to) = ((*base).min(w), (*base + words.len() as u32).max(w + 1));
+                if to - from > words.len() as u32 {
+                    if (to - from) as usize > 64 + 16 * *len {
                         let mut set: HashSet<u32> = HashSet::default();
-                        for (i, &word) in words.iter().enumerate() {
-                            set.extend((0..64).filter(|b| word >> b & 1 == 1).map(|b| {
-                                // `i < words.len()`, far below 2^26.
-                                (i as u32) * 64 + b
-                            }));
+                        for (i, &word) in (*base..).zip(words.iter()) {
+                            set.extend((0..64).filter(|b| word >> b & 1 == 1).map(|b| i * 64 + b));
                         }
                         set.insert(u);
                         *self = UnitSet::Hashed(set);
                         return true;
                     }
-                    words.resize(w + 1, 0);
+                    if from < *base {
+                        words.splice(0..0, std::iter::repeat_n(0, (*base - from) as usize));
+                        *base = from;
+                    }
+                    words.resize((to - from) as usize, 0);
                 }
-                let new = words[w] & bit == 0;
-                words[w] |= bit;
+                let word = &mut words[(w - *base) as usize];
+                let new = *word & bit == 0;
+                *word |= bit;
                 *len += usize::from(new);
                 new
             }
@@ -1130,9 +1150,9 @@ fn choice_index(
     key.push_str(party);
     let label = || {
         if party.is_empty() {
-            prefixed(&[contest_id, "."], &slug(candidate))
+            id_from(&[contest_id, "."], &[candidate])
         } else {
-            prefixed(&[contest_id, "."], &slug(&joined(candidate, " ", party)))
+            id_from(&[contest_id, "."], &[candidate, " ", party])
         }
     };
     let (chi, new) = c.choice_ids.get(key, label, &mut c.choice_id_list);
@@ -1140,8 +1160,7 @@ fn choice_index(
         let party_id = if party.is_empty() {
             None
         } else {
-            let (pi, new) =
-                party_ids.get(party, || prefixed(&["party-"], &slug(party)), party_id_list);
+            let (pi, new) = party_ids.get(party, || id_from(&["party-"], &[party]), party_id_list);
             if new {
                 parties.push(Party {
                     id: party_id_list[pi].clone(),
@@ -1200,9 +1219,9 @@ fn office_lookup(acc: &mut Acc, office: &str, district: &str) -> Target {
 fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
     let label = || {
         if district.is_empty() {
-            prefixed(&["c-"], &slug(office))
+            id_from(&["c-"], &[office])
         } else {
-            prefixed(&["c-"], &slug(&joined(office, " ", district)))
+            id_from(&["c-"], &[office, " ", district])
         }
     };
     // `acc.key` holds office, separator, district.
@@ -1237,7 +1256,7 @@ fn unit_lookup(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     acc.key.push_str(county);
     let (cu, new) = acc.unit_ids.get(
         &acc.key,
-        || prefixed(&["county-"], &slug(county)),
+        || id_from(&["county-"], &[county]),
         &mut acc.unit_id_list,
     );
     if new {
@@ -1256,7 +1275,7 @@ fn unit_lookup(acc: &mut Acc, county: &str, precinct: &str) -> usize {
     }
     acc.key.push('\u{1f}');
     acc.key.push_str(precinct);
-    let label = || prefixed(&["p-"], &slug(&joined(county, " ", precinct)));
+    let label = || id_from(&["p-"], &[county, " ", precinct]);
     let (pu, new) = acc.unit_ids.get(&acc.key, label, &mut acc.unit_id_list);
     if new {
         acc.units.push(Unit {
@@ -1355,6 +1374,9 @@ fn counting_sort(
     }
 }
 
+/// A unit's overvotes and undervotes of one count type, as far as given.
+type OverUnder = (Option<u64>, Option<u64>);
+
 /// Buffers [`sort_rows`] keeps from one contest to the next.
 type SortScratch = (Vec<u32>, Vec<(u64, u32)>, Vec<(u32, u32, u32)>);
 
@@ -1402,12 +1424,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
                 (u64::from(unit_rank[u as usize]) << 32) | u64::from(choice_rank[ch as usize]);
             (key, r as u32)
         }));
-        sort_rows(
-            &mut keyed,
-            unit_rank.len(),
-            choice_rank.len(),
-            &mut scratch,
-        );
+        sort_rows(&mut keyed, unit_rank.len(), choice_rank.len(), &mut scratch);
         let mut counts = Vec::with_capacity(c.votes.len());
         let mut layout = Layout {
             units: Vec::new(),
@@ -1443,7 +1460,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
         }
         // Unit rank order is unit id order, and a kind's position in `CountType::ALL` is its
         // order: one packed key per entry gives `OtherCount::key` order.
-        let mut other: Vec<(u64, (Option<u64>, Option<u64>))> = c
+        let mut other: Vec<(u64, OverUnder)> = c
             .other
             .into_iter()
             .map(|((u, kind), v)| {
@@ -1583,7 +1600,19 @@ mod tests {
         }
 
         #[test]
-        fn slug_agrees_with_its_char_by_char_form(s in "[a-zA-Z0-9 ,.'()&\\-éÉß]{0,30}") {
+        fn an_id_slugs_its_parts_as_one_text(
+            a in "[a-zA-Z0-9 ,.'()&\\-éÉßİ]{0,20}",
+            b in "[a-zA-Z0-9 ,.'()&\\-éÉßİ]{0,20}",
+        ) {
+            let joined = format!("{a} {b}");
+            prop_assert_eq!(
+                super::id_from(&["p-", "x."], &[&a, " ", &b]),
+                format!("p-x.{}", slug_by_chars(&joined))
+            );
+        }
+
+        #[test]
+        fn slug_agrees_with_its_char_by_char_form(s in "[a-zA-Z0-9 ,.'()&\\-éÉßİ]{0,30}") {
             prop_assert_eq!(super::slug(&s), slug_by_chars(&s));
         }
     }
