@@ -20,7 +20,7 @@ mod floor;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use urne_results::{
     CsvOptions, CsvSource, NistOptions, export_nist_json, import_nist_json_bytes,
-    import_openelections_csv,
+    import_openelections_csv, import_openelections_csv_bytes,
 };
 
 fn data_dir() -> Option<PathBuf> {
@@ -100,7 +100,21 @@ fn raw_records_kept(files: &[(String, Vec<u8>)]) -> Vec<csv::StringRecord> {
     rows
 }
 
+/// Our import of files in memory, read where they are.
 fn ours(files: &[(String, Vec<u8>)], options: &CsvOptions) -> usize {
+    let sources: Vec<CsvSource<&[u8]>> = files
+        .iter()
+        .map(|(name, bytes)| CsvSource {
+            name: name.clone(),
+            reader: &bytes[..],
+        })
+        .collect();
+    let imported = import_openelections_csv_bytes(&sources, options).unwrap();
+    imported.snapshot.contests.len()
+}
+
+/// Our import through readers (each file copied into the importer's buffer first).
+fn ours_read(files: &[(String, Vec<u8>)], options: &CsvOptions) -> usize {
     let sources = files
         .iter()
         .map(|(name, bytes)| CsvSource {
@@ -162,6 +176,9 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function("urne import (typed, validated)", |b| {
             b.iter(|| black_box(ours(files, &options)))
+        });
+        g.bench_function("urne import through readers", |b| {
+            b.iter(|| black_box(ours_read(files, &options)))
         });
         g.finish();
     }

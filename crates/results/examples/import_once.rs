@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! import_once csv DIR                # every *.csv in DIR, as one OpenElections set (lenient)
+//! import_once csv-read DIR           # the same through readers (each file copied first)
 //! import_once export-json DIR OUT    # that set exported as NIST SP 1500-100 JSON to OUT
 //! import_once json FILE              # a NIST JSON file
 //! import_once raw-csv DIR            # baseline: csv ByteRecord scan of the same files
@@ -21,7 +22,7 @@ mod floor;
 
 use urne_results::{
     CsvOptions, CsvSource, Imported, NistOptions, export_nist_json, import_nist_json_bytes,
-    import_openelections_csv,
+    import_openelections_csv, import_openelections_csv_bytes,
 };
 
 fn csv_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -42,30 +43,36 @@ fn csv_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn csv_set(dir: &Path) -> Imported {
+fn csv_set(dir: &Path, through_readers: bool) -> Imported {
     let files = csv_files(dir);
     let options = CsvOptions {
         danger_skip_bad_rows: true,
         ..CsvOptions::new("State", "General Election", "2024-11-05")
     };
-    let sources = files
+    let sources: Vec<CsvSource<&[u8]>> = files
         .iter()
         .map(|(name, bytes)| CsvSource {
             name: name.clone(),
             reader: &bytes[..],
         })
         .collect();
-    import_openelections_csv(sources, &options).unwrap_or_else(|e| panic!("{e}"))
+    let imported = if through_readers {
+        import_openelections_csv(sources, &options)
+    } else {
+        import_openelections_csv_bytes(&sources, &options)
+    };
+    imported.unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let imported = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["csv", dir] => csv_set(Path::new(dir)),
+        ["csv", dir] => csv_set(Path::new(dir), false),
+        ["csv-read", dir] => csv_set(Path::new(dir), true),
         ["export-json", dir, out] => {
             let mut json = Vec::new();
             export_nist_json(
-                &csv_set(Path::new(dir)).snapshot,
+                &csv_set(Path::new(dir), false).snapshot,
                 "2024-11-05T20:00:00Z",
                 &mut json,
             )
@@ -139,7 +146,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: import_once csv DIR | export-json DIR OUT | json FILE | raw-csv DIR \
+                "usage: import_once csv DIR | csv-read DIR | export-json DIR OUT | json FILE | raw-csv DIR \
                  | floor-parsed-csv DIR | floor-written-csv DIR | kept-csv DIR | kept-bytes-csv DIR | value-json FILE"
             );
             std::process::exit(2);

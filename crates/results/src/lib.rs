@@ -33,7 +33,9 @@ pub use model::*;
 pub use nist::NistOptions;
 pub use nist_json::{export_nist_json, import_nist_json, import_nist_json_bytes};
 pub use nist_xml::{NIST_ERR_NAMESPACE, export_nist_xml, import_nist_xml, import_nist_xml_bytes};
-pub use openelections::{CsvOptions, CsvSource, import_openelections_csv};
+pub use openelections::{
+    CsvOptions, CsvSource, import_openelections_csv, import_openelections_csv_bytes,
+};
 pub use validate::{
     ContestTotals, Imported, IndexTotals, Limits, SnapshotTotals, Totals, UNIT_DEPTH_MAX,
     ValidSnapshot, unit_totals, validate,

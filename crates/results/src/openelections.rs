@@ -690,6 +690,53 @@ pub fn import_openelections_csv<R: Read>(
     sources: Vec<CsvSource<R>>,
     options: &CsvOptions,
 ) -> Result<Imported, ImportError> {
+    // One buffer for every file: it grows only for the biggest.
+    let mut bytes = Vec::new();
+    import_set(options, |acc, warnings| {
+        for source in sources {
+            let bytes_max = options.limits.source_bytes_max;
+            crate::nist_json::read_limited_into(
+                &source.name,
+                source.reader,
+                bytes_max,
+                &mut bytes,
+            )?;
+            read_file(&source.name, &bytes, options, acc, warnings)?;
+        }
+        Ok(())
+    })
+}
+
+/// [`import_openelections_csv`] for files already in memory, read where they are.
+pub fn import_openelections_csv_bytes(
+    sources: &[CsvSource<&[u8]>],
+    options: &CsvOptions,
+) -> Result<Imported, ImportError> {
+    import_set(options, |acc, warnings| {
+        for source in sources {
+            let bytes_max = options.limits.source_bytes_max;
+            if source.reader.len() as u64 > bytes_max {
+                return Err(ImportError::one(
+                    &source.name,
+                    Location::Whole,
+                    ProblemKind::Limit {
+                        what: "source bytes",
+                        count: source.reader.len() as u64,
+                        max: bytes_max,
+                    },
+                ));
+            }
+            read_file(&source.name, source.reader, options, acc, warnings)?;
+        }
+        Ok(())
+    })
+}
+
+/// One set: the files `read_all` reads into the accumulator, then put in order and validated.
+fn import_set(
+    options: &CsvOptions,
+    read_all: impl FnOnce(&mut Acc, &mut Vec<Warning>) -> Result<(), ImportError>,
+) -> Result<Imported, ImportError> {
     let mut acc = Acc::default();
     acc.unit_ids.get(
         STATE_UNIT_ID,
@@ -704,18 +751,7 @@ pub fn import_openelections_csv<R: Read>(
         facts: UnitFacts::default(),
     });
     let mut warnings = Vec::new();
-    // One buffer for every file: it grows only for the biggest.
-    let mut bytes = Vec::new();
-    for source in sources {
-        read_file(
-            &source.name,
-            source.reader,
-            options,
-            &mut acc,
-            &mut warnings,
-            &mut bytes,
-        )?;
-    }
+    read_all(&mut acc, &mut warnings)?;
     let set_name = "OpenElections CSV set";
     let (snapshot, vouched) = finish(acc, options, &mut warnings);
     let snapshot = validate_sorted(
@@ -820,16 +856,14 @@ impl FileState<'_> {
     }
 }
 
+/// One file's bytes into the accumulator.
 fn read_file(
     src: &str,
-    reader: impl Read,
+    bytes: &[u8],
     options: &CsvOptions,
     acc: &mut Acc,
     warnings: &mut Vec<Warning>,
-    bytes: &mut Vec<u8>,
 ) -> Result<(), ImportError> {
-    crate::nist_json::read_limited_into(src, reader, options.limits.source_bytes_max, bytes)?;
-    let bytes = &bytes[..];
     let mut file = FileState {
         src,
         options,

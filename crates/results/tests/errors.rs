@@ -2,17 +2,22 @@
 
 use expect_test::{Expect, expect};
 use urne_results::{
-    CsvOptions, CsvSource, NistOptions, import_nist_json_bytes, import_nist_xml_bytes,
-    import_openelections_csv,
+    CsvOptions, CsvSource, ImportError, Imported, NistOptions, import_nist_json_bytes,
+    import_nist_xml_bytes, import_openelections_csv, import_openelections_csv_bytes,
 };
 
 fn check_csv(csv: &str, expect: Expect) {
     let options = CsvOptions::new("Testland", "Test Election", "2024-11-05");
+    expect.assert_eq(&csv_outcome(csv, &options));
+}
+
+/// What importing `csv` as `t.csv` gives, the same through a reader and from bytes.
+fn csv_outcome(csv: &str, options: &CsvOptions) -> String {
     let source = CsvSource {
         name: "t.csv".to_owned(),
         reader: csv.as_bytes(),
     };
-    let got = match import_openelections_csv(vec![source], &options) {
+    let outcome = |result: Result<Imported, ImportError>| match result {
         Ok(i) => {
             let mut out = String::from("ok");
             for w in &i.warnings {
@@ -22,7 +27,13 @@ fn check_csv(csv: &str, expect: Expect) {
         }
         Err(e) => e.to_string(),
     };
-    expect.assert_eq(&got);
+    let from_bytes = outcome(import_openelections_csv_bytes(
+        std::slice::from_ref(&source),
+        options,
+    ));
+    let got = outcome(import_openelections_csv(vec![source], options));
+    assert_eq!(got, from_bytes, "through a reader and from bytes");
+    got
 }
 
 const H: &str = "county,precinct,office,district,party,candidate,votes,election_day,mail\n";
@@ -254,12 +265,19 @@ fn csv_row_limit_is_named() {
     let mut options = CsvOptions::new("Testland", "Test Election", "2024-11-05");
     options.limits.rows_max = 1;
     let csv = format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\nA,P1,Mayor,,REP,Bob,3,1,2\n");
-    let source = CsvSource {
-        name: "t.csv".to_owned(),
-        reader: csv.as_bytes(),
-    };
-    let err = import_openelections_csv(vec![source], &options).unwrap_err();
-    expect!["t.csv: line 3: rows count 2 exceeds the limit 1"].assert_eq(&err.to_string());
+    expect!["t.csv: line 3: rows count 2 exceeds the limit 1"]
+        .assert_eq(&csv_outcome(&csv, &options));
+}
+
+#[test]
+fn csv_source_size_limit_is_named() {
+    let mut options = CsvOptions::new("Testland", "Test Election", "2024-11-05");
+    let csv = format!("{H}A,P1,Mayor,,DEM,Ann,3,1,2\n");
+    options.limits.source_bytes_max = csv.len() as u64 - 1;
+    expect!["t.csv: whole file: source bytes count 98 exceeds the limit 97"]
+        .assert_eq(&csv_outcome(&csv, &options));
+    options.limits.source_bytes_max = csv.len() as u64;
+    expect!["ok"].assert_eq(&csv_outcome(&csv, &options));
 }
 
 #[test]

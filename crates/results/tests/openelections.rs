@@ -11,18 +11,40 @@ use expect_test::expect;
 use urne_results::diff::reconcile;
 use urne_results::{
     CountType, CsvOptions, CsvSource, Imported, UnitKind, WarningKind, import_openelections_csv,
-    unit_totals,
+    import_openelections_csv_bytes, unit_totals,
 };
 
+/// The set in `dir`, imported through readers; checks that importing the same bytes from
+/// memory gives the same outcome.
 fn import_dir(dir: &Path, options: &CsvOptions) -> Result<Imported, urne_results::ImportError> {
-    let sources = common::files(dir, ".csv")
-        .into_iter()
+    let paths = common::files(dir, ".csv");
+    let name = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+    let sources = paths
+        .iter()
         .map(|p| CsvSource {
-            name: p.file_name().unwrap().to_string_lossy().into_owned(),
-            reader: std::fs::File::open(&p).unwrap(),
+            name: name(p),
+            reader: std::fs::File::open(p).unwrap(),
         })
         .collect();
-    import_openelections_csv(sources, options)
+    let imported = import_openelections_csv(sources, options);
+    let bytes: Vec<(String, Vec<u8>)> = paths
+        .iter()
+        .map(|p| (name(p), std::fs::read(p).unwrap()))
+        .collect();
+    let in_memory: Vec<CsvSource<&[u8]>> = bytes
+        .iter()
+        .map(|(name, b)| CsvSource {
+            name: name.clone(),
+            reader: &b[..],
+        })
+        .collect();
+    let from_bytes = import_openelections_csv_bytes(&in_memory, options);
+    match (&imported, &from_bytes) {
+        (Ok(a), Ok(b)) => assert!(a == b, "through readers and from bytes"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("through readers and from bytes: one failed, one did not"),
+    }
+    imported
 }
 
 fn import_file(path: &Path, options: &CsvOptions) -> Imported {
