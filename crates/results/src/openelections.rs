@@ -350,6 +350,18 @@ impl Ids {
     }
 }
 
+/// One accepted choice row: what it counts, and where its counts are in
+/// [`ContestAcc::votes`].
+#[derive(Debug, Clone, Copy)]
+struct RowRec {
+    unit: u32,
+    choice: u32,
+    /// Where its counts start in `votes`: the total, then one per vote type it gives.
+    start: u32,
+    /// Which of [`ROW_TYPES`] it gives (bit `j`: `ROW_TYPES[j]`).
+    types: u8,
+}
+
 #[derive(Debug, Default)]
 struct ContestAcc {
     choices: Vec<Choice>,
@@ -364,16 +376,11 @@ struct ContestAcc {
     /// together), so most rows find their choice by comparing two strings, without hashing.
     last_choice: Option<u32>,
     next_choice: Vec<u32>,
-    /// (unit index, choice index) of every accepted choice row, in file order; sorted in
-    /// [`finish`].
-    row_keys: Vec<(u32, u32)>,
-    /// Where each accepted row's counts start in `votes`; they end where the next row's start.
-    row_starts: Vec<u32>,
+    /// Every accepted choice row, in file order; put in order in [`finish`].
+    rows: Vec<RowRec>,
     /// The counts of every accepted row, each row's in count-type order: the total, then the
     /// vote types the row gives.
     votes: Vec<u64>,
-    /// Per accepted row, which of [`ROW_TYPES`] it gives (bit `j`: `ROW_TYPES[j]`).
-    row_types: Vec<u8>,
     /// (unit index, kind) -> (over, under); put in order in [`finish`].
     other: HashMap<(u32, CountType), OverUnder>,
 }
@@ -1115,9 +1122,12 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 );
                 return;
             }
-            c.row_keys.push((u, ch));
-            c.row_starts.push(c.votes.len() as u32);
-            c.row_types.push(types_given);
+            c.rows.push(RowRec {
+                unit: u,
+                choice: ch,
+                start: c.votes.len() as u32,
+                types: types_given,
+            });
             c.votes.push(total);
             for (j, &v) in types.iter().enumerate() {
                 if types_given >> j & 1 == 1 {
@@ -1356,7 +1366,7 @@ fn sort_rows(
             runs.clear();
             let mut at = 0u32;
             for run in keyed.chunk_by(|a, b| unit(a.0) == unit(b.0)) {
-                // Row counts fit in u32 (they index `row_keys` as u32 already).
+                // Row counts fit in u32 (they index `rows` as u32 already).
                 runs.push(((run[0].0 >> 32) as u32, at, run.len() as u32));
                 at += run.len() as u32;
             }
@@ -1436,7 +1446,7 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
     let mut contests = Vec::with_capacity(acc.contests.len());
     let mut keyed: Vec<(u64, u32)> = Vec::new();
     let mut scratch: SortScratch = (Vec::new(), Vec::new(), Vec::new());
-    // Per set of vote types a row gives (`ContestAcc::row_types`), the kinds of its counts.
+    // Per set of vote types a row gives (`RowRec::types`), the kinds of its counts.
     let kinds_of: Vec<Vec<CountType>> = (0..32u8)
         .map(|set| {
             let given = ROW_TYPES
@@ -1453,9 +1463,9 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
         warn_variants(&id, &c.choices, warnings);
         let choice_rank = ranks(&c.choice_id_list);
         keyed.clear();
-        keyed.extend(c.row_keys.iter().enumerate().map(|(r, &(u, ch))| {
-            let key =
-                (u64::from(unit_rank[u as usize]) << 32) | u64::from(choice_rank[ch as usize]);
+        keyed.extend(c.rows.iter().enumerate().map(|(r, row)| {
+            let key = (u64::from(unit_rank[row.unit as usize]) << 32)
+                | u64::from(choice_rank[row.choice as usize]);
             (key, r as u32)
         }));
         sort_rows(&mut keyed, unit_rank.len(), choice_rank.len(), &mut scratch);
@@ -1465,17 +1475,15 @@ fn finish(acc: Acc, options: &CsvOptions, warnings: &mut Vec<Warning>) -> (Snaps
             unit_of: Vec::new(),
         };
         for &(key, r) in &keyed {
-            let start = c.row_starts[r as usize] as usize;
-            let end = c
-                .row_starts
-                .get(r as usize + 1)
-                .map_or(c.votes.len(), |&e| e as usize);
+            let rec = c.rows[r as usize];
+            let start = rec.start as usize;
+            let end = start + 1 + rec.types.count_ones() as usize;
             let rank = (key >> 32) as u32;
             // Ranks are the positions in the sorted units and choices (`in_rank_order` below).
             let (unit, choice) = (rank, key as u32);
             // `extend` from slices: no capacity check per count.
             let row = &c.votes[start..end];
-            let kinds = &kinds_of[usize::from(c.row_types[r as usize] & 31)];
+            let kinds = &kinds_of[usize::from(rec.types & 31)];
             let (from, to) = (counts.len(), counts.len() + row.len());
             match layout.units.last_mut() {
                 Some(range) if layout.unit_of.last() == Some(&unit) => range.end = to,
