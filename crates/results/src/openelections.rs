@@ -204,7 +204,7 @@ fn header(record: &[&str], p: &mut Problems, w: &mut Vec<Warning>, src: &str) ->
 /// Parses a count: digits, optionally with US thousands separators (`1,159`, reported).
 #[inline]
 fn parse_count(s: &str) -> Result<(u64, bool), ProblemKind> {
-    match parse_digits(s) {
+    match parse_digits(s.as_bytes()) {
         Some(v) => Ok((v, false)),
         None => parse_count_slow(s),
     }
@@ -212,8 +212,7 @@ fn parse_count(s: &str) -> Result<(u64, bool), ProblemKind> {
 
 /// The usual count: 1 to 19 ASCII digits (never overflows u64).
 #[inline(always)]
-fn parse_digits(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
+fn parse_digits(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }
@@ -231,8 +230,8 @@ fn parse_digits(s: &str) -> Option<u64> {
 /// reported by the `bool`). `Ok(None)`: an empty vote type, which the row does not give; an
 /// empty total is refused.
 #[cold]
-fn unusual_count(untrimmed: &str, is_total: bool) -> Result<Option<(u64, bool)>, ProblemKind> {
-    let raw = trim(untrimmed);
+fn unusual_count(untrimmed: &[u8], is_total: bool) -> Result<Option<(u64, bool)>, ProblemKind> {
+    let raw = text(trim(untrimmed));
     if raw.is_empty() && !is_total {
         return Ok(None);
     }
@@ -389,7 +388,7 @@ impl ContestAcc {
     /// The choice that followed the previous choice row's last time, or that one again, if it
     /// is `candidate` of `party`.
     #[inline(always)]
-    fn predict_choice(&self, candidate: &str, party: &str) -> Option<u32> {
+    fn predict_choice(&self, candidate: &[u8], party: &[u8]) -> Option<u32> {
         let last = self.last_choice?;
         let next = self.next_choice[last as usize];
         if next != u32::MAX && self.is_choice(next, candidate, party) {
@@ -402,9 +401,10 @@ impl ContestAcc {
     }
 
     #[inline(always)]
-    fn is_choice(&self, i: u32, candidate: &str, party: &str) -> bool {
+    fn is_choice(&self, i: u32, candidate: &[u8], party: &[u8]) -> bool {
         let i = i as usize;
-        same(&self.choices[i].name, candidate) && same(&self.choice_party[i], party)
+        same(self.choices[i].name.as_bytes(), candidate)
+            && same(self.choice_party[i].as_bytes(), party)
     }
 }
 
@@ -491,7 +491,7 @@ impl Predictor {
     /// The entry named by `(a, b)` if it is the previous row's or the one that followed it
     /// last time.
     #[inline(always)]
-    fn predict(&self, a: &str, b: &str) -> Option<u32> {
+    fn predict(&self, a: &[u8], b: &[u8]) -> Option<u32> {
         let last = self.last?;
         if self.is(last, a, b) {
             return Some(last);
@@ -501,9 +501,9 @@ impl Predictor {
     }
 
     #[inline(always)]
-    fn is(&self, i: u32, a: &str, b: &str) -> bool {
+    fn is(&self, i: u32, a: &[u8], b: &[u8]) -> bool {
         match &self.names[i as usize] {
-            Some((x, y)) => same(x, a) && same(y, b),
+            Some((x, y)) => same(x.as_bytes(), a) && same(y.as_bytes(), b),
             None => false,
         }
     }
@@ -534,8 +534,7 @@ impl Predictor {
 /// String equality without a call into `memcmp` for the short fields of a CSV row: whole
 /// words, the last one overlapping the one before it.
 #[inline(always)]
-fn same(x: &str, y: &str) -> bool {
-    let (x, y) = (x.as_bytes(), y.as_bytes());
+fn same(x: &[u8], y: &[u8]) -> bool {
     let n = x.len();
     if n != y.len() {
         return false;
@@ -621,12 +620,13 @@ enum Line {
     Under,
 }
 
-/// `str::trim`, with a shortcut for the usual field that starts and ends with a printable ASCII
-/// character (every whitespace character is either ASCII at or below b' ' or not ASCII).
+/// `str::trim` of a field's bytes, with a shortcut for the usual field that starts and ends
+/// with a printable ASCII character (every whitespace character is either ASCII at or below
+/// b' ' or not ASCII).
 #[inline(always)]
-fn trim(s: &str) -> &str {
+fn trim(s: &[u8]) -> &[u8] {
     let printable = |b: u8| b > b' ' && b < 0x7f;
-    match s.as_bytes() {
+    match s {
         [] => s,
         [first, .., last] if printable(*first) && printable(*last) => s,
         [only] if printable(*only) => s,
@@ -635,14 +635,21 @@ fn trim(s: &str) -> &str {
 }
 
 #[cold]
-fn trim_slow(s: &str) -> &str {
-    s.trim()
+fn trim_slow(s: &[u8]) -> &[u8] {
+    text(s).trim().as_bytes()
+}
+
+/// A field's bytes as text. Fields are cut from UTF-8 text at ASCII separators, so they are
+/// UTF-8 too: this never gives the empty fallback. Used off the per-row path (new names,
+/// messages), where checking is cheap next to the rest.
+fn text(field: &[u8]) -> &str {
+    std::str::from_utf8(field).unwrap_or_default()
 }
 
 /// Field `i` of a record, trimmed (empty if the record is shorter).
 #[inline(always)]
-fn field<'a>(r: &[&'a str], i: usize) -> &'a str {
-    trim(r.get(i).copied().unwrap_or(""))
+fn field<'a>(r: &[&'a [u8]], i: usize) -> &'a [u8] {
+    trim(r.get(i).copied().unwrap_or(&[]))
 }
 
 /// The candidate's letters and digits, lowercased, if that is short ASCII (every special line
@@ -816,13 +823,14 @@ impl FileState<'_> {
     fn record(
         &mut self,
         line: u64,
-        fields: &[&str],
+        fields: &[&[u8]],
         acc: &mut Acc,
         warnings: &mut Vec<Warning>,
     ) -> Result<(), ImportError> {
         let (src, options) = (self.src, self.options);
         let Some(h) = &self.header else {
-            let h = header(fields, &mut self.p, warnings, src);
+            let names: Vec<&str> = fields.iter().map(|f| text(f)).collect();
+            let h = header(&names, &mut self.p, warnings, src);
             if !self.p.is_empty() {
                 return Err(std::mem::take(&mut self.p).into_error(src));
             }
@@ -886,7 +894,8 @@ fn read_file(
         // The usual case: the whole file is text, so every field is.
         Ok(text) => {
             let mut slow = acc.csv_core.take();
-            let on_record = |line, fields: &[&str]| match file.record(line, fields, acc, warnings) {
+            let on_record = |line, fields: &[&[u8]]| match file.record(line, fields, acc, warnings)
+            {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) => ControlFlow::Break(e),
             };
@@ -914,7 +923,7 @@ fn read_file(
             let mut lines = LineCounter::default();
             while rdr.read_record(&mut record).map_err(read_err)? {
                 let line = lines.line_at(bytes, record.position().map_or(0, |pos| pos.byte()));
-                let fields: Vec<&str> = record.iter().collect();
+                let fields: Vec<&[u8]> = record.iter().map(str::as_bytes).collect();
                 file.record(line, &fields, acc, warnings)?;
             }
         }
@@ -959,7 +968,7 @@ fn read_file(
     Ok(())
 }
 
-fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: &mut Summary) {
+fn row(r: &[&[u8]], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: &mut Summary) {
     let at = |col: &str| Location::Line {
         line,
         column: Some(col.to_owned()),
@@ -979,8 +988,8 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     let county = field(h.county);
     let precinct = field(h.precinct);
     let office = field(h.office);
-    let district = h.district.map_or("", field);
-    let party = h.party.map_or("", field);
+    let district = h.district.map_or(&b""[..], field);
+    let party = h.party.map_or(&b""[..], field);
     let candidate = field(h.candidate);
     if county.is_empty() {
         p.push(at("county"), ProblemKind::Empty("county"));
@@ -1088,7 +1097,7 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
     let kind_line = match predicted {
         // The same text as a choice's: a choice line.
         Some(_) => Line::Choice { write_in: false },
-        None => line_kind(candidate),
+        None => line_kind(text(candidate)),
     };
     match kind_line {
         Line::Choice { write_in } => {
@@ -1097,8 +1106,8 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 None => choice_index(
                     c,
                     contest_id,
-                    candidate,
-                    party,
+                    text(candidate),
+                    text(party),
                     write_in,
                     parties,
                     party_ids,
@@ -1117,7 +1126,13 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 p.push(
                     Location::Line { line, column: None },
                     ProblemKind::DuplicateCount(format!(
-                        "{county:?} {precinct:?} {office:?} {district:?} {candidate:?} {party:?}"
+                        "{:?} {:?} {:?} {:?} {:?} {:?}",
+                        text(county),
+                        text(precinct),
+                        text(office),
+                        text(district),
+                        text(candidate),
+                        text(party)
                     )),
                 );
                 return;
@@ -1158,7 +1173,12 @@ fn row(r: &[&str], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum: 
                 p.push(
                     Location::Line { line, column: None },
                     ProblemKind::DuplicateCount(format!(
-                        "{county:?} {precinct:?} {office:?} {district:?} {candidate:?}"
+                        "{:?} {:?} {:?} {:?} {:?}",
+                        text(county),
+                        text(precinct),
+                        text(office),
+                        text(district),
+                        text(candidate)
                     )),
                 );
                 return;
@@ -1229,12 +1249,12 @@ fn choice_index(
 
 /// The pseudo-office or contest that `office` and `district` name, created if new.
 #[inline]
-fn office_target(acc: &mut Acc, office: &str, district: &str) -> Target {
+fn office_target(acc: &mut Acc, office: &[u8], district: &[u8]) -> Target {
     if let Some(i) = acc.office_guess.predict(office, district) {
         acc.office_guess.seen(i);
         return acc.office_targets[i as usize];
     }
-    office_lookup(acc, office, district)
+    office_lookup(acc, text(office), text(district))
 }
 
 fn office_lookup(acc: &mut Acc, office: &str, district: &str) -> Target {
@@ -1284,11 +1304,12 @@ fn contest_index(acc: &mut Acc, office: &str, district: &str) -> usize {
 }
 
 #[inline]
-fn unit_index(acc: &mut Acc, county: &str, precinct: &str) -> usize {
+fn unit_index(acc: &mut Acc, county: &[u8], precinct: &[u8]) -> usize {
     if let Some(u) = acc.unit_guess.predict(county, precinct) {
         acc.unit_guess.seen(u);
         return u as usize;
     }
+    let (county, precinct) = (text(county), text(precinct));
     let u = unit_lookup(acc, county, precinct);
     acc.unit_guess.add(u, county, precinct);
     acc.unit_guess.seen(u as u32);
@@ -1614,8 +1635,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2048))]
         #[test]
         fn same_is_string_equality(a in "[ab]{0,40}", b in "[ab]{0,40}") {
-            prop_assert_eq!(super::same(&a, &b), a == b);
-            prop_assert!(super::same(&a, &a));
+            prop_assert_eq!(super::same(a.as_bytes(), b.as_bytes()), a == b);
+            prop_assert!(super::same(a.as_bytes(), a.as_bytes()));
         }
 
         #[test]
@@ -1624,7 +1645,7 @@ mod tests {
             let i = i % b.len();
             b[i] = if b[i] == b'a' { b'b' } else { b'a' };
             let b = String::from_utf8(b).unwrap();
-            prop_assert!(!super::same(&a, &b));
+            prop_assert!(!super::same(a.as_bytes(), b.as_bytes()));
         }
 
         #[test]
