@@ -358,3 +358,43 @@ fn csv_duplicate_row_skipped_leniently_keeps_the_first() {
         line 3: Lenient: t.csv: row skipped: duplicate count for "A" "P1" "Mayor" "" "Ann" "DEM""#]]
     .assert_eq(&format!("{}\n{}", votes.join(", "), i.warnings[0]));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+    /// Any mix of rows (repeated, over/under lines, vote types that do or do not add up,
+    /// county-level rows, blanks) is imported or refused without a panic. In debug builds this
+    /// also checks every claim the importer vouches for to validation (`Vouched`), which
+    /// panics if one is false, and that counts come out in canonical order.
+    #[test]
+    fn any_mix_of_rows_imports_or_is_refused_cleanly(
+        rows in proptest::collection::vec(
+            (0..3usize, 0..4usize, 0..3usize, 0..6usize, 0..40u64, proptest::option::of(0..20u64), proptest::option::of(0..20u64)),
+            0..40,
+        ),
+        lenient in proptest::bool::ANY,
+    ) {
+        let mut csv = String::from(H);
+        for (county, precinct, office, candidate, votes, day, mail) in rows {
+            let county = ["Adams", "Bucks", "Centre"][county];
+            let precinct = ["P1", "P2", "", "Not Available"][precinct];
+            let office = ["Mayor", "Registered Voters", "Council"][office];
+            let (party, candidate) = [
+                ("DEM", "Ann"),
+                ("REP", "Bob"),
+                ("", "Over Votes"),
+                ("", "Under Votes"),
+                ("", "Write-ins"),
+                ("GRN", "Ann"),
+            ][candidate];
+            let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+            csv.push_str(&format!(
+                "{county},{precinct},{office},,{party},{candidate},{votes},{},{}\n",
+                opt(day),
+                opt(mail)
+            ));
+        }
+        let mut options = CsvOptions::new("Testland", "Test Election", "2024-11-05");
+        options.danger_skip_bad_rows = lenient;
+        let _ = csv_outcome(&csv, &options);
+    }
+}
