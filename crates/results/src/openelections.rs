@@ -676,6 +676,22 @@ fn squeeze(candidate: &str, buf: &mut [u8; 16]) -> Option<usize> {
     Some(n)
 }
 
+/// [`line_kind`] of a field's bytes, settled without making it text when its first letter or
+/// digit is ASCII and not o, u or w (or it has none).
+#[inline]
+fn line_kind_of(candidate: &[u8]) -> Line {
+    let first = candidate
+        .iter()
+        .find(|b| b.is_ascii_alphanumeric() || !b.is_ascii());
+    match first {
+        None => Line::Choice { write_in: false },
+        Some(&b) if b.is_ascii() && !matches!(b.to_ascii_lowercase(), b'o' | b'u' | b'w') => {
+            Line::Choice { write_in: false }
+        }
+        Some(_) => line_kind(text(candidate)),
+    }
+}
+
 fn line_kind(candidate: &str) -> Line {
     // Every special line starts with o, u or w: most names are settled by their first letter.
     match candidate.chars().find(|c| c.is_alphanumeric()) {
@@ -1097,7 +1113,7 @@ fn row(r: &[&[u8]], line: u64, h: &Header, acc: &mut Acc, p: &mut Problems, sum:
     let kind_line = match predicted {
         // The same text as a choice's: a choice line.
         Some(_) => Line::Choice { write_in: false },
-        None => line_kind(text(candidate)),
+        None => line_kind_of(candidate),
     };
     match kind_line {
         Line::Choice { write_in } => {
@@ -1672,6 +1688,11 @@ mod tests {
                 super::id_from(&["p-", "x."], &[&a, " ", &b]),
                 format!("p-x.{}", slug_by_chars(&joined))
             );
+        }
+
+        #[test]
+        fn line_kind_of_bytes_agrees_with_line_kind(s in "[a-zA-Z0-9 \\-/.éÉßİ]{0,16}") {
+            prop_assert_eq!(super::line_kind_of(s.as_bytes()), super::line_kind(&s));
         }
 
         #[test]
