@@ -1384,9 +1384,10 @@ fn ranks(ids: &[String]) -> Vec<u32> {
     rank
 }
 
-/// Sorts rows keyed by unit rank (high 32 bits) and choice rank. Rows come mostly grouped by
-/// unit already: a stable counting sort by unit (unless the units are already in order), then
-/// a sort of each unit's few rows, costs a fraction of a general sort.
+/// Sorts rows keyed by unit rank (high 32 bits) and choice rank (each below `units` and
+/// `choices`). Two stable counting sorts, by choice then by unit, cost a fraction of a general
+/// sort. Where the rows are in unit order already, or too few for a pass over every unit to
+/// pay, each unit's few rows are sorted instead.
 fn sort_rows(
     keyed: &mut Vec<(u64, u32)>,
     units: usize,
