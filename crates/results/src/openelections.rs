@@ -625,12 +625,12 @@ enum Line {
 /// b' ' or not ASCII).
 #[inline(always)]
 fn trim(s: &[u8]) -> &[u8] {
-    let printable = |b: u8| b > b' ' && b < 0x7f;
-    match s {
-        [] => s,
-        [first, .., last] if printable(*first) && printable(*last) => s,
-        [only] if printable(*only) => s,
-        _ => trim_slow(s),
+    let printable = |b: Option<&u8>| b.is_none_or(|&b| b > b' ' && b < 0x7f);
+    // An empty field is its own trim too.
+    if printable(s.first()) & printable(s.last()) {
+        s
+    } else {
+        trim_slow(s)
     }
 }
 
@@ -1694,6 +1694,11 @@ mod tests {
         #[test]
         fn line_kind_of_bytes_agrees_with_line_kind(s in "[a-zA-Z0-9 \\-/.éÉßİ]{0,16}") {
             prop_assert_eq!(super::line_kind_of(s.as_bytes()), super::line_kind(&s));
+        }
+
+        #[test]
+        fn trim_of_bytes_agrees_with_str_trim(s in "[ a\t\r\u{a0}\u{3000}é~\u{7f}]{0,6}") {
+            prop_assert_eq!(super::trim(s.as_bytes()), s.trim().as_bytes());
         }
 
         #[test]
