@@ -1702,6 +1702,20 @@ mod tests {
         }
 
         #[test]
+        fn a_unit_set_agrees_with_a_hash_set(
+            units in proptest::collection::vec(
+                prop_oneof![0..200u32, 5_000..5_300u32, 0..2_000_000u32],
+                0..300,
+            ),
+        ) {
+            let mut set = super::UnitSet::default();
+            let mut reference = std::collections::HashSet::new();
+            for u in units {
+                prop_assert_eq!(set.insert(u), reference.insert(u), "unit {}", u);
+            }
+        }
+
+        #[test]
         fn slug_agrees_with_its_char_by_char_form(s in "[a-zA-Z0-9 ,.'()&\\-éÉßİ]{0,30}") {
             prop_assert_eq!(super::slug(&s), slug_by_chars(&s));
         }
