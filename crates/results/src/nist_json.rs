@@ -41,13 +41,22 @@ pub(crate) fn read_limited_into(
             Err(e) => return Err(ImportError::read(source_name, e)),
         }
     }
-    if buf.len() as u64 > bytes_max {
+    check_source_size(source_name, buf.len(), bytes_max)
+}
+
+/// Refuses a source of `len` bytes over `bytes_max`, naming it.
+pub(crate) fn check_source_size(
+    source_name: &str,
+    len: usize,
+    bytes_max: u64,
+) -> Result<(), ImportError> {
+    if len as u64 > bytes_max {
         return Err(ImportError::one(
             source_name,
             Location::Whole,
             ProblemKind::Limit {
                 what: "source bytes",
-                count: buf.len() as u64,
+                count: len as u64,
                 max: bytes_max,
             },
         ));

@@ -745,17 +745,7 @@ pub fn import_openelections_csv_bytes(
     import_set(options, |acc, warnings| {
         for source in sources {
             let bytes_max = options.limits.source_bytes_max;
-            if source.reader.len() as u64 > bytes_max {
-                return Err(ImportError::one(
-                    &source.name,
-                    Location::Whole,
-                    ProblemKind::Limit {
-                        what: "source bytes",
-                        count: source.reader.len() as u64,
-                        max: bytes_max,
-                    },
-                ));
-            }
+            crate::nist_json::check_source_size(&source.name, source.reader.len(), bytes_max)?;
             read_file(&source.name, source.reader, options, acc, warnings)?;
         }
         Ok(())
