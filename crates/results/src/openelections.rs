@@ -677,7 +677,7 @@ fn squeeze(candidate: &str, buf: &mut [u8; 16]) -> Option<usize> {
 }
 
 /// [`line_kind`] of a field's bytes, settled without making it text when its first letter or
-/// digit is ASCII and not o, u or w (or it has none).
+/// digit is ASCII and not o, u or w (or it has none): every special name starts with one.
 #[inline]
 fn line_kind_of(candidate: &[u8]) -> Line {
     let first = candidate
@@ -692,15 +692,10 @@ fn line_kind_of(candidate: &[u8]) -> Line {
     }
 }
 
+/// What a candidate field names: an over/under line, a write-in line, or a choice. Every
+/// special name starts with o, u or w; [`line_kind_of`] settles the other names by their
+/// first letter before calling this.
 fn line_kind(candidate: &str) -> Line {
-    // Every special line starts with o, u or w: most names are settled by their first letter.
-    match candidate.chars().find(|c| c.is_alphanumeric()) {
-        Some(c) if c.is_ascii() && !matches!(c, 'o' | 'O' | 'u' | 'U' | 'w' | 'W') => {
-            return Line::Choice { write_in: false };
-        }
-        None => return Line::Choice { write_in: false },
-        _ => {}
-    }
     let mut buf = [0u8; 16];
     let Some(n) = squeeze(candidate, &mut buf) else {
         return Line::Choice { write_in: false };
