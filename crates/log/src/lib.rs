@@ -125,11 +125,13 @@ pub enum LogError {
     Inconsistent(String),
 }
 
-/// The running sequencer. Drop or [`Log::shutdown`] to stop it.
+/// The running sequencer. [`Log::shutdown`] stops it even while [`LogHandle`]s are alive;
+/// dropping it instead leaves it running until the last handle is dropped.
 #[derive(Debug)]
 pub struct Log {
     handle: LogHandle,
     task: tokio::task::JoinHandle<()>,
+    stop: oneshot::Sender<()>,
     size: u64,
 }
 
@@ -167,10 +169,12 @@ impl Log {
         let size = state.edge.size();
         let pending_max = io.config.pending_entries_max;
         let (tx, rx) = mpsc::channel(pending_max);
-        let task = tokio::spawn(run(io, state, rx));
+        let (stop, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(run(io, state, rx, stop_rx));
         Ok(Log {
             handle: LogHandle { tx, pending_max },
             task,
+            stop,
             size,
         })
     }
@@ -186,8 +190,12 @@ impl Log {
     }
 
     /// Stops accepting appends, sequences what is queued, and waits for the task to finish.
+    /// Appends through a handle still alive are refused from then on
+    /// ([`AppendError::Unavailable`]).
     pub async fn shutdown(self) {
         drop(self.handle);
+        // The task may already have stopped (a panic): then no one listens, which is fine.
+        let _ = self.stop.send(());
         // A panic in the task has already been reported by tokio; nothing more to do here.
         let _ = self.task.await;
     }
@@ -241,8 +249,31 @@ enum BatchError {
     Fatal(String),
 }
 
-async fn run(io: Io, mut state: State, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
+async fn run(
+    io: Io,
+    mut state: State,
+    mut rx: mpsc::Receiver<Pending>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut watching = true;
+    loop {
+        let next = if watching {
+            tokio::select! {
+                next = rx.recv() => next,
+                asked = &mut stop => {
+                    watching = false;
+                    // `shutdown`: refuse new appends; what is queued is still received, then
+                    // `recv` ends. A `Log` dropped without it (`Err`) leaves the handles working.
+                    if asked.is_ok() {
+                        rx.close();
+                    }
+                    continue;
+                }
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(first) = next else { break };
         let batch = gather(&io.config, first, &mut rx).await;
         let entries: Vec<&[u8]> = batch.iter().map(|p| p.entry.as_slice()).collect();
         match commit(&io, &mut state, &entries).await {

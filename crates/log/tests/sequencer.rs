@@ -382,3 +382,24 @@ async fn tampering_with_a_tile_or_an_entry_is_caught() {
     f.blobs.put(bundle, &snapshot[bundle]).await.unwrap();
     assert_eq!(f.verify().await.unwrap().size, 300);
 }
+
+/// `shutdown` ends the sequencer even while a handle is alive (as `urne log append` holds
+/// one): it used to wait for the last handle to drop, forever. The handle then refuses.
+#[tokio::test]
+async fn shutdown_finishes_while_a_handle_is_alive() {
+    let f = fixture();
+    let log = f.open().await.unwrap();
+    let handle = log.handle();
+    assert_eq!(handle.append(b"kept".to_vec()).await.unwrap().index, 0);
+    // A hang is a failure, not a slow pass: no timing is measured here.
+    tokio::time::timeout(std::time::Duration::from_secs(60), log.shutdown())
+        .await
+        .expect("shutdown finished while a handle was alive");
+    let refused = handle.append(b"late".to_vec()).await.unwrap_err();
+    assert!(
+        matches!(refused, urne_log::AppendError::Unavailable(_)),
+        "{refused:?}"
+    );
+    drop(handle);
+    assert_eq!(f.verify().await.unwrap().size, 1);
+}
