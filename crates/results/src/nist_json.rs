@@ -74,12 +74,14 @@ pub fn import_nist_json(
     import_nist_json_bytes(source_name, &bytes, options)
 }
 
-/// [`import_nist_json`] on bytes already in memory.
+/// [`import_nist_json`] on bytes already in memory (refused, like a reader's, when longer
+/// than `limits.source_bytes_max`).
 pub fn import_nist_json_bytes(
     source_name: &str,
     bytes: &[u8],
     options: &NistOptions,
 ) -> Result<Imported, ImportError> {
+    check_source_size(source_name, bytes.len(), options.limits.source_bytes_max)?;
     // The path-tracking reader costs time on every value: run it only to explain a failure.
     let doc: Doc = match serde_json::from_slice(bytes) {
         Ok(doc) => doc,

@@ -26,12 +26,14 @@ pub fn import_nist_xml(
     import_nist_xml_bytes(source_name, &bytes, options)
 }
 
-/// [`import_nist_xml`] on bytes already in memory.
+/// [`import_nist_xml`] on bytes already in memory (refused, like a reader's, when longer
+/// than `limits.source_bytes_max`).
 pub fn import_nist_xml_bytes(
     source_name: &str,
     bytes: &[u8],
     options: &NistOptions,
 ) -> Result<Imported, ImportError> {
+    crate::nist_json::check_source_size(source_name, bytes.len(), options.limits.source_bytes_max)?;
     let root = parse(source_name, bytes)?;
     if root.name != "ElectionReport" {
         return Err(ImportError::one(

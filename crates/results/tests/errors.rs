@@ -2,8 +2,9 @@
 
 use expect_test::{Expect, expect};
 use urne_results::{
-    CsvOptions, CsvSource, ImportError, Imported, NistOptions, import_nist_json_bytes,
-    import_nist_xml_bytes, import_openelections_csv, import_openelections_csv_bytes,
+    CsvOptions, CsvSource, ImportError, Imported, NistOptions, export_nist_xml, import_nist_json,
+    import_nist_json_bytes, import_nist_xml, import_nist_xml_bytes, import_openelections_csv,
+    import_openelections_csv_bytes,
 };
 
 fn check_csv(csv: &str, expect: Expect) {
@@ -278,6 +279,53 @@ fn csv_source_size_limit_is_named() {
         .assert_eq(&csv_outcome(&csv, &options));
     options.limits.source_bytes_max = csv.len() as u64;
     expect!["ok"].assert_eq(&csv_outcome(&csv, &options));
+}
+
+/// A NIST source one byte over its limit is refused by name, from bytes and through a reader,
+/// JSON and XML alike; at its length it loads.
+#[test]
+fn nist_source_size_limit_is_named() {
+    let json = report(&contest(&vc("p1", "3")));
+    let snapshot = import_nist_json_bytes("t.json", json.as_bytes(), &NistOptions::default())
+        .unwrap()
+        .snapshot;
+    let mut xml = Vec::new();
+    export_nist_xml(&snapshot, "2024-11-05T20:00:00Z", &mut xml).unwrap();
+    let outcome = |r: Result<Imported, ImportError>| match r {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let all = |options: &NistOptions| {
+        [
+            outcome(import_nist_json_bytes("t.json", json.as_bytes(), options)),
+            outcome(import_nist_json("t.json", json.as_bytes(), options)),
+            outcome(import_nist_xml_bytes("t.xml", &xml, options)),
+            outcome(import_nist_xml("t.xml", xml.as_slice(), options)),
+        ]
+        .join("\n")
+    };
+    let mut options = NistOptions::default();
+    options.limits.source_bytes_max = json.len().min(xml.len()) as u64 - 1;
+    // A reader stops one byte past the limit, so that is the count it gives.
+    expect![[r#"
+        json 1047 bytes, xml 1526 bytes
+        t.json: whole file: source bytes count 1047 exceeds the limit 1046
+        t.json: whole file: source bytes count 1047 exceeds the limit 1046
+        t.xml: whole file: source bytes count 1526 exceeds the limit 1046
+        t.xml: whole file: source bytes count 1047 exceeds the limit 1046"#]]
+    .assert_eq(&format!(
+        "json {} bytes, xml {} bytes\n{}",
+        json.len(),
+        xml.len(),
+        all(&options)
+    ));
+    options.limits.source_bytes_max = json.len().max(xml.len()) as u64;
+    expect![[r#"
+        ok
+        ok
+        ok
+        ok"#]]
+    .assert_eq(&all(&options));
 }
 
 #[test]
