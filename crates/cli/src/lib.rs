@@ -218,6 +218,18 @@ fn write_export_file(out: &Path, relative: &str, bytes: &[u8]) -> anyhow::Result
     fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Reads `path`, but no more than `bytes_max + 1` bytes: enough for the reader of the result
+/// to refuse a longer file by name without it ever being held whole in memory.
+pub fn read_at_most(path: &Path, bytes_max: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(bytes_max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(bytes)
+}
+
 /// Reads a private key file, if it exists, refusing one that others can read: whoever reads it
 /// can sign in its owner's name.
 pub fn read_private_key_file(path: &Path) -> anyhow::Result<Option<String>> {

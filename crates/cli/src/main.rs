@@ -799,16 +799,16 @@ async fn append(data: &DataArgs, files: &[PathBuf]) -> anyhow::Result<()> {
         let mut bytes = Vec::new();
         if file.as_os_str() == "-" {
             std::io::stdin()
+                .take(urne_tlog::ENTRY_BYTES_MAX as u64 + 1)
                 .read_to_end(&mut bytes)
                 .context("reading standard input")?;
         } else {
-            bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            bytes = urne::read_at_most(file, urne_tlog::ENTRY_BYTES_MAX as u64)?;
         }
         if bytes.len() > urne_tlog::ENTRY_BYTES_MAX {
             bail!(
-                "{}: {} bytes; a log entry holds at most {}",
+                "{}: over {} bytes; a log entry holds at most {1}",
                 file.display(),
-                bytes.len(),
                 urne_tlog::ENTRY_BYTES_MAX
             );
         }

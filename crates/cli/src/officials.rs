@@ -16,7 +16,7 @@ use urne_release::{
     trust::{POLICY_MEDIA_TYPE, TrustPolicy},
 };
 use urne_results::{
-    ClarityOptions, CsvOptions, CsvSource, Imported, NistOptions, ReportStatus, canonical,
+    ClarityOptions, CsvOptions, CsvSource, Imported, Limits, NistOptions, ReportStatus, canonical,
 };
 use urne_tlog::note::{Ed25519Signer, Ed25519Verifier};
 
@@ -292,28 +292,30 @@ fn import(args: &ImportArgs) -> anyhow::Result<Imported> {
         .format
         .or_else(|| Format::guess(first))
         .with_context(|| format!("{}: say --format", first.display()))?;
-    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    // Each importer refuses a file over its `source_bytes_max` by name; reading stops just past it.
+    let read = |p: &Path, limits: &Limits| crate::read_at_most(p, limits.source_bytes_max);
     let name = |p: &Path| p.display().to_string();
     if format != Format::OpenelectionsCsv && args.files.len() > 1 {
         bail!("only openelections-csv imports several files into one snapshot");
     }
     let imported = match format {
-        Format::NistJson => urne_results::import_nist_json_bytes(
-            &name(first),
-            &read(first)?,
-            &NistOptions::default(),
-        )?,
-        Format::NistXml => urne_results::import_nist_xml_bytes(
-            &name(first),
-            &read(first)?,
-            &NistOptions::default(),
-        )?,
+        Format::NistJson => {
+            let options = NistOptions::default();
+            let bytes = read(first, &options.limits)?;
+            urne_results::import_nist_json_bytes(&name(first), &bytes, &options)?
+        }
+        Format::NistXml => {
+            let options = NistOptions::default();
+            let bytes = read(first, &options.limits)?;
+            urne_results::import_nist_xml_bytes(&name(first), &bytes, &options)?
+        }
         Format::Clarity => {
             let options = ClarityOptions {
                 status: report_status(args.status),
                 ..ClarityOptions::default()
             };
-            urne_results::import_clarity_xml(&name(first), read(first)?.as_slice(), &options)?
+            let bytes = read(first, &options.limits)?;
+            urne_results::import_clarity_xml(&name(first), bytes.as_slice(), &options)?
         }
         Format::OpenelectionsCsv => {
             let mut options =

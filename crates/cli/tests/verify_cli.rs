@@ -93,3 +93,39 @@ fn a_journalist_verifies_then_catches_a_fork() {
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("CANNOT CHECK"), "{out}");
 }
+
+/// `urne log append` refuses an entry one byte over the limit by name (reading no further than
+/// that byte) and appends nothing; an entry at the limit goes in.
+#[test]
+fn log_append_refuses_an_entry_over_the_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let at = work.path().join("at-limit.bin");
+    let over = work.path().join("over-limit.bin");
+    std::fs::write(&at, vec![b'a'; urne_tlog::ENTRY_BYTES_MAX]).unwrap();
+    std::fs::write(&over, vec![b'a'; urne_tlog::ENTRY_BYTES_MAX + 1]).unwrap();
+    let append = |file: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_urne"))
+            .args(["log", "append", "--data", s(&data), s(file)])
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run urne");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code().unwrap_or(-1), text)
+    };
+    let (code, text) = append(&over);
+    assert_ne!(code, 0, "{text}");
+    let want = format!(
+        "{}: over 65535 bytes; a log entry holds at most 65535",
+        s(&over)
+    );
+    assert!(text.contains(&want), "{text}");
+    let (code, text) = append(&at);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        text,
+        format!("0\t{}\n", s(&at)),
+        "the refused entry took no index"
+    );
+}
