@@ -321,10 +321,17 @@ fn joined(a: &str, sep: &str, b: &str) -> String {
 }
 
 /// Hands out ids derived from names, unique even when two names slug the same.
+///
+/// Invariant: no id is handed out twice. A name whose slug is taken gets the first free
+/// `{slug}-{n}`, n = 2, 3, …; every id handed out, suffixed or not, is taken from then on, so a
+/// later name whose own slug is `aliquippa-2` does not get the id an earlier `ALIQUIPPA` got.
 #[derive(Debug, Default)]
 struct Ids {
     by_key: HashMap<String, usize>,
-    used: HashMap<String, u32>,
+    /// Every id handed out.
+    taken: HashSet<String>,
+    /// Per slug that was taken when asked for, the last suffix tried.
+    suffix: HashMap<String, u32>,
 }
 
 impl Ids {
@@ -339,9 +346,18 @@ impl Ids {
             return (i, false);
         }
         let base = base();
-        let n = self.used.entry(base.clone()).or_insert(0);
-        *n += 1;
-        let id = if *n == 1 { base } else { format!("{base}-{n}") };
+        let id = if self.taken.insert(base.clone()) {
+            base
+        } else {
+            let n = self.suffix.entry(base.clone()).or_insert(1);
+            loop {
+                *n += 1;
+                let id = format!("{base}-{n}");
+                if self.taken.insert(id.clone()) {
+                    break id;
+                }
+            }
+        };
         let i = ids.len();
         ids.push(id);
         self.by_key.insert(key.to_owned(), i);

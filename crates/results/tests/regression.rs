@@ -1,6 +1,10 @@
 //! Regression tests, named after what went wrong.
 
-use urne_results::{NistOptions, ProblemKind, import_nist_json_bytes};
+use expect_test::expect;
+use urne_results::{
+    CsvOptions, CsvSource, NistOptions, ProblemKind, import_nist_json_bytes,
+    import_openelections_csv_bytes,
+};
 
 /// Found by the `results_nist_json` fuzz target: a write-in candidate selection inside a
 /// ballot-measure contest imported fine, but export dropped the write-in flag, so export →
@@ -21,4 +25,55 @@ fn a_write_in_in_a_ballot_measure_is_refused() {
         &p.kind,
         ProblemKind::WriteInOutsideCandidateContest { choice } if choice == "cs-sc-justice-b-wi"
     )));
+}
+
+/// Found by the `results_openelections` fuzz target: two names that slug alike get ids made
+/// unique by a suffix (`aliquippa`, then `aliquippa-2`), but a third name whose own slug is
+/// that suffixed id (`ALIQUIPPA 2`) was handed it again. The set was refused with "duplicate
+/// unit id", an id that appears nowhere in the file (and a debug build panicked on the order).
+/// Units, contests and choices share the scheme; each gets distinct ids now.
+#[test]
+fn names_whose_slug_is_another_names_suffixed_id_get_their_own() {
+    let csv = "county,precinct,office,district,party,candidate,votes\n\
+               Beaver,ALIQUIPPA=,Mayor,,,Ann Lee,2\n\
+               Beaver,ALIQUIPPA,Mayor!,,,Ann-Lee,2\n\
+               Beaver,ALIQUIPPA 2,Mayor 2,,,Ann Lee,1\n\
+               Beaver,ALIQUIPPA 2,Mayor,,,Ann-Lee,1\n\
+               Beaver,ALIQUIPPA 2,Mayor,,,Ann Lee 2,1\n";
+    let options = CsvOptions::new("Testland", "Test Election", "2024-11-05");
+    let imported = import_openelections_csv_bytes(
+        &[CsvSource {
+            name: "t.csv".to_owned(),
+            reader: csv.as_bytes(),
+        }],
+        &options,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let s = &imported.snapshot;
+    let mut got = String::new();
+    for u in &s.units {
+        got.push_str(&format!("unit {} {:?}\n", u.id, u.name));
+    }
+    for c in &s.contests {
+        got.push_str(&format!("contest {} {:?}\n", c.id, c.name));
+        for ch in &c.choices {
+            got.push_str(&format!("  choice {} {:?}\n", ch.id, ch.name));
+        }
+    }
+    expect![[r#"
+        unit county-beaver "Beaver"
+        unit p-beaver-aliquippa "ALIQUIPPA="
+        unit p-beaver-aliquippa-2 "ALIQUIPPA"
+        unit p-beaver-aliquippa-2-2 "ALIQUIPPA 2"
+        unit state "Testland"
+        contest c-mayor "Mayor"
+          choice c-mayor.ann-lee "Ann Lee"
+          choice c-mayor.ann-lee-2 "Ann-Lee"
+          choice c-mayor.ann-lee-2-2 "Ann Lee 2"
+        contest c-mayor-2 "Mayor!"
+          choice c-mayor-2.ann-lee "Ann-Lee"
+        contest c-mayor-2-2 "Mayor 2"
+          choice c-mayor-2-2.ann-lee "Ann Lee"
+    "#]]
+    .assert_eq(&got);
 }
