@@ -16,7 +16,7 @@ use crate::model::{
     ReportStatus, ReportingStatus, Snapshot, Unit, UnitFacts, UnitKind, VoteCount,
 };
 use crate::nist_json::read_limited;
-use crate::openelections::slug;
+use crate::openelections::{UniqueIds, slug};
 use crate::validate::{Imported, Limits, validate};
 use crate::xml::{Element, parse};
 
@@ -179,6 +179,8 @@ pub fn import_clarity_xml(
     }];
     // Unit name -> (id, position in `units`).
     let mut by_name: HashMap<String, (String, u32)> = HashMap::new();
+    // Two names may slug alike: each still gets its own id.
+    let mut unit_ids = UniqueIds::default();
     let prefix = if sub_kind == UnitKind::Precinct {
         "p-"
     } else {
@@ -198,14 +200,7 @@ pub fn import_clarity_xml(
     {
         let path = format!("/ElectionResult/.../{sub_tag}[{}]", i + 1);
         let name = e.attr("name").unwrap_or("").to_owned();
-        let mut id = format!("{prefix}{}", slug(&name));
-        if by_name.values().any(|v| v.0 == id) {
-            id = format!("{id}-{}", i + 1);
-        }
-        // Positions fit in u32: the file is below `Limits::source_bytes_max`, 4 GiB, and each
-        // unit takes more than one byte of it.
-        let at = units.len() as u32;
-        if by_name.insert(name.clone(), (id.clone(), at)).is_some() {
+        if by_name.contains_key(&name) {
             p.push(
                 loc(e, &path),
                 ProblemKind::DuplicateId {
@@ -215,6 +210,11 @@ pub fn import_clarity_xml(
             );
             continue;
         }
+        let id = unit_ids.claim(format!("{prefix}{}", slug(&name)));
+        // Positions fit in u32: the file is below `Limits::source_bytes_max`, 4 GiB, and each
+        // unit takes more than one byte of it.
+        let at = units.len() as u32;
+        by_name.insert(name.clone(), (id.clone(), at));
         let reporting = if sub_kind == UnitKind::Precinct {
             let given = e.attr("percentReporting");
             let status = given.and_then(precinct_status);

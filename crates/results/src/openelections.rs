@@ -320,18 +320,43 @@ fn joined(a: &str, sep: &str, b: &str) -> String {
     s
 }
 
-/// Hands out ids derived from names, unique even when two names slug the same.
+/// Ids made unique: the first to ask for a slug gets it as it is, a later one the first free
+/// `{slug}-{n}`, n = 2, 3, ….
 ///
-/// Invariant: no id is handed out twice. A name whose slug is taken gets the first free
-/// `{slug}-{n}`, n = 2, 3, …; every id handed out, suffixed or not, is taken from then on, so a
-/// later name whose own slug is `aliquippa-2` does not get the id an earlier `ALIQUIPPA` got.
+/// Invariant: no id is handed out twice. Every id handed out, suffixed or not, is taken from
+/// then on, so a later name whose own slug is `aliquippa-2` does not get the id an earlier
+/// `ALIQUIPPA` got when `ALIQUIPPA=` had taken `aliquippa`.
 #[derive(Debug, Default)]
-struct Ids {
-    by_key: HashMap<String, usize>,
+pub(crate) struct UniqueIds {
     /// Every id handed out.
     taken: HashSet<String>,
     /// Per slug that was taken when asked for, the last suffix tried.
     suffix: HashMap<String, u32>,
+}
+
+impl UniqueIds {
+    /// `base`, or the first free suffixed form of it; taken from now on.
+    pub(crate) fn claim(&mut self, base: String) -> String {
+        if self.taken.insert(base.clone()) {
+            return base;
+        }
+        let n = self.suffix.entry(base.clone()).or_insert(1);
+        loop {
+            *n += 1;
+            let id = format!("{base}-{n}");
+            if self.taken.insert(id.clone()) {
+                return id;
+            }
+        }
+    }
+}
+
+/// Hands out ids derived from names, unique even when two names slug the same
+/// ([`UniqueIds`]).
+#[derive(Debug, Default)]
+struct Ids {
+    by_key: HashMap<String, usize>,
+    unique: UniqueIds,
 }
 
 impl Ids {
@@ -345,19 +370,7 @@ impl Ids {
         if let Some(&i) = self.by_key.get(key) {
             return (i, false);
         }
-        let base = base();
-        let id = if self.taken.insert(base.clone()) {
-            base
-        } else {
-            let n = self.suffix.entry(base.clone()).or_insert(1);
-            loop {
-                *n += 1;
-                let id = format!("{base}-{n}");
-                if self.taken.insert(id.clone()) {
-                    break id;
-                }
-            }
-        };
+        let id = self.unique.claim(base());
         let i = ids.len();
         ids.push(id);
         self.by_key.insert(key.to_owned(), i);

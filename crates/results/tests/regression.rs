@@ -2,8 +2,8 @@
 
 use expect_test::expect;
 use urne_results::{
-    CsvOptions, CsvSource, NistOptions, ProblemKind, import_nist_json_bytes,
-    import_openelections_csv_bytes,
+    ClarityOptions, CsvOptions, CsvSource, NistOptions, ProblemKind, import_clarity_xml,
+    import_nist_json_bytes, import_openelections_csv_bytes,
 };
 
 /// Found by the `results_nist_json` fuzz target: a write-in candidate selection inside a
@@ -76,4 +76,44 @@ fn names_whose_slug_is_another_names_suffixed_id_get_their_own() {
           choice c-mayor-2-2.ann-lee "Ann Lee"
     "#]]
     .assert_eq(&got);
+}
+
+/// The Clarity importer had its own suffix scheme (`{slug}-{position}`), checked once: with
+/// precincts `A`, `A 3`, `A!`, the third took `p-a-3`, the second's id, and the file was
+/// refused with "duplicate unit id". It also compared each new id with every earlier one
+/// (quadratic in the precincts). It now shares the CSV importer's `UniqueIds`.
+#[test]
+fn clarity_precincts_whose_slugs_meet_get_their_own_ids() {
+    let xml = r#"<?xml version="1.0"?>
+<ElectionResult>
+  <ElectionName>Test</ElectionName><ElectionDate>11/5/2024</ElectionDate><Region>Test</Region>
+  <VoterTurnout totalVoters="30" ballotsCast="12">
+    <Precincts>
+      <Precinct name="A" totalVoters="10" ballotsCast="2" percentReporting="4" />
+      <Precinct name="A 3" totalVoters="10" ballotsCast="3" percentReporting="4" />
+      <Precinct name="A!" totalVoters="10" ballotsCast="7" percentReporting="4" />
+    </Precincts>
+  </VoterTurnout>
+  <Contest key="1" text="Mayor" voteFor="1" isQuestion="false" precinctsReporting="3" precinctsReported="3">
+    <Choice key="1" text="Ann" totalVotes="12">
+      <VoteType name="Election Day" votes="12">
+        <Precinct name="A" votes="2" /><Precinct name="A 3" votes="3" /><Precinct name="A!" votes="7" />
+      </VoteType>
+    </Choice>
+  </Contest>
+</ElectionResult>"#;
+    let imported = import_clarity_xml("t.xml", xml.as_bytes(), &ClarityOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let units: Vec<String> = imported
+        .snapshot
+        .units
+        .iter()
+        .map(|u| format!("{} {:?}", u.id, u.name))
+        .collect();
+    expect![[r#"
+        p-a "A"
+        p-a-2 "A!"
+        p-a-3 "A 3"
+        region "Test""#]]
+    .assert_eq(&units.join("\n"));
 }
