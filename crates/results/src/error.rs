@@ -89,6 +89,13 @@ pub enum ProblemKind {
     /// ballot-measure, retention or party selection, so the flag could not survive an export.
     #[error("choice {choice:?} is a write-in, but only candidate contests have write-ins")]
     WriteInOutsideCandidateContest { choice: String },
+    /// NIST says how many votes a contest allows (`VotesAllowed`) for candidate contests only;
+    /// a ballot-measure, retention or party contest allows one, and any other number could not
+    /// survive an export.
+    #[error(
+        "contest {contest:?} allows {votes_allowed} votes, but only a candidate contest may allow other than 1"
+    )]
+    VotesAllowedOutsideCandidateContest { contest: String, votes_allowed: u32 },
 }
 
 /// One error with its place.

@@ -148,6 +148,7 @@ pub(crate) fn validate_sorted(
     check_references(&snapshot, &index, &layouts, check_counts, &mut problems);
     check_cycles(&snapshot, &index, &mut problems);
     check_write_ins(&snapshot, &mut problems);
+    check_votes_allowed(&snapshot, &mut problems);
     problems.into_result(source_name)?;
     let mut problems = Problems::default();
     for (contest, layout) in snapshot.contests.iter().zip(&layouts) {
@@ -192,6 +193,27 @@ fn check_write_ins(s: &Snapshot, problems: &mut Problems) {
                 Location::Model(format!("contest {:?}, choice {:?}", contest.id, choice.id)),
                 ProblemKind::WriteInOutsideCandidateContest {
                     choice: choice.id.clone(),
+                },
+            );
+        }
+    }
+}
+
+/// Only candidate contests allow other than one vote (found by the `results_nist_json` fuzz
+/// target: NIST has `VotesAllowed` on candidate contests only, so a ballot measure allowing 2
+/// was exported without it and came back allowing 1).
+fn check_votes_allowed(s: &Snapshot, problems: &mut Problems) {
+    for contest in s
+        .contests
+        .iter()
+        .filter(|c| c.kind != ContestKind::Candidate)
+    {
+        if let Some(votes_allowed) = contest.votes_allowed.filter(|&n| n != 1) {
+            problems.push(
+                Location::Model(format!("contest {:?}", contest.id)),
+                ProblemKind::VotesAllowedOutsideCandidateContest {
+                    contest: contest.id.clone(),
+                    votes_allowed,
                 },
             );
         }

@@ -117,3 +117,30 @@ fn clarity_precincts_whose_slugs_meet_get_their_own_ids() {
         region "Test""#]]
     .assert_eq(&units.join("\n"));
 }
+
+/// Found by the `results_nist_json` fuzz target: a `BallotMeasureContest` with
+/// `"VotesAllowed": 2` imported, but NIST has `VotesAllowed` on candidate contests only, so
+/// the export left it out and the re-import allowed 1: export → import changed the snapshot.
+/// Only candidate contests may now allow other than one vote; 1 is still accepted.
+#[test]
+fn votes_allowed_other_than_one_outside_a_candidate_contest_is_refused() {
+    let json = |votes_allowed: u32| {
+        format!(
+            r#"{{"Election":[{{"Contest":[{{"VotesAllowed":{votes_allowed},"@type":"ElectionResults.BallotMeasureContest","@id":"m","ElectionDistrictId":"county"}}],"ElectionScopeId":"county","Type":"general"}}],"GpUnit":[{{"Type":"county","@id":"county"}}],"Status":"unofficial-complete"}}"#
+        )
+    };
+    let outcome = |json: String| match import_nist_json_bytes(
+        "m.json",
+        json.as_bytes(),
+        &NistOptions::default(),
+    ) {
+        Ok(i) => format!(
+            "ok, votes allowed {:?}",
+            i.snapshot.contests[0].votes_allowed
+        ),
+        Err(e) => e.to_string(),
+    };
+    expect![[r#"
+        m.json: contest "m": contest "m" allows 2 votes, but only a candidate contest may allow other than 1
+        ok, votes allowed Some(1)"#]].assert_eq(&format!("{}\n{}", outcome(json(2)), outcome(json(1))));
+}
