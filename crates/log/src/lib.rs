@@ -257,21 +257,17 @@ async fn run(
 ) {
     let mut watching = true;
     loop {
-        let next = if watching {
-            tokio::select! {
-                next = rx.recv() => next,
-                asked = &mut stop => {
-                    watching = false;
-                    // `shutdown`: refuse new appends; what is queued is still received, then
-                    // `recv` ends. A `Log` dropped without it (`Err`) leaves the handles working.
-                    if asked.is_ok() {
-                        rx.close();
-                    }
-                    continue;
+        let next = tokio::select! {
+            next = rx.recv() => next,
+            asked = &mut stop, if watching => {
+                watching = false;
+                // `shutdown`: refuse new appends; what is queued is still received, then
+                // `recv` ends. A `Log` dropped without it (`Err`) leaves the handles working.
+                if asked.is_ok() {
+                    rx.close();
                 }
+                continue;
             }
-        } else {
-            rx.recv().await
         };
         let Some(first) = next else { break };
         let batch = gather(&io.config, first, &mut rx).await;
